@@ -1,0 +1,57 @@
+// The one place where qlaunch's error codes live; every thrown error is a QlaunchError with one of them.
+
+export const ErrorCode = {
+  // QMP protocol and session
+  QMP_CONNECT: 'QMP_CONNECT',
+  QMP_GREETING: 'QMP_GREETING',
+  QMP_NEGOTIATION: 'QMP_NEGOTIATION',
+  QMP_EXECUTE: 'QMP_EXECUTE',
+  QMP_CLOSED: 'QMP_CLOSED',
+  QMP_PROTOCOL: 'QMP_PROTOCOL',
+  QMP_TIMEOUT: 'QMP_TIMEOUT',
+  QMP_ABORTED: 'QMP_ABORTED',
+  QMP_STATE: 'QMP_STATE',
+  // Host probing
+  HOST_QEMU_MISSING: 'HOST_QEMU_MISSING',
+  HOST_TOOL_MISSING: 'HOST_TOOL_MISSING',
+  HOST_ACCEL_UNAVAILABLE: 'HOST_ACCEL_UNAVAILABLE',
+  HOST_FIRMWARE_MISSING: 'HOST_FIRMWARE_MISSING',
+  // Machine specs and argv
+  SPEC_INVALID: 'SPEC_INVALID',
+  SPEC_ARCH_UNSUPPORTED: 'SPEC_ARCH_UNSUPPORTED',
+  SPEC_FILE_MISSING: 'SPEC_FILE_MISSING',
+  // A running VM
+  VM_START_FAILED: 'VM_START_FAILED',
+  VM_EXITED: 'VM_EXITED',
+  VM_TIMEOUT: 'VM_TIMEOUT',
+  // Seed images
+  SEED_INVALID: 'SEED_INVALID',
+  SEED_TOO_LARGE: 'SEED_TOO_LARGE',
+  SEED_WRITE: 'SEED_WRITE',
+  // CLI usage
+  USAGE: 'USAGE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface QlaunchErrorOptions {
+  /** What the user can do about it, one sentence. */
+  hint?: string | undefined;
+  cause?: unknown;
+}
+
+/** Base of every error qlaunch throws: a stable `code`, a message naming the thing, and a hint naming the fix. */
+export class QlaunchError extends Error {
+  override name = 'QlaunchError';
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: QlaunchErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+export const isQlaunchError = (error: unknown, code?: ErrorCode): error is QlaunchError =>
+  error instanceof QlaunchError && (code === undefined || error.code === code);
