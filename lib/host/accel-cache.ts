@@ -1,0 +1,104 @@
+// The accelerator verdict cache: one JSON file, entries keyed by host boot + QEMU binary, private to the user.
+
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir, release } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import type { Arch } from '../qemu/arch.js';
+import type { AccelVerdict } from './types.js';
+
+export const ACCEL_CACHE_FILE = 'accel.json';
+const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
+const FORMAT_VERSION = 1;
+
+/** What makes a verdict stale: a reboot (KVM module, its parameters, firmware settings) or another QEMU build. */
+export interface AccelCacheKey {
+  arch: Arch;
+  kernelRelease: string;
+  bootId: string;
+  qemuPath: string;
+  qemuBanner: string;
+}
+
+export interface AccelCacheEntry {
+  key: AccelCacheKey;
+  verdict: Omit<AccelVerdict, 'cached'>;
+  /** The CPU model QEMU accepted under KVM, even if the guest then hung: what a forced `--accel kvm` should use. */
+  kvmCpu?: string | undefined;
+  probedAt: string;
+}
+
+/** `${XDG_CACHE_HOME:-~/.cache}/qlaunch`; XDG says to ignore a relative XDG_CACHE_HOME. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env['XDG_CACHE_HOME'];
+  return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache'), 'qlaunch');
+}
+
+/** This boot of this kernel; the boot id is "unknown" where /proc does not offer one. */
+export async function hostIdentity(): Promise<Pick<AccelCacheKey, 'kernelRelease' | 'bootId'>> {
+  const bootId = await readFile(BOOT_ID_PATH, 'utf8').then(
+    (text) => text.trim() || 'unknown',
+    () => 'unknown',
+  );
+  return { kernelRelease: release(), bootId };
+}
+
+const sameKey = (a: AccelCacheKey, b: AccelCacheKey): boolean =>
+  a.arch === b.arch &&
+  a.kernelRelease === b.kernelRelease &&
+  a.bootId === b.bootId &&
+  a.qemuPath === b.qemuPath &&
+  a.qemuBanner === b.qemuBanner;
+
+const isEntry = (value: unknown): value is AccelCacheEntry => {
+  const entry = value as Partial<AccelCacheEntry> | null;
+  return (
+    typeof entry?.key?.qemuPath === 'string' &&
+    typeof entry.key.bootId === 'string' &&
+    (entry.verdict?.accel === 'kvm' || entry.verdict?.accel === 'tcg') &&
+    typeof entry.verdict.reason === 'string'
+  );
+};
+
+/** The entry for `key`, if any. */
+export const findEntry = (
+  entries: readonly AccelCacheEntry[],
+  key: AccelCacheKey,
+): AccelCacheEntry | undefined => entries.find((entry) => sameKey(entry.key, key));
+
+/** `entries` with `entry` in place of any with its key, minus entries from other boots (they can never match again). */
+export const withEntry = (entries: readonly AccelCacheEntry[], entry: AccelCacheEntry): AccelCacheEntry[] => [
+  ...entries.filter(
+    (e) =>
+      !sameKey(e.key, entry.key) &&
+      e.key.bootId === entry.key.bootId &&
+      e.key.kernelRelease === entry.key.kernelRelease,
+  ),
+  entry,
+];
+
+/** The cached entries; a missing, unreadable or foreign file is an empty cache, never an error. */
+export async function readAccelCache(dir: string): Promise<AccelCacheEntry[]> {
+  try {
+    const data = JSON.parse(await readFile(join(dir, ACCEL_CACHE_FILE), 'utf8')) as {
+      version?: unknown;
+      entries?: unknown;
+    };
+    if (data.version !== FORMAT_VERSION || !Array.isArray(data.entries)) return [];
+    return data.entries.filter(isEntry);
+  } catch {
+    return [];
+  }
+}
+
+/** Replaces the cache file atomically: dir 0700, file 0600 (it says which QEMU runs where). */
+export async function writeAccelCache(dir: string, entries: readonly AccelCacheEntry[]): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, ACCEL_CACHE_FILE);
+  const temp = `${file}.${process.pid}.tmp`;
+  // A leftover from a crashed writer would keep its old mode: start from nothing.
+  await rm(temp, { force: true });
+  await writeFile(temp, `${JSON.stringify({ version: FORMAT_VERSION, entries }, null, 2)}\n`, {
+    mode: 0o600,
+  });
+  await rename(temp, file);
+}

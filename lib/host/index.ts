@@ -1,0 +1,107 @@
+// Host probing in one call: QEMU binaries, qemu-img, the accelerator per arch, firmware, the KVM device.
+
+import { ARCH_TABLE, ARCHES, type Arch, hostArch as detectHostArch } from '../qemu/arch.js';
+import { probeAccel } from './accel.js';
+import { type BinaryLookupOptions, findQemu, findQemuImg } from './binaries.js';
+import type { FirmwareDescriptor } from './firmware.js';
+import {
+  defaultFirmwareDirs,
+  findFirmware,
+  findOpenSbi,
+  loadFirmwareDescriptors,
+  qemuDataDirs,
+} from './firmware-files.js';
+import { checkKvmDevice } from './kvm-device.js';
+import { listMachines, machineNames } from './machines.js';
+import type { AccelName, AccelVerdict, ArchFirmware, HostFacts, QemuBinary } from './types.js';
+
+export { type ProbeAccelOptions, probeAccel } from './accel.js';
+export { defaultCacheDir } from './accel-cache.js';
+export { findQemu, findQemuImg, queryQemu, requireQemu, requireQemuImg } from './binaries.js';
+export {
+  type FirmwareDescriptor,
+  type FirmwareRequest,
+  matchFirmware,
+  parseFirmwareDescriptor,
+  selectFirmware,
+} from './firmware.js';
+export { defaultFirmwareDirs, findFirmware, findOpenSbi, loadFirmwareDescriptors } from './firmware-files.js';
+export { checkKvmDevice } from './kvm-device.js';
+export type * from './types.js';
+
+export interface ProbeHostOptions extends BinaryLookupOptions {
+  /** Forces the host arch's accelerator (other arches are TCG anyway). */
+  force?: AccelName | undefined;
+  /** Probes KVM again instead of trusting the cached verdict. */
+  refresh?: boolean | undefined;
+  cacheDir?: string | undefined;
+  /** Firmware descriptor directories, highest priority first; default per-user, /etc, /usr/share. */
+  firmwareDirs?: readonly string[] | undefined;
+  kvmDevice?: string | undefined;
+  deadlineMs?: number | undefined;
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+async function archFirmware(
+  qemu: QemuBinary,
+  descriptors: readonly FirmwareDescriptor[],
+): Promise<ArchFirmware> {
+  // Resolving machine aliases costs a QEMU run: only when some descriptor is for this arch at all.
+  const relevant = descriptors.some((d) => d.targets.some((target) => target.architecture === qemu.arch));
+  const known = relevant ? await listMachines(qemu.path) : [];
+  const machines = machineNames(ARCH_TABLE[qemu.arch].machine, known);
+  const request = { arch: qemu.arch, machines };
+  const [uefi, uefiSecureBoot, opensbi] = await Promise.all([
+    findFirmware(descriptors, request),
+    findFirmware(descriptors, { ...request, secureBoot: true }),
+    qemu.arch === 'riscv64' ? findOpenSbi(qemuDataDirs(qemu.path)) : undefined,
+  ]);
+  // Only what was found: `doctor --json` shows absent keys, not nulls.
+  return { ...(uefi && { uefi }), ...(uefiSecureBoot && { uefiSecureBoot }), ...(opensbi && { opensbi }) };
+}
+
+/** Everything qlaunch needs to know about this host; only the host arch's KVM probe may run a (tiny) guest. */
+export async function probeHost(options: ProbeHostOptions = {}): Promise<HostFacts> {
+  const host = detectHostArch();
+  const warnings: string[] = [];
+  const lookup = { env: options.env };
+  // A broken binary (or qemu-img) is a warning: the other arches still work.
+  const [found, qemuImg, kvmDevice, loaded] = await Promise.all([
+    Promise.all(
+      ARCHES.map((arch) => findQemu(arch, lookup).catch((e: unknown) => void warnings.push(message(e)))),
+    ),
+    findQemuImg(lookup).catch((e: unknown) => void warnings.push(message(e))),
+    checkKvmDevice(options.kvmDevice),
+    loadFirmwareDescriptors(options.firmwareDirs ?? defaultFirmwareDirs(options.env)),
+  ]);
+  warnings.push(...loaded.warnings);
+  const available = found.filter((q): q is QemuBinary => q !== undefined);
+
+  const perArch = await Promise.all(
+    available.map(async (qemu): Promise<[Arch, AccelVerdict, ArchFirmware]> => {
+      const [accel, firmware] = await Promise.all([
+        probeAccel(qemu.arch, {
+          qemu,
+          force: qemu.arch === host ? options.force : undefined,
+          refresh: options.refresh,
+          cacheDir: options.cacheDir,
+          env: options.env,
+          kvmDevice: options.kvmDevice,
+          deadlineMs: options.deadlineMs,
+        }),
+        archFirmware(qemu, loaded.descriptors),
+      ]);
+      return [qemu.arch, accel, firmware];
+    }),
+  );
+  return {
+    hostArch: host,
+    qemu: Object.fromEntries(available.map((q) => [q.arch, q])),
+    ...(qemuImg && { qemuImg }),
+    accel: Object.fromEntries(perArch.map(([arch, accel]) => [arch, accel])),
+    firmware: Object.fromEntries(perArch.map(([arch, , firmware]) => [arch, firmware])),
+    kvmDevice,
+    warnings,
+  };
+}
