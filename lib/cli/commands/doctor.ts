@@ -1,0 +1,67 @@
+// `qlaunch doctor`: what this host can run — QEMU binaries, accelerators (proven by running guest code), firmware.
+
+import type { CommandModule } from 'yargs';
+import type { HostFacts } from '../../host/types.js';
+import { ARCH_TABLE, ARCHES } from '../../qemu/arch.js';
+import { printJson, reportError } from '../output.js';
+
+interface DoctorArgs {
+  json?: boolean | undefined;
+  refresh?: boolean | undefined;
+}
+
+/** Human report: one block per architecture, then warnings. Pure, for testing. */
+export function formatDoctor(facts: HostFacts): string {
+  const lines = [`host architecture: ${facts.hostArch ?? 'not supported by qlaunch'}`];
+  const kvm = facts.kvmDevice;
+  lines.push(
+    `kvm device: ${kvm.path} ${kvm.accessible ? 'opens read-write' : `not usable (${kvm.problem})`}`,
+  );
+  lines.push(
+    facts.qemuImg
+      ? `qemu-img: ${facts.qemuImg.version} (${facts.qemuImg.path})`
+      : 'qemu-img: missing (apt-get install qemu-utils)',
+  );
+  for (const arch of ARCHES) {
+    const qemu = facts.qemu[arch];
+    lines.push('', `${arch}:`);
+    if (!qemu) {
+      lines.push(`  qemu: missing (apt-get install ${ARCH_TABLE[arch].debianPackage})`);
+      continue;
+    }
+    lines.push(`  qemu: ${qemu.version} (${qemu.path})`);
+    const accel = facts.accel[arch];
+    if (accel) {
+      const cpu = accel.cpu ? `, -cpu ${accel.cpu}` : '';
+      lines.push(`  accelerator: ${accel.accel}${cpu}${accel.cached ? ' (cached)' : ''}: ${accel.reason}`);
+    }
+    const fw = facts.firmware[arch];
+    lines.push(`  uefi: ${fw?.uefi ? fw.uefi.executable : 'none found'}`);
+    if (fw?.opensbi) lines.push(`  opensbi: ${fw.opensbi}`);
+  }
+  if (facts.warnings.length) lines.push('', 'warnings:', ...facts.warnings.map((w) => `  ${w}`));
+  return `${lines.join('\n')}\n`;
+}
+
+export const doctorCommand = (setExit: (code: number) => void): CommandModule<object, DoctorArgs> => ({
+  command: 'doctor',
+  describe: 'show what this host can run: QEMU, KVM (really tested), firmware',
+  builder: (y) =>
+    y
+      .option('json', { type: 'boolean', describe: 'print the facts as JSON' })
+      .option('refresh', {
+        type: 'boolean',
+        describe: 'probe KVM again instead of using the cached verdict',
+      }),
+  handler: async (args) => {
+    try {
+      const { probeHost } = await import('../../host/index.js');
+      const facts = await probeHost({ refresh: args.refresh });
+      if (args.json) printJson(facts);
+      else process.stdout.write(formatDoctor(facts));
+      setExit(0);
+    } catch (error) {
+      setExit(reportError(error));
+    }
+  },
+});

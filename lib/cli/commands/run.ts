@@ -1,0 +1,147 @@
+// `qlaunch run`: boot a throwaway guest in the foreground, show its console, exit when it powers off.
+
+import type { CommandModule } from 'yargs';
+import { ErrorCode, QlaunchError } from '../../errors.js';
+import { cliLogger, EXIT, reportError } from '../output.js';
+
+interface RunArgs {
+  kernel?: string | undefined;
+  initrd?: string | undefined;
+  append?: string | undefined;
+  arch?: string | undefined;
+  cpus?: number | undefined;
+  memory?: string | undefined;
+  disk?: string[] | undefined;
+  port?: string[] | undefined;
+  'wait-serial'?: string | undefined;
+  timeout?: number | undefined;
+  accel?: string | undefined;
+  quiet?: boolean | undefined;
+  'log-level'?: string | undefined;
+}
+
+export const runCommand = (setExit: (code: number) => void): CommandModule<object, RunArgs> => ({
+  command: 'run',
+  describe: 'boot a throwaway guest in the foreground; exits when it powers off',
+  builder: (y) =>
+    y
+      .option('kernel', { type: 'string', describe: 'kernel to boot directly (bzImage, vmlinux, Image)' })
+      .option('initrd', { type: 'string', describe: 'initramfs for the kernel' })
+      .option('append', { type: 'string', describe: 'kernel command line (console= is added when missing)' })
+      .option('arch', {
+        type: 'string',
+        describe: 'guest architecture: x86_64, aarch64, riscv64 (default: host)',
+      })
+      .option('cpus', { type: 'number', describe: 'virtual CPUs', default: 1 })
+      .option('memory', { type: 'string', describe: 'guest memory, e.g. 512M, 2G' })
+      .option('disk', {
+        type: 'string',
+        array: true,
+        describe: 'disk image (raw or .qcow2) as a virtio disk',
+      })
+      .option('port', {
+        type: 'string',
+        array: true,
+        describe: 'forward 127.0.0.1:HOST to guest port: HOST:GUEST',
+      })
+      .option('wait-serial', {
+        type: 'string',
+        describe: 'report ready when the console shows TEXT; fail if it never does',
+      })
+      .option('timeout', { type: 'number', describe: 'seconds before qlaunch stops the guest and fails' })
+      .option('accel', {
+        type: 'string',
+        choices: ['auto', 'kvm', 'tcg'],
+        describe: 'accelerator (default: probe)',
+      })
+      .option('quiet', { type: 'boolean', alias: 'q', describe: 'do not copy the serial console to stdout' }),
+  handler: async (args) => setExit(await run(args)),
+});
+
+async function run(args: RunArgs): Promise<number> {
+  const { launch } = await import('../../vm/launch.js');
+  const logger = await cliLogger(args['log-level']);
+  const started = Date.now();
+  const timeoutMs = args.timeout === undefined ? undefined : args.timeout * 1000;
+  if (timeoutMs !== undefined && !(timeoutMs > 0)) {
+    return reportError(
+      new QlaunchError(ErrorCode.USAGE, `--timeout ${args.timeout} is not a positive number of seconds`),
+    );
+  }
+  let vm: Awaited<ReturnType<typeof launch>>;
+  try {
+    vm = await launch(
+      {
+        kernel: args.kernel,
+        initrd: args.initrd,
+        append: args.append,
+        arch: args.arch,
+        cpus: args.cpus,
+        memory: args.memory,
+        disks: args.disk,
+        forwards: args.port,
+        accel: args.accel,
+      },
+      { logger },
+    );
+  } catch (error) {
+    return reportError(error);
+  }
+  if (!args.quiet) vm.serial.stream.pipe(process.stdout, { end: false });
+
+  let outcome: number | undefined;
+  const finish = async (code: number, error?: unknown) => {
+    if (outcome !== undefined) return;
+    outcome = code;
+    if (error) reportError(error);
+    await vm.stop({ timeout: 10_000 });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\nqlaunch: ${signal}: stopping the guest\n`);
+    void finish(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          void finish(
+            EXIT.failure,
+            new QlaunchError(
+              ErrorCode.VM_TIMEOUT,
+              `the guest was still running after ${args.timeout} s; stopped it`,
+              {
+                hint: `last console lines:\n${vm.serial.tail(10)}`,
+              },
+            ),
+          );
+        }, timeoutMs);
+
+  if (args['wait-serial'] !== undefined) {
+    vm.waitForSerial(args['wait-serial']).then(
+      () => process.stderr.write(`qlaunch: ready after ${((Date.now() - started) / 1000).toFixed(1)} s\n`),
+      (error: unknown) => {
+        const text = args['wait-serial'];
+        const reason = vm.running
+          ? error
+          : new QlaunchError(ErrorCode.VM_EXITED, `the guest stopped before its console showed '${text}'`, {
+              hint: `check the text to wait for; last console lines:\n${vm.serial.tail(10)}`,
+            });
+        void finish(EXIT.failure, reason);
+      },
+    );
+  }
+  const exit = await vm.exited;
+  clearTimeout(timer);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (outcome !== undefined) return outcome;
+  if (exit.exitCode === 0) return EXIT.ok;
+  const how = exit.signal ? `QEMU was killed by ${exit.signal}` : `QEMU exited with status ${exit.exitCode}`;
+  return reportError(
+    new QlaunchError(ErrorCode.VM_EXITED, `${how}${exit.stderr ? `: ${exit.stderr}` : ''}`, {
+      hint: `last console lines:\n${vm.serial.tail(10)}`,
+    }),
+  );
+}

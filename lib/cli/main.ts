@@ -1,0 +1,40 @@
+// The qlaunch CLI: yargs wiring only; every command is a thin module over the library.
+
+import yargs from 'yargs';
+import { doctorCommand } from './commands/doctor.js';
+import { runCommand } from './commands/run.js';
+import { EXIT, reportError } from './output.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const parser = yargs(argv)
+    .scriptName('qlaunch')
+    .usage(
+      '$0 <command> [options]\n\nA small, fast QEMU launcher: boots guests directly, drives them over QMP.',
+    )
+    .option('log-level', {
+      type: 'string',
+      describe: 'log what qlaunch does to stderr (JSON)',
+      choices: ['silent', 'error', 'warn', 'info', 'debug', 'trace'],
+      default: 'silent',
+    })
+    .command(runCommand((code) => (exitCode = code)))
+    .command(doctorCommand((code) => (exitCode = code)))
+    .demandCommand(1, 'say which command to run; `qlaunch --help` lists them')
+    .strict()
+    .recommendCommands()
+    .version()
+    .help()
+    .wrap(Math.min(110, process.stdout.columns ?? 80))
+    .fail((message, error) => {
+      if (error) throw error;
+      process.stderr.write(`qlaunch: ${message}\n  fix: see \`qlaunch --help\`\n`);
+      exitCode = EXIT.usage;
+    });
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    return reportError(error);
+  }
+  return exitCode;
+}

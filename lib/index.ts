@@ -1,0 +1,19 @@
+// qlaunch's public library API.
+
+export { ErrorCode, isQlaunchError, QlaunchError } from './errors.js';
+export type { Logger } from './logger.js';
+export { formatMiB, parseSizeMiB } from './machine/size.js';
+export {
+  type DiskSpec,
+  type NetworkSpec,
+  normalizeSpec,
+  type PortForward,
+  parsePortForward,
+  type VmSpec,
+  type VmSpecInput,
+} from './machine/spec.js';
+export { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from './qemu/arch.js';
+export { type ArgvPlan, buildQemuArgv, type QemuCommand } from './qemu/argv.js';
+export { type LaunchOptions, launch, startVm } from './vm/launch.js';
+export type { SerialConsole, SerialMatch, WaitForSerialOptions } from './vm/serial.js';
+export { type StopOptions, Vm, type VmExit } from './vm/vm.js';

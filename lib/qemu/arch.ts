@@ -1,0 +1,89 @@
+// The one table of per-architecture facts: QEMU binary, machine, CPU models, console, packages.
+
+import { ErrorCode, QlaunchError } from '../errors.js';
+
+export const ARCHES = ['x86_64', 'aarch64', 'riscv64'] as const;
+export type Arch = (typeof ARCHES)[number];
+
+export interface ArchInfo {
+  /** `qemu-system-<binary>` */
+  binary: string;
+  /** Debian package that ships the binary, for install hints. */
+  debianPackage: string;
+  /** Debian's name for the architecture (dpkg, apt, mmdebstrap). */
+  debianArch: string;
+  /** `-machine` type and the options we always want on it. */
+  machine: string;
+  machineOptions: readonly string[];
+  /** CPU model under TCG: chosen for boot speed, not feature breadth. */
+  tcgCpu: string;
+  /** CPU model under KVM; the probe may refine it (e.g. drop a feature the host cannot set). */
+  kvmCpu: string;
+  /** `-accel tcg,...` options. */
+  tcgOptions: readonly string[];
+  /** Serial console device name the guest kernel sees (`console=`). */
+  console: string;
+  /** `-bios` value when booting a kernel directly, if the machine needs one. */
+  directBootBios?: string;
+  defaultMemoryMiB: number;
+}
+
+export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
+  x86_64: {
+    binary: 'qemu-system-x86_64',
+    debianPackage: 'qemu-system-x86',
+    debianArch: 'amd64',
+    machine: 'q35',
+    machineOptions: [],
+    tcgCpu: 'max',
+    kvmCpu: 'host',
+    tcgOptions: ['thread=multi', 'tb-size=256'],
+    console: 'ttyS0',
+    defaultMemoryMiB: 1024,
+  },
+  aarch64: {
+    binary: 'qemu-system-aarch64',
+    debianPackage: 'qemu-system-arm',
+    debianArch: 'arm64',
+    machine: 'virt',
+    machineOptions: ['gic-version=max'],
+    // `max` emulates pointer authentication with a slow algorithm: cortex-a57 boots ~4x faster.
+    tcgCpu: 'cortex-a57',
+    kvmCpu: 'host',
+    tcgOptions: ['thread=multi', 'tb-size=256'],
+    console: 'ttyAMA0',
+    defaultMemoryMiB: 1024,
+  },
+  riscv64: {
+    binary: 'qemu-system-riscv64',
+    debianPackage: 'qemu-system-misc',
+    debianArch: 'riscv64',
+    machine: 'virt',
+    machineOptions: [],
+    // QEMU 7.2 has no `-cpu max` for riscv; sscofpmf quiets the kernel's PMU warning.
+    tcgCpu: 'rv64,sscofpmf=true',
+    kvmCpu: 'host',
+    tcgOptions: ['thread=multi', 'tb-size=256'],
+    console: 'ttyS0',
+    directBootBios: 'default',
+    defaultMemoryMiB: 1024,
+  },
+};
+
+export const isArch = (value: string): value is Arch => (ARCHES as readonly string[]).includes(value);
+
+/** Parse a user-given architecture name, accepting the common aliases (amd64, arm64). */
+export function parseArch(value: string): Arch {
+  const aliases: Record<string, Arch> = { amd64: 'x86_64', x64: 'x86_64', arm64: 'aarch64' };
+  const arch = aliases[value] ?? value;
+  if (isArch(arch)) return arch;
+  throw new QlaunchError(ErrorCode.SPEC_ARCH_UNSUPPORTED, `architecture '${value}' is not supported`, {
+    hint: `use one of: ${ARCHES.join(', ')}`,
+  });
+}
+
+/** The architecture of the machine this process runs on, in QEMU's naming, or undefined if qlaunch has no table entry for it. */
+export function hostArch(nodeArch: string = process.arch): Arch | undefined {
+  const map: Record<string, Arch> = { x64: 'x86_64', arm64: 'aarch64', riscv64: 'riscv64' };
+  return map[nodeArch];
+}

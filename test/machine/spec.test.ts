@@ -1,0 +1,82 @@
+import t from 'tap';
+import { isQlaunchError } from '../../lib/errors.js';
+import { formatMiB, parseSizeMiB } from '../../lib/machine/size.js';
+import { normalizeSpec, parsePortForward } from '../../lib/machine/spec.js';
+import { hostArch, parseArch } from '../../lib/qemu/arch.js';
+
+t.test('sizes', async (t) => {
+  t.equal(parseSizeMiB('512'), 512);
+  t.equal(parseSizeMiB(512), 512);
+  t.equal(parseSizeMiB('512M'), 512);
+  t.equal(parseSizeMiB('2G'), 2048);
+  t.equal(parseSizeMiB('2GiB'), 2048);
+  t.equal(parseSizeMiB('1.5g'), 1536);
+  t.equal(parseSizeMiB('1T'), 1024 * 1024);
+  t.equal(parseSizeMiB('1048576K'), 1024);
+  for (const bad of ['12parsecs', '', '0', '-1G', '1.3M', 'G', '1 2G']) {
+    t.throws(() => parseSizeMiB(bad, 'memory'), { code: 'SPEC_INVALID', message: /memory/ }, bad);
+  }
+  t.equal(formatMiB(2048), '2G');
+  t.equal(formatMiB(1536), '1536M');
+});
+
+t.test('arch names', async (t) => {
+  t.equal(parseArch('arm64'), 'aarch64');
+  t.equal(parseArch('amd64'), 'x86_64');
+  t.equal(parseArch('riscv64'), 'riscv64');
+  t.throws(() => parseArch('sparc64'), { code: 'SPEC_ARCH_UNSUPPORTED', hint: /x86_64, aarch64, riscv64/ });
+  t.equal(hostArch('x64'), 'x86_64');
+  t.equal(hostArch('arm64'), 'aarch64');
+  t.equal(hostArch('s390x'), undefined);
+});
+
+t.test('port forwards default to loopback', async (t) => {
+  t.same(parsePortForward('8080:80'), {
+    protocol: 'tcp',
+    hostAddress: '127.0.0.1',
+    hostPort: 8080,
+    guestPort: 80,
+  });
+  t.same(parsePortForward('0.0.0.0:53:53/udp'), {
+    protocol: 'udp',
+    hostAddress: '0.0.0.0',
+    hostPort: 53,
+    guestPort: 53,
+  });
+  t.equal(parsePortForward('0:22').hostPort, 0);
+  for (const bad of ['80', 'a:b', '70000:22', '22:0', '1:2:3:4']) {
+    t.throws(() => parsePortForward(bad), { code: 'SPEC_INVALID' }, bad);
+  }
+});
+
+t.test('normalizeSpec fills defaults and names what is wrong', async (t) => {
+  const spec = normalizeSpec({ arch: 'aarch64', kernel: '/k' });
+  t.equal(spec.cpus, 1);
+  t.equal(spec.memoryMiB, 1024);
+  t.equal(spec.accel, 'auto');
+  t.same(spec.network, { user: true, forwards: [], mac: undefined });
+  t.equal(normalizeSpec({ kernel: '/k' }).arch, hostArch() ?? 'x86_64');
+  t.equal(normalizeSpec({ kernel: '/k', cpus: '4', memory: '2G' }).memoryMiB, 2048);
+  t.equal(normalizeSpec({ disks: ['a.QCOW2', 'b.img'] }).disks[0]?.format, 'qcow2');
+  const cases: [Parameters<typeof normalizeSpec>[0], RegExp][] = [
+    [{}, /nothing to boot/],
+    [{ initrd: '/i', disks: ['d'] }, /initrd was given without a kernel/],
+    [{ append: 'x', disks: ['d'] }, /command line was given without a kernel/],
+    [{ kernel: '/k', cpus: 0 }, /cpus '0'/],
+    [{ kernel: '/k', cpus: 'two' }, /cpus 'two'/],
+    [{ kernel: '/k', accel: 'hvf' }, /accelerator 'hvf'/],
+    [{ kernel: '/k', memory: '12parsecs' }, /memory '12parsecs'/],
+    [{ disks: [''] }, /empty path/],
+    [{ disks: [{ path: 'x', format: 'vmdk' as 'raw' }] }, /format 'vmdk'/],
+    [{ kernel: '/k', network: { user: false }, forwards: ['1:2'] }, /need user networking/],
+  ];
+  for (const [input, message] of cases) {
+    try {
+      normalizeSpec(input);
+      t.fail(`accepted ${JSON.stringify(input)}`);
+    } catch (error) {
+      t.ok(isQlaunchError(error) && error.hint, 'typed error with a hint');
+      t.match((error as Error).message, message);
+    }
+  }
+});

@@ -1,0 +1,124 @@
+import t from 'tap';
+import { normalizeSpec } from '../../lib/machine/spec.js';
+import { buildQemuArgv, escapeOptionValue } from '../../lib/qemu/argv.js';
+
+const sockets = { qmpSocket: '/run/q/qmp.sock', serialSocket: '/run/q/serial.sock' };
+
+t.test('x86_64 under TCG: snapshot and the invariants that matter', async (t) => {
+  const spec = normalizeSpec({
+    name: 'web',
+    arch: 'x86_64',
+    cpus: 2,
+    memory: '1G',
+    kernel: '/k/vmlinux',
+    initrd: '/k/initrd',
+    append: 'quiet',
+    disks: ['/d/root.qcow2', { path: '/d/seed.iso', format: 'raw', readOnly: true, serial: 'cidata' }],
+    forwards: ['2222:22'],
+  });
+  const { file, args } = buildQemuArgv({
+    spec,
+    binary: 'qemu-system-x86_64',
+    accel: { accel: 'tcg' },
+    ...sockets,
+  });
+  t.equal(file, 'qemu-system-x86_64');
+  t.matchSnapshot(args, 'argv');
+  t.ok(args.includes('-S'), 'starts paused so no event is missed before QMP is up');
+  t.ok(args.includes('-nodefaults') && args.includes('-no-user-config'));
+  t.equal(args[args.indexOf('-append') + 1], 'console=ttyS0 quiet');
+  t.equal(args[args.indexOf('-accel') + 1], 'tcg,thread=multi,tb-size=256');
+  t.match(args[args.indexOf('-netdev') + 1], /hostfwd=tcp:127\.0\.0\.1:2222-:22/);
+  const blockdevs = args.flatMap((a, i) => (a === '-blockdev' ? [JSON.parse(args[i + 1] ?? '')] : []));
+  t.same(
+    blockdevs.map((b) => [b.driver, b['read-only'], b.file.filename]),
+    [
+      ['qcow2', false, '/d/root.qcow2'],
+      ['raw', true, '/d/seed.iso'],
+    ],
+  );
+});
+
+t.test('x86_64 under KVM uses the probed CPU model', async (t) => {
+  const spec = normalizeSpec({ arch: 'x86_64', kernel: '/k/bzImage', network: false });
+  const { args } = buildQemuArgv({
+    spec,
+    binary: '/usr/bin/qemu-system-x86_64',
+    accel: { accel: 'kvm', cpu: 'host,-arch-capabilities' },
+    ...sockets,
+  });
+  t.matchSnapshot(args, 'argv');
+  t.same(args.slice(args.indexOf('-accel'), args.indexOf('-accel') + 4), [
+    '-accel',
+    'kvm',
+    '-cpu',
+    'host,-arch-capabilities',
+  ]);
+  t.notOk(args.includes('-netdev'), 'no NIC when networking is off');
+  const plain = buildQemuArgv({ spec, binary: 'q', accel: { accel: 'kvm' }, ...sockets }).args;
+  t.equal(plain[plain.indexOf('-cpu') + 1], 'host');
+});
+
+t.test('aarch64 under TCG: virt with a fast CPU and the PL011 console', async (t) => {
+  const spec = normalizeSpec({
+    arch: 'aarch64',
+    kernel: '/k/Image',
+    initrd: '/k/initrd',
+    disks: ['/d/x.img'],
+  });
+  const { args } = buildQemuArgv({
+    spec,
+    binary: 'qemu-system-aarch64',
+    accel: { accel: 'tcg' },
+    ...sockets,
+  });
+  t.matchSnapshot(args, 'argv');
+  t.equal(args[args.indexOf('-machine') + 1], 'virt,gic-version=max');
+  t.equal(args[args.indexOf('-cpu') + 1], 'cortex-a57');
+  t.equal(args[args.indexOf('-append') + 1], 'console=ttyAMA0');
+  t.notOk(args.includes('-bios'), 'virt boots a kernel directly without firmware');
+});
+
+t.test('riscv64 direct boot goes through OpenSBI', async (t) => {
+  const spec = normalizeSpec({ arch: 'riscv64', kernel: '/k/Image', append: 'console=hvc0' });
+  const { args } = buildQemuArgv({
+    spec,
+    binary: 'qemu-system-riscv64',
+    accel: { accel: 'tcg' },
+    ...sockets,
+  });
+  t.equal(args[args.indexOf('-bios') + 1], 'default');
+  t.equal(args[args.indexOf('-append') + 1], 'console=hvc0', 'a console the user chose is kept');
+  t.equal(args[args.indexOf('-cpu') + 1], 'rv64,sscofpmf=true');
+});
+
+t.test('user-controlled strings cannot inject QEMU options', async (t) => {
+  t.equal(escapeOptionValue('a,b,,c'), 'a,,b,,,,c');
+  const spec = normalizeSpec({
+    name: 'x,debug-threads=off',
+    kernel: '/k,evil/vmlinux',
+    disks: ['/d/a,file=/etc/shadow'],
+  });
+  const { args } = buildQemuArgv({
+    spec,
+    binary: 'q',
+    accel: { accel: 'tcg' },
+    qmpSocket: '/r,x/qmp.sock',
+    serialSocket: '/r,x/serial.sock',
+    serialLog: '/r,x/serial.log',
+  });
+  t.equal(args[args.indexOf('-name') + 1], 'x,,debug-threads=off,debug-threads=on');
+  t.ok(args.includes('socket,id=qmp0,path=/r,,x/qmp.sock,server=on,wait=off'));
+  t.ok(args.some((a) => a.includes('logfile=/r,,x/serial.log,logappend=on')));
+  const blockdev = JSON.parse(args[args.indexOf('-blockdev') + 1] ?? '');
+  t.equal(blockdev.file.filename, '/d/a,file=/etc/shadow', 'JSON blockdev carries the name verbatim');
+  t.equal(args[args.indexOf('-kernel') + 1], '/k,evil/vmlinux', '-kernel takes its own argv element');
+});
+
+t.test('noReboot and bios pass through', async (t) => {
+  const spec = normalizeSpec({ arch: 'x86_64', disks: ['/d/a.img'], noReboot: true, bios: '/fw/OVMF.fd' });
+  const { args } = buildQemuArgv({ spec, binary: 'q', accel: { accel: 'tcg' }, ...sockets });
+  t.ok(args.includes('-no-reboot'));
+  t.equal(args[args.indexOf('-bios') + 1], '/fw/OVMF.fd');
+  t.notOk(args.includes('-kernel'));
+});
