@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Benchmark: `qlaunch run` against the same QEMU argv run raw, booting the tiny guest until it powers off.
+// Target: qlaunch / raw <= 1.05. Run: scripts/setup --tests && node scripts/bench/boot-tiny.mjs [runs] [arch...]
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { buildQemuArgv, normalizeSpec } from '../../dist/lib/index.js';
+import { compare } from './compare.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const runs = Number(process.argv[2] ?? 5);
+const arches = process.argv.slice(3).length ? process.argv.slice(3) : ['x86_64', 'aarch64'];
+const memory = '256M';
+
+for (const arch of arches) {
+  const manifestPath = execFileSync(`${root}scripts/guests/tiny`, [arch], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .at(-1);
+  const guest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  const spec = normalizeSpec({
+    arch,
+    kernel: guest.kernel,
+    initrd: guest.initrd,
+    append: guest.append,
+    memory,
+  });
+  const { file, args } = buildQemuArgv({
+    spec,
+    binary: `qemu-system-${arch}`,
+    accel: { accel: 'tcg' },
+    qmpSocket: '/unused',
+    serialSocket: '/unused',
+  });
+  // The raw baseline: the same machine, minus what only qlaunch needs (paused start, QMP, console socket).
+  const raw = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-S') continue;
+    if (args[i] === '-chardev' || args[i] === '-mon' || args[i] === '-serial') {
+      i++;
+      continue;
+    }
+    raw.push(args[i]);
+  }
+  raw.push('-serial', 'stdio');
+  await compare(
+    `boot-tiny ${arch}: boot to power-off`,
+    [
+      { name: 'raw qemu', argv: [file, ...raw] },
+      {
+        name: 'qlaunch run',
+        argv: [
+          process.execPath,
+          `${root}dist/bin/qlaunch.js`,
+          'run',
+          '--arch',
+          arch,
+          '--kernel',
+          guest.kernel,
+          '--initrd',
+          guest.initrd,
+          '--append',
+          guest.append,
+          '--memory',
+          memory,
+          '--accel',
+          'tcg',
+          '--quiet',
+        ],
+      },
+    ],
+    { runs, target: 1.05 },
+  );
+}
