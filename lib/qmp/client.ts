@@ -1,0 +1,352 @@
+// QmpClient: one QMP session over a unix socket or stream: state, id-routed commands, events, shutdown.
+
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../logger.js';
+import type { QmpCommandName, QmpCommandResult, QmpEventMap } from './commands.js';
+import { armDeadline, checkSignal, checkTimeout, expiryError } from './deadline.js';
+import {
+  QmpArgumentError,
+  QmpClosedError,
+  QmpConnectError,
+  type QmpError,
+  QmpProtocolError,
+  QmpStateError,
+} from './errors.js';
+import { QmpEventHub, type QmpEventListener, type QmpEventSelector, waitForEvent } from './events.js';
+import { JsonLineReader, type JsonObject } from './framing.js';
+import { Handshake } from './handshake.js';
+import { classifyMessage, encodeCommand, type QmpEvent, type QmpGreeting } from './messages.js';
+import type {
+  ExecuteRest,
+  QmpClientOptions,
+  QmpClientState,
+  QmpConnectOptions,
+  QmpExecuteOptions,
+  QmpTypedEvent,
+  QmpWaitForOptions,
+} from './options.js';
+import { type PendingCommand, PendingCommands } from './pending.js';
+import { checkTarget, openUnixSocket, type QmpTarget } from './socket.js';
+import { LineTransport } from './transport.js';
+
+interface Connecting {
+  handshake: Handshake;
+  resolve: (greeting: QmpGreeting) => void;
+  reject: (error: Error) => void;
+  disarm: () => void;
+}
+
+const STATE_HINTS: Record<QmpClientState, string> = {
+  idle: 'call connect() first',
+  connecting: 'await connect() first',
+  running: 'the client is already connected; close() it first',
+  disconnecting: 'close() is in progress',
+  closed: 'the session is over; create a new QmpClient',
+};
+
+const formatId = (n: number): string => `__qmp#${String(n).padStart(5, '0')}`;
+
+export class QmpClient {
+  /** Resolves once the session is over: with the reason, or undefined after `close()` / `destroy()`. Never rejects. */
+  readonly closed: Promise<Error | undefined>;
+  readonly #logger: Logger | undefined;
+  readonly #connectTimeout: number;
+  readonly #commandTimeout: number;
+  readonly #maxLineBytes: number;
+  readonly #hub: QmpEventHub;
+  readonly #pending = new PendingCommands();
+  #resolveClosed!: (reason: Error | undefined) => void;
+  #state: QmpClientState = 'idle';
+  #label = 'QMP';
+  #nextId = 1;
+  // The socket while it connects (or a handed-in stream before use); then the transport owns it.
+  #socket: Duplex | undefined;
+  #transport: LineTransport | undefined;
+  #connecting: Connecting | undefined;
+  #greeting: QmpGreeting | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: QmpClientOptions = {}) {
+    this.#logger = options.logger;
+    this.#connectTimeout = checkTimeout(options.connectTimeout ?? 10_000, 'connectTimeout');
+    this.#commandTimeout = checkTimeout(options.commandTimeout ?? 60_000, 'commandTimeout');
+    this.#maxLineBytes = new JsonLineReader({ maxLineBytes: options.maxLineBytes }).maxLineBytes; // validates now
+    this.#hub = new QmpEventHub(options.eventHistory);
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+  }
+
+  get state(): QmpClientState {
+    return this.#state;
+  }
+
+  /** The greeting of the current session, once negotiated. */
+  get greeting(): QmpGreeting | undefined {
+    return this.#greeting;
+  }
+
+  /** True when `oob` was negotiated, so `execute(…, { oob: true })` is allowed. */
+  get oobEnabled(): boolean {
+    return this.#greeting?.capabilities.includes('oob') ?? false;
+  }
+
+  /** The socket path, or the label of the stream, used in messages. */
+  get label(): string {
+    return this.#label;
+  }
+
+  /**
+   * Opens the session: connects (fails fast, no retry), reads the greeting, negotiates capabilities.
+   * A failed connect returns the client to `idle`, so it may be retried; a stream target is destroyed.
+   */
+  connect(target: QmpTarget, options: QmpConnectOptions = {}): Promise<QmpGreeting> {
+    let timeout: number;
+    let signal: AbortSignal | undefined;
+    try {
+      this.#require('connect()', ['idle']);
+      checkTarget(target);
+      timeout = checkTimeout(options.timeout ?? this.#connectTimeout, 'timeout');
+      signal = checkSignal(options.signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#label = typeof target === 'string' ? target : (options.label ?? 'QMP stream');
+    this.#state = 'connecting';
+    this.#log('debug', {}, 'connecting');
+    return new Promise((resolve, reject) => {
+      const connecting: Connecting = {
+        handshake: new Handshake(this.#label),
+        resolve,
+        reject,
+        disarm: () => {},
+      };
+      this.#connecting = connecting;
+      if (typeof target !== 'string') this.#socket = target; // owned from here on: a failed connect destroys it
+      connecting.disarm = armDeadline({ timeout, signal }, (expiry) =>
+        this.#failConnect(connecting.handshake.expired(expiry)),
+      );
+      if (this.#connecting !== connecting) return;
+      if (typeof target !== 'string') {
+        if (!target.destroyed && target.readable) this.#attach(target);
+        else
+          this.#failConnect(new QmpConnectError(this.#label, undefined, `${this.#label} is already closed`));
+        return;
+      }
+      const { socket, connected } = openUnixSocket(target);
+      this.#socket = socket;
+      connected.then(
+        () => (this.#connecting === connecting ? this.#attach(socket) : socket.destroy()),
+        (error: Error) => this.#connecting === connecting && this.#failConnect(error),
+      );
+    });
+  }
+
+  /** Runs a command and resolves with its `return` value; ids are assigned, replies routed by id. */
+  execute<K extends QmpCommandName>(name: K, ...rest: ExecuteRest<K>): Promise<QmpCommandResult<K>>;
+  execute<N extends string>(
+    name: N extends QmpCommandName ? never : N,
+    args?: Record<string, unknown>,
+    options?: QmpExecuteOptions,
+  ): Promise<unknown>;
+  execute(name: string, args?: Record<string, unknown>, options: QmpExecuteOptions = {}): Promise<unknown> {
+    let line: string;
+    let id: string;
+    let timeout: number;
+    let signal: AbortSignal | undefined;
+    try {
+      this.#require(`execute(${name})`, ['running']);
+      if (typeof name !== 'string' || name === '') {
+        throw new QmpArgumentError(`Expected a QMP command name, got ${JSON.stringify(name)}`);
+      }
+      timeout = checkTimeout(options.timeout ?? this.#commandTimeout, 'timeout');
+      signal = checkSignal(options.signal);
+      if (options.oob && !this.oobEnabled) {
+        const message = `cannot run ${name} out-of-band: ${this.#label} did not offer the oob capability`;
+        throw new QmpArgumentError(message, {
+          hint: 'drop { oob: true }; this QEMU runs commands in order only',
+        });
+      }
+      id = formatId(this.#nextId);
+      line = encodeCommand({ name, args, id, oob: options.oob });
+      if (signal?.aborted) {
+        throw expiryError(`QMP command ${name}`, this.#label, { kind: 'abort', reason: signal.reason });
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const entry: PendingCommand = { id, command: name, resolve, reject, disarm: () => {} };
+      this.#pending.add(entry);
+      entry.disarm = armDeadline({ timeout, signal }, (expiry) => {
+        // The command may still run in QEMU; its late reply is then dropped quietly.
+        if (this.#pending.abandon(id)) reject(expiryError(`QMP command ${name}`, this.#label, expiry));
+      });
+      this.#write(line);
+    });
+  }
+
+  /** Sequence number of the next event. Race-free: `c = eventCursor(); await execute(…); await waitFor(E, { since: c })`. */
+  eventCursor(): number {
+    return this.#hub.cursor();
+  }
+
+  /** Events received so far that are still in history, optionally only those since a cursor. */
+  recentEvents(since = 0): QmpEvent[] {
+    return this.#hub.since(since);
+  }
+
+  /** An async iterator with its own queue; ends when the session ends or on `return()` (`break`). */
+  events(selector: QmpEventSelector = {}): QmpEventListener {
+    return this.#hub.listen(selector);
+  }
+
+  /** Resolves with the first matching event; rejects with QMP_TIMEOUT, QMP_ABORTED or QMP_CLOSED. */
+  waitFor<K extends keyof QmpEventMap>(
+    name: K,
+    options?: QmpWaitForOptions<QmpTypedEvent<K>>,
+  ): Promise<QmpTypedEvent<K>>;
+  waitFor(name: string, options?: QmpWaitForOptions): Promise<QmpEvent>;
+  waitFor(name: string, options: QmpWaitForOptions = {}): Promise<QmpEvent> {
+    if (options.since !== undefined && options.since < this.#hub.oldestCursor()) {
+      this.#log('debug', { since: options.since }, 'event history no longer reaches back to the cursor');
+    }
+    return waitForEvent(this.#hub, name, options, () => this.#label);
+  }
+
+  /** Waits for pending commands (no new ones accepted), then ends the connection. Idempotent; never rejects. */
+  close(): Promise<void> {
+    if (this.#state === 'disconnecting') return this.#closing ?? Promise.resolve();
+    if (this.#state !== 'running') {
+      this.destroy();
+      return Promise.resolve();
+    }
+    this.#state = 'disconnecting';
+    this.#log('debug', { pending: this.#pending.size }, 'closing after pending commands');
+    this.#closing = this.#pending.drained().then(() => this.#teardown(undefined, 'close() was called', true));
+    return this.#closing;
+  }
+
+  /** Ends the session at once: pending commands fail with QMP_CLOSED, `closed` resolves with `error`. Idempotent. */
+  destroy(error?: Error): void {
+    const why =
+      error === undefined ? 'the client was destroyed' : `the client was destroyed: ${error.message}`;
+    this.#failConnect(
+      new QmpClosedError(`the client was closed while connecting to ${this.#label}`, { cause: error }),
+    );
+    this.#teardown(error, why);
+  }
+
+  #require(what: string, allowed: readonly QmpClientState[]): void {
+    if (allowed.includes(this.#state)) return;
+    throw new QmpStateError(`${what} is not allowed while the QMP client is ${this.#state}`, {
+      hint: STATE_HINTS[this.#state],
+    });
+  }
+
+  #attach(stream: Duplex): void {
+    this.#socket = undefined;
+    this.#transport = new LineTransport(stream, this.#label, this.#maxLineBytes, {
+      onMessage: (message, line) => {
+        this.#log('trace', { line }, 'received');
+        if (this.#connecting !== undefined) this.#onHandshakeMessage(this.#connecting, message);
+        else this.#onMessage(message);
+      },
+      onEnd: (reason) => this.#fatal(reason),
+    });
+    this.#connecting?.handshake.connected();
+    this.#log('debug', {}, 'connected, awaiting greeting');
+  }
+
+  #onHandshakeMessage(connecting: Connecting, message: JsonObject): void {
+    let step: ReturnType<Handshake['receive']>;
+    try {
+      step = connecting.handshake.receive(message);
+    } catch (error) {
+      this.#failConnect(error as QmpError);
+      return;
+    }
+    if (step.kind === 'send') {
+      this.#log('debug', { greeting: message }, 'greeting received, negotiating');
+      this.#write(step.line);
+    } else if (step.kind === 'event') {
+      this.#hub.dispatch(step.event);
+    } else {
+      this.#connecting = undefined;
+      connecting.disarm();
+      this.#greeting = step.greeting;
+      this.#state = 'running';
+      this.#log('debug', { oob: this.oobEnabled }, 'session running');
+      connecting.resolve(step.greeting);
+    }
+  }
+
+  #onMessage(message: JsonObject): void {
+    const incoming = classifyMessage(message);
+    if (incoming === undefined) {
+      this.#log('warn', { message }, 'ignoring a message that is neither an event nor a reply');
+    } else if (incoming.kind === 'event') {
+      this.#log('debug', { event: incoming.event.event }, 'event');
+      this.#hub.dispatch(incoming.event);
+    } else if (incoming.kind !== 'return' && !incoming.hasId) {
+      // The spec's id-less error means QEMU could not parse a command; which one is unknowable, so stop.
+      const detail = incoming.kind === 'error' ? `${incoming.errorClass}: ${incoming.desc}` : incoming.reason;
+      const text = `${this.#label} sent an error without id (it could not parse input): ${detail}`;
+      this.#fatal(new QmpProtocolError(text));
+    } else {
+      const outcome = this.#pending.settle(incoming);
+      if (outcome === 'late') this.#log('debug', { id: incoming.id }, 'dropping a late reply');
+      if (outcome === 'unknown')
+        this.#log('warn', { id: incoming.id }, 'dropping a reply with an unknown id');
+    }
+  }
+
+  #write(line: string): void {
+    this.#log('trace', { line: line.trimEnd() }, 'sending');
+    this.#transport?.send(line);
+  }
+
+  #fatal(reason: QmpError): void {
+    if (this.#connecting !== undefined) this.#failConnect(this.#connecting.handshake.interrupted(reason));
+    else this.#teardown(reason, reason.message);
+  }
+
+  #failConnect(error: Error): void {
+    const connecting = this.#connecting;
+    if (connecting === undefined) return;
+    this.#connecting = undefined;
+    connecting.disarm();
+    this.#dropStream(false);
+    this.#state = 'idle';
+    this.#log('debug', { error: error.message }, 'connect failed');
+    connecting.reject(error);
+  }
+
+  #teardown(reason: Error | undefined, why: string, graceful = false): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    const label = this.#label;
+    this.#pending.failAll(
+      (entry) =>
+        new QmpClosedError(`the connection to ${label} closed while ${entry.command} was pending (${why})`, {
+          cause: reason,
+        }),
+    );
+    this.#hub.end();
+    this.#dropStream(graceful);
+    this.#log('debug', { why }, 'session closed');
+    this.#resolveClosed(reason);
+  }
+
+  #dropStream(graceful: boolean): void {
+    this.#transport?.close(graceful);
+    this.#transport = undefined;
+    this.#socket?.destroy();
+    this.#socket = undefined;
+  }
+
+  #log(level: 'trace' | 'debug' | 'warn', fields: Record<string, unknown>, message: string): void {
+    this.#logger?.[level]({ qmp: this.#label, ...fields }, message);
+  }
+}
