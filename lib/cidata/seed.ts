@@ -1,0 +1,129 @@
+// NoCloud seed images: the cloud-init files on an ISO 9660 or VFAT volume, built in memory and written atomically.
+
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ErrorCode, QlaunchError } from '../errors.js';
+import { buildFat } from './fat.js';
+import { buildIso9660 } from './iso9660.js';
+import type { SeedData, SeedFile } from './seed-tree.js';
+
+export type SeedFilesystem = 'iso9660' | 'vfat';
+
+/** The files cloud-init's NoCloud datasource reads; meta-data and user-data must exist (they may be empty). */
+export interface NoCloudFiles {
+  'meta-data': SeedData;
+  'user-data': SeedData;
+  'network-config'?: SeedData;
+  'vendor-data'?: SeedData;
+}
+
+export interface NoCloudSeed {
+  files: NoCloudFiles;
+  /** Default 'iso9660', what cloud-localds writes. */
+  filesystem?: SeedFilesystem;
+  /** Default 'cidata': kept as is on ISO 9660, upper-cased ('CIDATA') on VFAT; cloud-init accepts both. */
+  label?: string;
+  /** Default SOURCE_DATE_EPOCH, else now. */
+  date?: Date;
+}
+
+const NOCLOUD_NAMES = ['meta-data', 'user-data', 'network-config', 'vendor-data'] as const;
+const REQUIRED = new Set<string>(['meta-data', 'user-data']);
+
+const seedFiles = (files: NoCloudFiles): SeedFile[] => {
+  for (const name of Object.keys(files)) {
+    if (!(NOCLOUD_NAMES as readonly string[]).includes(name)) {
+      throw new QlaunchError(ErrorCode.SEED_INVALID, `Unknown NoCloud seed file ${JSON.stringify(name)}`, {
+        hint: `NoCloud reads only ${NOCLOUD_NAMES.join(', ')}.`,
+      });
+    }
+  }
+  return NOCLOUD_NAMES.flatMap((name) => {
+    const data = files[name];
+    if (data === undefined) {
+      if (!REQUIRED.has(name)) return [];
+      throw new QlaunchError(ErrorCode.SEED_INVALID, `NoCloud seed is missing ${name}`, {
+        hint: `cloud-init needs ${name} in the seed; pass an empty string if there is nothing to say.`,
+      });
+    }
+    return [{ path: name, data }];
+  });
+};
+
+/** Builds the whole seed image in memory; nothing touches the disk. */
+export const buildSeedImage = (seed: NoCloudSeed): Uint8Array => {
+  const files = seedFiles(seed.files);
+  const filesystem = seed.filesystem ?? 'iso9660';
+  const options = {
+    ...(seed.label === undefined ? {} : { label: seed.label }),
+    ...(seed.date === undefined ? {} : { date: seed.date }),
+  };
+  if (filesystem === 'iso9660') return buildIso9660(files, options);
+  if (filesystem === 'vfat') return buildFat(files, options);
+  throw new QlaunchError(ErrorCode.SEED_INVALID, `Unknown seed filesystem ${JSON.stringify(filesystem)}`, {
+    hint: "Use 'iso9660' or 'vfat'.",
+  });
+};
+
+/** The fix for a failed write, by errno code. */
+export const writeHint = (path: string, code: unknown): string => {
+  switch (code) {
+    case 'EISDIR':
+      return `${path} is a directory; give a file path such as ${join(path, 'cidata.iso')}.`;
+    case 'ENOENT':
+      return `Create the directory ${dirname(path)} first.`;
+    case 'ENOTDIR':
+      return `A parent of ${path} is not a directory; fix the path.`;
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return `Choose a writable directory, or fix the permissions of ${dirname(path)}.`;
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'Free some disk space and try again.';
+    default:
+      return 'Check the output path and try again.';
+  }
+};
+
+/**
+ * Writes `data` to `path` with mode 0600 (seeds carry SSH keys and passwords): a temporary file in the
+ * same directory, fsync, then rename, so readers see the old file or the whole new one, never a part.
+ */
+export const writeFileAtomic = async (path: string, data: Uint8Array): Promise<void> => {
+  const target = resolve(path);
+  // Cut the name so the temporary one stays within NAME_MAX (255 bytes), even for long multi-byte names.
+  const hidden = `.${basename(target).slice(0, 60)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const temp = join(dirname(target), hidden);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(temp, 'wx', 0o600);
+    await handle.writeFile(data);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await rename(temp, target);
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await rm(temp, { force: true }).catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new QlaunchError(
+      ErrorCode.SEED_WRITE,
+      `Cannot write seed image ${path}: ${(error as Error).message}`,
+      {
+        hint: writeHint(path, code),
+        cause: error,
+      },
+    );
+  }
+  // Persist the rename itself; some filesystems cannot fsync a directory, and the data is already safe.
+  const dir = await open(dirname(target), 'r').catch(() => undefined);
+  await dir?.sync().catch(() => undefined);
+  await dir?.close().catch(() => undefined);
+};
+
+/** Builds the seed image and writes it atomically to `path` (mode 0600); invalid input writes nothing. */
+export const writeSeedImage = async (path: string, seed: NoCloudSeed): Promise<void> => {
+  await writeFileAtomic(path, buildSeedImage(seed));
+};
