@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { cliPath, tinyGuest } from '../fixtures/guests.js';
+import { cliPath, shortTempDir, tinyGuest } from '../fixtures/guests.js';
 
 t.setTimeout(240_000);
 
@@ -15,7 +15,7 @@ const qlaunch = (args: string[], env: NodeJS.ProcessEnv = {}) =>
 
 t.test('qlaunch run boots the tiny guest, shows its console and exits 0 when it powers off', async (t) => {
   const guest = await tinyGuest('x86_64');
-  const tmp = t.testdir();
+  const tmp = shortTempDir(t);
   const result = await qlaunch(
     [
       'run',
@@ -45,7 +45,7 @@ t.test('qlaunch run boots the tiny guest, shows its console and exits 0 when it 
 
 t.test('SIGTERM stops the guest cleanly and leaves nothing', async (t) => {
   const guest = await tinyGuest('x86_64');
-  const tmp = t.testdir();
+  const tmp = shortTempDir(t);
   const child = execa(
     process.execPath,
     [

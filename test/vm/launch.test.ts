@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { launch } from '../../lib/vm/launch.js';
-import { tinyGuest } from '../fixtures/guests.js';
+import { shortTempDir, tinyGuest } from '../fixtures/guests.js';
 
 t.setTimeout(300_000);
 
@@ -19,7 +19,7 @@ const alive = (pid: number) => {
 };
 
 t.test('x86_64: boots to the marker, runs, stops with a guest SHUTDOWN, leaves nothing', async (t) => {
-  const tmp = t.testdir();
+  const tmp = shortTempDir(t);
   const savedTmp = process.env['TMPDIR'];
   process.env['TMPDIR'] = tmp;
   t.teardown(() => {
@@ -104,7 +104,7 @@ t.test('bad input fails before QEMU starts, and QEMU start errors carry its stde
     message: /kernel .*missing-kernel does not exist/,
   });
   await t.rejects(launch({ kernel: '/k', arch: 'sparc64' }), { code: 'SPEC_ARCH_UNSUPPORTED' });
-  const tmp = t.testdir();
+  const tmp = shortTempDir(t);
   const savedTmp = process.env['TMPDIR'];
   process.env['TMPDIR'] = tmp;
   t.teardown(() => {
