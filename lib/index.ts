@@ -1,6 +1,8 @@
 // qlaunch's public library API.
 
+export * from './cidata/index.js';
 export { ErrorCode, isQlaunchError, QlaunchError } from './errors.js';
+export * from './host/index.js';
 export type { Logger } from './logger.js';
 export { formatMiB, parseSizeMiB } from './machine/size.js';
 export {
@@ -14,6 +16,7 @@ export {
 } from './machine/spec.js';
 export { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from './qemu/arch.js';
 export { type ArgvPlan, buildQemuArgv, type QemuCommand } from './qemu/argv.js';
+export * from './qmp/index.js';
 export { type LaunchOptions, launch, startVm } from './vm/launch.js';
 export type { SerialConsole, SerialMatch, WaitForSerialOptions } from './vm/serial.js';
 export { type StopOptions, Vm, type VmExit } from './vm/vm.js';

@@ -8,11 +8,11 @@ import { ErrorCode, QlaunchError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { normalizeSpec, type VmSpec, type VmSpecInput } from '../machine/spec.js';
 import { type AccelChoice, buildQemuArgv } from '../qemu/argv.js';
-import { QmpClient } from '../qmp/index.js';
+import { MAX_UNIX_PATH_BYTES, QmpClient } from '../qmp/index.js';
 import { resolveHost } from './host-choice.js';
 import { SerialConsole } from './serial.js';
 import { describeExit, type QemuProcess, spawnQemu } from './spawn.js';
-import { connectWithRetry, MAX_SOCKET_PATH } from './unix-socket.js';
+import { connectWithRetry } from './unix-socket.js';
 import { Vm } from './vm.js';
 
 export interface LaunchOptions {
@@ -62,7 +62,7 @@ function startFailure(qemu: QemuProcess, message: string, cause?: unknown): Qlau
 }
 
 /** Boot a throwaway guest: QEMU is started paused, QMP and the console connected, then the guest resumed. */
-export function launch(input: VmSpecInput, options: LaunchOptions = {}): Promise<Vm> {
+export async function launch(input: VmSpecInput, options: LaunchOptions = {}): Promise<Vm> {
   return startVm(normalizeSpec(input), options);
 }
 
@@ -74,7 +74,7 @@ export async function startVm(spec: VmSpec, options: LaunchOptions = {}): Promis
   const runtimeDir = await mkdtemp(join(tmpdir(), 'qlaunch-'));
   const qmpSocket = join(runtimeDir, RUNTIME_FILES.qmp);
   const serialSocket = join(runtimeDir, RUNTIME_FILES.serial);
-  if (Buffer.byteLength(serialSocket) > MAX_SOCKET_PATH) {
+  if (Buffer.byteLength(serialSocket) > MAX_UNIX_PATH_BYTES) {
     await rm(runtimeDir, { recursive: true, force: true });
     throw new QlaunchError(
       ErrorCode.SPEC_INVALID,

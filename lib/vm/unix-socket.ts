@@ -3,9 +3,6 @@
 import { createConnection, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Linux's sun_path is 108 bytes including the terminating NUL. */
-export const MAX_SOCKET_PATH = 107;
-
 const connectOnce = (path: string): Promise<Socket> =>
   new Promise((resolve, reject) => {
     const socket = createConnection(path);

@@ -47,12 +47,10 @@ export const doctorCommand = (setExit: (code: number) => void): CommandModule<ob
   command: 'doctor',
   describe: 'show what this host can run: QEMU, KVM (really tested), firmware',
   builder: (y) =>
-    y
-      .option('json', { type: 'boolean', describe: 'print the facts as JSON' })
-      .option('refresh', {
-        type: 'boolean',
-        describe: 'probe KVM again instead of using the cached verdict',
-      }),
+    y.option('json', { type: 'boolean', describe: 'print the facts as JSON' }).option('refresh', {
+      type: 'boolean',
+      describe: 'probe KVM again instead of using the cached verdict',
+    }),
   handler: async (args) => {
     try {
       const { probeHost } = await import('../../host/index.js');

@@ -1,0 +1,68 @@
+import { execa } from 'execa';
+import t from 'tap';
+import { formatDoctor } from '../../lib/cli/commands/doctor.js';
+import type { HostFacts } from '../../lib/host/types.js';
+import { hostArch } from '../../lib/qemu/arch.js';
+import { cliPath } from '../fixtures/guests.js';
+
+t.setTimeout(60_000);
+
+t.test('doctor --json reports this host, with a reason for the accelerator', async (t) => {
+  const result = await execa(process.execPath, [cliPath, 'doctor', '--json'], { reject: false });
+  t.equal(result.exitCode, 0, result.stderr);
+  const facts = JSON.parse(result.stdout) as HostFacts;
+  t.equal(facts.hostArch, hostArch());
+  const host = facts.hostArch;
+  if (!host) return;
+  const qemu = facts.qemu[host];
+  t.ok(qemu, 'the host arch QEMU is installed (scripts/setup installs it)');
+  t.match(qemu?.version ?? '', /^\d+\.\d+\.\d+$/);
+  const accel = facts.accel[host];
+  t.match(accel?.accel, /^(kvm|tcg)$/);
+  t.ok(accel?.reason.length, 'a one-line reason');
+  if (accel?.accel === 'kvm') t.notOk(accel.reason.includes('did not finish'));
+  else if (facts.kvmDevice.accessible)
+    t.match(accel?.reason, /guest code|KVM/, 'TCG despite a usable /dev/kvm is explained');
+  const human = await execa(process.execPath, [cliPath, 'doctor'], { reject: false });
+  t.equal(human.exitCode, 0);
+  t.match(human.stdout, new RegExp(`${host}:\\n  qemu: ${qemu?.version}`));
+});
+
+t.test('formatDoctor: missing pieces say which package to install', async (t) => {
+  const facts: HostFacts = {
+    hostArch: 'x86_64',
+    qemu: {
+      x86_64: {
+        arch: 'x86_64',
+        path: '/usr/bin/qemu-system-x86_64',
+        version: '7.2.22',
+        major: 7,
+        minor: 2,
+        micro: 22,
+        banner: 'QEMU emulator version 7.2.22',
+      },
+    },
+    accel: {
+      x86_64: { accel: 'kvm', cpu: 'host', reason: 'guest code ran under KVM in 40 ms', cached: true },
+    },
+    firmware: {
+      x86_64: {
+        uefi: { device: 'flash', executable: '/usr/share/OVMF/OVMF_CODE_4M.fd', format: 'raw', features: [] },
+      },
+    },
+    kvmDevice: { path: '/dev/kvm', exists: true, accessible: true },
+    warnings: ['firmware descriptor /etc/qemu/firmware/x.json is not JSON: skipped'],
+  };
+  const text = formatDoctor(facts);
+  t.match(text, 'accelerator: kvm, -cpu host (cached): guest code ran under KVM in 40 ms');
+  t.match(text, 'uefi: /usr/share/OVMF/OVMF_CODE_4M.fd');
+  t.match(text, 'qemu-img: missing (apt-get install qemu-utils)');
+  t.match(text, 'aarch64:\n  qemu: missing (apt-get install qemu-system-arm)');
+  t.match(text, 'riscv64:\n  qemu: missing (apt-get install qemu-system-misc)');
+  t.match(text, 'warnings:\n  firmware descriptor');
+  const noKvm = formatDoctor({
+    ...facts,
+    kvmDevice: { path: '/dev/kvm', exists: false, accessible: false, problem: 'missing' },
+  });
+  t.match(noKvm, 'kvm device: /dev/kvm not usable (missing)');
+});
