@@ -1,13 +1,16 @@
 // The qlaunch CLI: yargs wiring only; every command is a thin module over the library.
 
 import yargs from 'yargs';
+import { ErrorCode, QlaunchError } from '../errors.js';
 import { doctorCommand } from './commands/doctor.js';
 import { runCommand } from './commands/run.js';
+import { seedCommand } from './commands/seed.js';
 import { EXIT, reportError } from './output.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const parser = yargs(argv)
+  // yargs turns a lone '-' into an empty string; '-' means stdin wherever a file is read.
+  const parser = yargs(argv.map((arg) => (arg === '-' ? '/dev/stdin' : arg)))
     .scriptName('qlaunch')
     .usage(
       '$0 <command> [options]\n\nA small, fast QEMU launcher: boots guests directly, drives them over QMP.',
@@ -19,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
       default: 'silent',
     })
     .command(runCommand((code) => (exitCode = code)))
+    .command(seedCommand((code) => (exitCode = code)))
     .command(doctorCommand((code) => (exitCode = code)))
     .demandCommand(1, 'say which command to run; `qlaunch --help` lists them')
     .strict()
@@ -27,9 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .wrap(Math.min(110, process.stdout.columns ?? 80))
     .fail((message, error) => {
-      if (error) throw error;
-      process.stderr.write(`qlaunch: ${message}\n  fix: see \`qlaunch --help\`\n`);
-      exitCode = EXIT.usage;
+      throw error ?? new QlaunchError(ErrorCode.USAGE, message, { hint: 'see `qlaunch --help`' });
     });
   try {
     await parser.parseAsync();

@@ -1,0 +1,150 @@
+// The text files of a NoCloud seed: meta-data, a generated #cloud-config, network-config, and checks of a user's own.
+
+import { randomUUID } from 'node:crypto';
+import { isMap, parseDocument, stringify } from 'yaml';
+import { ErrorCode, QlaunchError } from '../errors.js';
+
+export interface WriteFile {
+  path: string;
+  content: string;
+  permissions?: string | undefined;
+  owner?: string | undefined;
+}
+
+/** What `qlaunch seed` and `launch()` can put in a generated #cloud-config. */
+export interface CloudConfigOptions {
+  /** The default user's name; omitted keeps the image's default user (e.g. "debian"). */
+  user?: string | undefined;
+  sshAuthorizedKeys?: readonly string[] | undefined;
+  /** Plain-text password for the default user; enables password SSH login only when set. */
+  password?: string | undefined;
+  hostname?: string | undefined;
+  writeFiles?: readonly WriteFile[] | undefined;
+  runcmd?: readonly (string | readonly string[])[] | undefined;
+  bootcmd?: readonly (string | readonly string[])[] | undefined;
+  packages?: readonly string[] | undefined;
+  sshGenkeytypes?: readonly string[] | undefined;
+}
+
+export interface MetaDataOptions {
+  /** New for every new instance: a changed id makes cloud-init run its per-instance modules again. */
+  instanceId?: string | undefined;
+  hostname?: string | undefined;
+  /** Keys cloud-init installs for the default user whatever the user-data says. */
+  publicKeys?: readonly string[] | undefined;
+}
+
+const YAML_OPTIONS = { lineWidth: 0 } as const;
+
+/** A fresh instance id, `iid-` + a UUID, as cloud-localds users conventionally write it. */
+export const newInstanceId = (): string => `iid-${randomUUID()}`;
+
+export function buildMetaData(options: MetaDataOptions = {}): string {
+  const data: Record<string, unknown> = { 'instance-id': options.instanceId ?? newInstanceId() };
+  if (options.hostname) data['local-hostname'] = options.hostname;
+  if (options.publicKeys?.length) data['public-keys'] = [...options.publicKeys];
+  return stringify(data, YAML_OPTIONS);
+}
+
+/** Build a `#cloud-config` from options, through the YAML library (never by string concatenation). */
+export function buildCloudConfig(options: CloudConfigOptions): string {
+  const config: Record<string, unknown> = {};
+  if (options.hostname) {
+    config['hostname'] = options.hostname;
+    config['preserve_hostname'] = false;
+  }
+  if (options.user) {
+    const user: Record<string, unknown> = {
+      name: options.user,
+      sudo: 'ALL=(ALL) NOPASSWD:ALL',
+      groups: ['sudo'],
+      shell: '/bin/bash',
+      lock_passwd: options.password === undefined,
+    };
+    if (options.password !== undefined) user['plain_text_passwd'] = options.password;
+    if (options.sshAuthorizedKeys?.length) user['ssh_authorized_keys'] = [...options.sshAuthorizedKeys];
+    config['users'] = [user];
+  } else {
+    if (options.sshAuthorizedKeys?.length) config['ssh_authorized_keys'] = [...options.sshAuthorizedKeys];
+    if (options.password !== undefined)
+      config['chpasswd'] = {
+        expire: false,
+        users: [{ name: 'default', password: options.password, type: 'text' }],
+      };
+  }
+  if (options.password !== undefined) config['ssh_pwauth'] = true;
+  if (options.sshGenkeytypes?.length) config['ssh_genkeytypes'] = [...options.sshGenkeytypes];
+  if (options.packages?.length) config['packages'] = [...options.packages];
+  if (options.writeFiles?.length) {
+    config['write_files'] = options.writeFiles.map((f) => ({
+      path: f.path,
+      content: f.content,
+      ...(f.permissions && { permissions: f.permissions }),
+      ...(f.owner && { owner: f.owner }),
+    }));
+  }
+  if (options.bootcmd?.length)
+    config['bootcmd'] = options.bootcmd.map((c) => (typeof c === 'string' ? c : [...c]));
+  if (options.runcmd?.length)
+    config['runcmd'] = options.runcmd.map((c) => (typeof c === 'string' ? c : [...c]));
+  return `#cloud-config\n${stringify(config, YAML_OPTIONS)}`;
+}
+
+/** A minimal network-config v2: DHCP on the NIC with this MAC (names differ per image, MACs do not). */
+export function buildNetworkConfig(mac: string): string {
+  return stringify(
+    { version: 2, ethernets: { primary: { match: { macaddress: mac.toLowerCase() }, dhcp4: true } } },
+    YAML_OPTIONS,
+  );
+}
+
+export type UserDataKind = 'cloud-config' | 'script' | 'multipart' | 'boothook' | 'include' | 'jinja';
+
+/**
+ * Check a user's own user-data and say what kind it is; it is passed through untouched.
+ * `source` names it in errors (usually the file path).
+ */
+export function checkUserData(text: string, source: string): UserDataKind {
+  const firstLine = text.slice(0, text.indexOf('\n') === -1 ? undefined : text.indexOf('\n')).trim();
+  if (firstLine.startsWith('#!')) return 'script';
+  if (firstLine.startsWith('#cloud-boothook')) return 'boothook';
+  if (firstLine.startsWith('#include')) return 'include';
+  if (firstLine.startsWith('## template: jinja')) return 'jinja';
+  if (/^content-type:\s*multipart\//i.test(firstLine) || /^mime-version:/i.test(firstLine))
+    return 'multipart';
+  if (firstLine !== '#cloud-config') {
+    throw new QlaunchError(
+      ErrorCode.SEED_INVALID,
+      `${source} is not user-data cloud-init understands (first line: '${firstLine.slice(0, 40)}')`,
+      {
+        hint: 'start a cloud-config with the line #cloud-config, a script with #!, or give multipart MIME',
+      },
+    );
+  }
+  checkYamlMapping(text, source, 'cloud-config');
+  return 'cloud-config';
+}
+
+/** Parse YAML and require a mapping at the top, naming the line of the first problem. */
+export function checkYamlMapping(text: string, source: string, what: string): Record<string, unknown> {
+  const doc = parseDocument(text, { prettyErrors: true });
+  const error = doc.errors[0];
+  if (error) {
+    const where = error.linePos?.[0]
+      ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}`
+      : '';
+    throw new QlaunchError(
+      ErrorCode.SEED_INVALID,
+      `${source} is not valid YAML${where}: ${error.message.split('\n')[0]}`,
+      {
+        hint: `fix the YAML of the ${what}`,
+      },
+    );
+  }
+  if (doc.contents !== null && !isMap(doc.contents)) {
+    throw new QlaunchError(ErrorCode.SEED_INVALID, `${source} is YAML but not a mapping of keys`, {
+      hint: `a ${what} is a set of key: value lines`,
+    });
+  }
+  return (doc.toJS() ?? {}) as Record<string, unknown>;
+}

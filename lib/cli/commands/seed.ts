@@ -1,0 +1,100 @@
+// `qlaunch seed`: write a NoCloud seed image, a drop-in for cloud-localds (same arguments and long options).
+
+import type { CommandModule } from 'yargs';
+import { ErrorCode, QlaunchError } from '../../errors.js';
+import { printJson, reportError } from '../output.js';
+
+interface SeedArgs {
+  output: string;
+  'user-data': string;
+  'meta-data'?: string | undefined;
+  'network-config'?: string | undefined;
+  'vendor-data'?: string | undefined;
+  filesystem: string;
+  'disk-format': string;
+  hostname?: string | undefined;
+  'ssh-key'?: string[] | undefined;
+  'instance-id'?: string | undefined;
+  json?: boolean | undefined;
+}
+
+export const seedCommand = (setExit: (code: number) => void): CommandModule<object, SeedArgs> => ({
+  command: 'seed <output> <user-data> [meta-data]',
+  describe: 'write a cloud-init NoCloud seed image (like cloud-localds), no external tools needed',
+  builder: (y) =>
+    y
+      .positional('output', { type: 'string', demandOption: true, describe: 'image file to write' })
+      .positional('user-data', {
+        type: 'string',
+        demandOption: true,
+        describe: 'user-data file, or - for stdin',
+      })
+      .positional('meta-data', { type: 'string', describe: 'meta-data file (default: generated)' })
+      .option('network-config', { alias: 'N', type: 'string', describe: 'network-config file (v1 or v2)' })
+      .option('vendor-data', { alias: 'V', type: 'string', describe: 'vendor-data file' })
+      .option('filesystem', { alias: 'f', type: 'string', choices: ['iso9660', 'vfat'], default: 'iso9660' })
+      .option('disk-format', {
+        alias: 'd',
+        type: 'string',
+        choices: ['raw'],
+        default: 'raw',
+        describe: 'image format',
+      })
+      .option('hostname', { alias: 'H', type: 'string', describe: 'local-hostname in meta-data' })
+      .option('ssh-key', {
+        type: 'string',
+        array: true,
+        describe: 'public key file for meta-data public-keys',
+      })
+      .option('instance-id', { alias: 'i', type: 'string', describe: 'instance-id (default: a new one)' })
+      .option('json', { type: 'boolean', describe: 'print what was written as JSON' }),
+  handler: async (args) => {
+    try {
+      const { loadSeedInputs } = await import('../../cidata/seed-inputs.js');
+      const { buildSeedImage, writeFileAtomic } = await import('../../cidata/seed.js');
+      if (args.hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(args.hostname)) {
+        throw new QlaunchError(
+          ErrorCode.SEED_INVALID,
+          `hostname '${args.hostname}' is not a valid host name`,
+          {
+            hint: 'use letters, digits, dots and dashes',
+          },
+        );
+      }
+      const loaded = await loadSeedInputs({
+        userData: args['user-data'],
+        metaData: args['meta-data'],
+        networkConfig: args['network-config'],
+        vendorData: args['vendor-data'],
+        hostname: args.hostname,
+        instanceId: args['instance-id'],
+        sshKeys: args['ssh-key'],
+      });
+      const filesystem = args.filesystem as 'iso9660' | 'vfat';
+      const image = buildSeedImage({ files: loaded.files, filesystem });
+      await writeFileAtomic(args.output, image);
+      const files = Object.entries(loaded.files).map(([name, data]) => ({
+        name,
+        bytes: Buffer.byteLength(data),
+      }));
+      if (args.json) {
+        printJson({
+          output: args.output,
+          filesystem,
+          bytes: image.byteLength,
+          instanceId: loaded.instanceId,
+          userData: loaded.userDataKind,
+          files,
+        });
+      } else {
+        const kib = Math.ceil(image.byteLength / 1024);
+        process.stdout.write(
+          `wrote ${args.output} (${filesystem}, ${kib} KiB, instance-id ${loaded.instanceId}): ${files.map((f) => f.name).join(', ')}\n`,
+        );
+      }
+      setExit(0);
+    } catch (error) {
+      setExit(reportError(error));
+    }
+  },
+});
