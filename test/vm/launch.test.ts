@@ -9,6 +9,16 @@ import { shortTempDir, tinyGuest } from '../fixtures/guests.js';
 
 t.setTimeout(300_000);
 
+/** Point os.tmpdir() at `dir` for one test, so what launch() leaves there can be checked. */
+function useTmpdir(t: { teardown: (fn: () => void) => void }, dir: string) {
+  const saved = process.env['TMPDIR'];
+  process.env['TMPDIR'] = dir;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = saved;
+  });
+}
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -20,11 +30,7 @@ const alive = (pid: number) => {
 
 t.test('x86_64: boots to the marker, runs, stops with a guest SHUTDOWN, leaves nothing', async (t) => {
   const tmp = shortTempDir(t);
-  const savedTmp = process.env['TMPDIR'];
-  process.env['TMPDIR'] = tmp;
-  t.teardown(() => {
-    process.env['TMPDIR'] = savedTmp;
-  });
+  useTmpdir(t, tmp);
   const guest = await tinyGuest('x86_64');
   const vm = await launch({
     arch: 'x86_64',
@@ -105,11 +111,7 @@ t.test('bad input fails before QEMU starts, and QEMU start errors carry its stde
   });
   await t.rejects(launch({ kernel: '/k', arch: 'sparc64' }), { code: 'SPEC_ARCH_UNSUPPORTED' });
   const tmp = shortTempDir(t);
-  const savedTmp = process.env['TMPDIR'];
-  process.env['TMPDIR'] = tmp;
-  t.teardown(() => {
-    process.env['TMPDIR'] = savedTmp;
-  });
+  useTmpdir(t, tmp);
   await t.rejects(launch({ disks: [join(dir, 'not-a-qcow2.qcow2')], accel: 'tcg', arch: 'x86_64' }), {
     code: 'VM_START_FAILED',
     message: /QEMU said: .*qcow2/i,
