@@ -6,6 +6,15 @@ import { cliPath, shortTempDir, tinyGuest } from '../fixtures/guests.js';
 
 t.setTimeout(240_000);
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 const qlaunch = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   execa(process.execPath, [cliPath, ...args], {
     reject: false,
@@ -76,6 +85,45 @@ t.test('SIGTERM stops the guest cleanly and leaves nothing', async (t) => {
   t.equal(result.exitCode, 143);
   t.match(result.stderr, /SIGTERM: stopping the guest/);
   t.match(out + result.stdout, 'QLAUNCH-POWERDOWN', 'the guest got the power button');
+  t.same(readdirSync(tmp), [], 'no sockets or temp dirs left');
+});
+
+t.test('SIGKILL of qlaunch takes QEMU with it and leaves no files', async (t) => {
+  const guest = await tinyGuest('x86_64');
+  const tmp = shortTempDir(t);
+  const child = execa(
+    process.execPath,
+    [
+      cliPath,
+      'run',
+      '--kernel',
+      guest.kernel,
+      '--initrd',
+      guest.initrd,
+      '--append',
+      `${guest.append} qlaunch.hold=1`,
+      '--memory',
+      '256M',
+      '--accel',
+      'tcg',
+    ],
+    { reject: false, env: { ...process.env, TMPDIR: tmp } },
+  );
+  await new Promise<void>((resolve) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes(guest.readyMarker)) resolve();
+    });
+  });
+  const children = await execa('pgrep', ['-P', String(child.pid)], { reject: false });
+  const qemuPid = Number(children.stdout.trim().split('\n')[0]);
+  t.ok(qemuPid > 0, 'QEMU runs as a child of qlaunch');
+  child.kill('SIGKILL');
+  await child;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && alive(qemuPid)) await new Promise((r) => setTimeout(r, 50));
+  t.notOk(alive(qemuPid), 'QEMU died with qlaunch');
   t.same(readdirSync(tmp), [], 'no sockets or temp dirs left');
 });
 
