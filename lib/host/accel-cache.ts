@@ -1,6 +1,6 @@
 // The accelerator verdict cache: one JSON file, entries keyed by host boot + QEMU binary, private to the user.
 
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, release } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Arch } from '../qemu/arch.js';
@@ -16,7 +16,8 @@ export interface AccelCacheKey {
   kernelRelease: string;
   bootId: string;
   qemuPath: string;
-  qemuBanner: string;
+  /** Size, mtime and inode of the binary: a changed QEMU build changes it, without running QEMU to ask. */
+  qemuStamp: string;
 }
 
 export interface AccelCacheEntry {
@@ -33,6 +34,12 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache'), 'qlaunch');
 }
 
+/** Identity of a binary file for cache keys; following symlinks, as exec does. */
+export async function binaryStamp(path: string): Promise<string> {
+  const info = await stat(path);
+  return `${info.size}:${info.mtimeMs}:${info.ino}`;
+}
+
 /** This boot of this kernel; the boot id is "unknown" where /proc does not offer one. */
 export async function hostIdentity(): Promise<Pick<AccelCacheKey, 'kernelRelease' | 'bootId'>> {
   const bootId = await readFile(BOOT_ID_PATH, 'utf8').then(
@@ -47,7 +54,7 @@ const sameKey = (a: AccelCacheKey, b: AccelCacheKey): boolean =>
   a.kernelRelease === b.kernelRelease &&
   a.bootId === b.bootId &&
   a.qemuPath === b.qemuPath &&
-  a.qemuBanner === b.qemuBanner;
+  a.qemuStamp === b.qemuStamp;
 
 const isEntry = (value: unknown): value is AccelCacheEntry => {
   const entry = value as Partial<AccelCacheEntry> | null;

@@ -4,6 +4,7 @@ import { ErrorCode, QlaunchError } from '../errors.js';
 import { ARCH_TABLE, type Arch, hostArch as detectHostArch } from '../qemu/arch.js';
 import {
   type AccelCacheEntry,
+  binaryStamp,
   defaultCacheDir,
   findEntry,
   hostIdentity,
@@ -11,7 +12,7 @@ import {
   withEntry,
   writeAccelCache,
 } from './accel-cache.js';
-import { type BinaryLookupOptions, queryQemu, requireQemu } from './binaries.js';
+import { type BinaryLookupOptions, locateQemu } from './binaries.js';
 import { checkKvmDevice } from './kvm-device.js';
 import {
   judgeRun,
@@ -26,7 +27,7 @@ import type { AccelName, AccelVerdict, QemuBinary } from './types.js';
 export interface ProbeAccelOptions extends BinaryLookupOptions {
   /** Path of the qemu-system binary to probe with; found on PATH otherwise. */
   binary?: string | undefined;
-  /** The binary's facts when the caller has them already (saves a `-version` run). */
+  /** The binary's facts when the caller has them already (only its path is used). */
   qemu?: QemuBinary | undefined;
   /** Skip the probe: 'tcg' always works; 'kvm' still needs a usable KVM device for the host's own arch. */
   force?: AccelName | undefined;
@@ -103,7 +104,7 @@ async function runWithFallback(
   return runWithFallback(payload, [next, ...others], binary, limits);
 }
 
-async function runUnderKvm(arch: Arch, qemu: QemuBinary, options: ProbeAccelOptions): Promise<FreshVerdict> {
+async function runUnderKvm(arch: Arch, binary: string, options: ProbeAccelOptions): Promise<FreshVerdict> {
   const payload = payloadFor(arch);
   if (!payload) {
     return {
@@ -115,7 +116,7 @@ async function runUnderKvm(arch: Arch, qemu: QemuBinary, options: ProbeAccelOpti
     deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
     startupMs: options.startupMs ?? DEFAULT_STARTUP_MS,
   };
-  const { cpu, run } = await runWithFallback(payload, kvmCpuCandidates(arch), qemu.path, limits);
+  const { cpu, run } = await runWithFallback(payload, kvmCpuCandidates(arch), binary, limits);
   const judgement = judgeRun(payload, run);
   if (judgement.completed) {
     const reason = `guest code ran under KVM in ${run.elapsedMs} ms (reached ${judgement.lastStage})`;
@@ -150,10 +151,8 @@ export async function probeAccel(arch: Arch, options: ProbeAccelOptions = {}): P
   const device = await checkKvmDevice(options.kvmDevice);
   if (!device.accessible) return unusable(device.problem ?? `${device.path} unusable`);
 
-  const qemu =
-    options.qemu ??
-    (options.binary ? await queryQemu(arch, options.binary) : await requireQemu(arch, options));
-  const key = { arch, ...(await hostIdentity()), qemuPath: qemu.path, qemuBanner: qemu.banner };
+  const binary = options.qemu?.path ?? options.binary ?? (await locateQemu(arch, options));
+  const key = { arch, ...(await hostIdentity()), qemuPath: binary, qemuStamp: await binaryStamp(binary) };
   const dir = options.cacheDir ?? defaultCacheDir(options.env);
   const entries = await readAccelCache(dir);
   const hit = findEntry(entries, key);
@@ -163,7 +162,7 @@ export async function probeAccel(arch: Arch, options: ProbeAccelOptions = {}): P
   }
   if (hit && !options.refresh) return { ...hit.verdict, cached: true };
 
-  const fresh = await runUnderKvm(arch, qemu, options);
+  const fresh = await runUnderKvm(arch, binary, options);
   if (fresh.cacheable) {
     const { cached: _, ...verdict } = fresh.verdict;
     const entry: AccelCacheEntry = { key, verdict, kvmCpu: fresh.kvmCpu, probedAt: new Date().toISOString() };

@@ -3,7 +3,6 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { execa } from 'execa';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { ARCH_TABLE, type Arch } from '../qemu/arch.js';
 import type { QemuBinary, QemuImgBinary, QemuVersion } from './types.js';
@@ -42,6 +41,8 @@ export async function findExecutable(name: string, pathVar: string | undefined):
 
 /** Runs `path flag` and parses the version line; throws `code` naming the binary when it cannot. */
 async function readVersion(path: string, flag: string, code: ErrorCode, pkg: string): Promise<QemuVersion> {
+  // Loaded on first use: execa costs start-up time every `qlaunch run` would pay.
+  const { execa } = await import('execa');
   const result = await execa(path, [flag], { reject: false, timeout: VERSION_TIMEOUT_MS, stdin: 'ignore' });
   const version = result.exitCode === 0 ? parseQemuVersion(String(result.stdout)) : undefined;
   if (version) return version;
@@ -74,7 +75,13 @@ export async function findQemu(
 
 /** Like findQemu, but a missing binary is an error naming the Debian package to install. */
 export async function requireQemu(arch: Arch, options: BinaryLookupOptions = {}): Promise<QemuBinary> {
-  const found = await findQemu(arch, options);
+  return queryQemu(arch, await locateQemu(arch, options));
+}
+
+/** The path of qemu-system-<arch> without running it (what starting a VM needs); missing is an error naming the package. */
+export async function locateQemu(arch: Arch, options: BinaryLookupOptions = {}): Promise<string> {
+  const env = options.env ?? process.env;
+  const found = await findExecutable(ARCH_TABLE[arch].binary, env['PATH']);
   if (found) return found;
   const { binary, debianPackage } = ARCH_TABLE[arch];
   throw new QlaunchError(

@@ -17,7 +17,7 @@ import type { AccelName, AccelVerdict, ArchFirmware, HostFacts, QemuBinary } fro
 
 export { type ProbeAccelOptions, probeAccel } from './accel.js';
 export { defaultCacheDir } from './accel-cache.js';
-export { findQemu, findQemuImg, queryQemu, requireQemu, requireQemuImg } from './binaries.js';
+export { findQemu, findQemuImg, locateQemu, queryQemu, requireQemu, requireQemuImg } from './binaries.js';
 export {
   type FirmwareDescriptor,
   type FirmwareRequest,

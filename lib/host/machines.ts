@@ -1,7 +1,5 @@
 // QEMU machine types and their aliases (`q35` is `pc-q35-7.2`), which firmware descriptors match by glob.
 
-import { execa } from 'execa';
-
 export interface MachineType {
   name: string;
   description: string;
@@ -29,6 +27,8 @@ export function machineNames(machine: string, machines: readonly MachineType[]):
 
 /** The machine types `binary` supports; empty when it cannot say (callers then match the plain name only). */
 export async function listMachines(binary: string): Promise<MachineType[]> {
+  // Loaded on first use: execa costs start-up time every `qlaunch run` would pay.
+  const { execa } = await import('execa');
   const result = await execa(binary, ['-machine', 'help'], { reject: false, timeout: 5000, stdin: 'ignore' });
   return result.exitCode === 0 ? parseMachineHelp(String(result.stdout)) : [];
 }

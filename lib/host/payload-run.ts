@@ -3,7 +3,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { type PayloadAccel, type PayloadRun, payloadArgv } from './payload.js';
 import type { ProbePayload } from './payload-types.js';
 
@@ -33,6 +32,8 @@ export async function runPayload(payload: ProbePayload, options: RunPayloadOptio
 
 async function runQemu(binary: string, args: string[], options: RunPayloadOptions): Promise<PayloadRun> {
   const started = performance.now();
+  // Loaded on first use: execa costs start-up time every `qlaunch run` would pay.
+  const { execa } = await import('execa');
   const subprocess = execa(binary, args, { reject: false, stdin: 'ignore' });
   let killed: PayloadRun['killed'];
   const stop = (why: NonNullable<PayloadRun['killed']>) => {

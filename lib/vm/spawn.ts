@@ -1,5 +1,6 @@
 // Starting a QEMU process and knowing how it ended: stderr kept for error messages, tied to our lifetime.
 
+import { spawn } from 'node:child_process';
 import { findExecutable } from '../host/binaries.js';
 import type { QemuCommand } from '../qemu/argv.js';
 
@@ -42,43 +43,37 @@ export function describeExit(exit: QemuExit): string {
   return `QEMU exited with status ${exit.exitCode}`;
 }
 
+/** Children still running, killed if this process exits without stopping them (normal exit, uncaught error). */
+const live = new Set<QemuProcess>();
+let exitHookInstalled = false;
+
+// node:child_process rather than execa here: this path runs on every boot, and execa's import costs start-up time.
 export async function spawnQemu(command: QemuCommand, options: SpawnOptions): Promise<QemuProcess> {
-  const { execa } = await import('execa');
   const prefix = options.dieWithParent ? await parentDeathPrefix() : [];
   const [file, ...args] = [...prefix, command.file, ...command.args] as [string, ...string[]];
-  const child = execa(file, args, {
-    stdin: 'ignore',
-    stdout: 'ignore',
-    stderr: 'pipe',
-    buffer: false,
-    reject: false,
-    // execa kills the child when this process exits normally; setpriv covers the abnormal exits.
-    cleanup: true,
-    env: options.env ?? process.env,
-    extendEnv: false,
-  });
+  const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], env: options.env ?? process.env });
   let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (text: string) => {
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
     stderr = (stderr + text).slice(-STDERR_CAP);
   });
   let running = true;
-  const exited = child.then((result) => {
-    running = false;
-    return {
-      exitCode: result.exitCode ?? null,
-      signal: result.signal ?? null,
-      // A spawn that never ran (ENOENT, EACCES) has no stderr: execa's message says what happened.
-      stderr:
-        stderr.trim() || (result.exitCode === undefined && !result.signal ? (result.shortMessage ?? '') : ''),
+  const exited = new Promise<QemuExit>((resolve) => {
+    let spawnError: Error | undefined;
+    child.once('error', (error) => {
+      spawnError = error;
+      // A child that never started emits no 'close'.
+      if (child.pid === undefined) finish(null, null);
+    });
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      running = false;
+      live.delete(handle);
+      resolve({ exitCode: code, signal, stderr: stderr.trim() || (spawnError ? spawnError.message : '') });
     };
+    child.once('close', finish);
   });
-  if (child.pid === undefined) {
-    const exit = await exited;
-    return { pid: -1, exited, running: false, kill: () => {}, stderr: () => exit.stderr };
-  }
-  return {
-    pid: child.pid,
+  const handle: QemuProcess = {
+    pid: child.pid ?? -1,
     exited,
     get running() {
       return running;
@@ -88,4 +83,17 @@ export async function spawnQemu(command: QemuCommand, options: SpawnOptions): Pr
     },
     stderr: () => stderr.trim(),
   };
+  if (child.pid === undefined) {
+    running = false;
+    await exited;
+    return handle;
+  }
+  live.add(handle);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const qemu of live) qemu.kill('SIGKILL');
+    });
+  }
+  return handle;
 }

@@ -18,7 +18,7 @@ const key = (over: Partial<AccelCacheKey> = {}): AccelCacheKey => ({
   kernelRelease: '6.1.0-test',
   bootId: 'boot-1',
   qemuPath: '/usr/bin/qemu-system-x86_64',
-  qemuBanner: 'QEMU emulator version 7.2.22',
+  qemuStamp: '1000:1700000000000:42',
   ...over,
 });
 const entry = (k: AccelCacheKey, accel: 'kvm' | 'tcg' = 'tcg'): AccelCacheEntry => ({
@@ -49,7 +49,7 @@ t.test('findEntry matches every key field', async (t) => {
     { bootId: 'boot-2' },
     { kernelRelease: '6.2' },
     { qemuPath: '/opt/qemu' },
-    { qemuBanner: 'QEMU emulator version 8.0.0' },
+    { qemuStamp: '1001:1700000000000:42' },
     { arch: 'riscv64' as const },
   ]) {
     t.equal(findEntry(entries, key(other)), undefined, JSON.stringify(other));
