@@ -14,13 +14,7 @@ import {
 } from './accel-cache.js';
 import { type BinaryLookupOptions, locateQemu } from './binaries.js';
 import { checkKvmDevice } from './kvm-device.js';
-import {
-  judgeRun,
-  type PayloadJudgement,
-  type PayloadRun,
-  type ProbePayload,
-  payloadFor,
-} from './payload.js';
+import type { PayloadJudgement, PayloadRun, ProbePayload } from './payload.js';
 import { DEFAULT_DEADLINE_MS, DEFAULT_STARTUP_MS, runPayload } from './payload-run.js';
 import type { AccelName, AccelVerdict, QemuBinary } from './types.js';
 
@@ -105,6 +99,8 @@ async function runWithFallback(
 }
 
 async function runUnderKvm(arch: Arch, binary: string, options: ProbeAccelOptions): Promise<FreshVerdict> {
+  // The payload builders load only when a probe really runs, not on every cached `qlaunch run`.
+  const { judgeRun, payloadFor } = await import('./payload.js');
   const payload = payloadFor(arch);
   if (!payload) {
     return {

@@ -1,6 +1,7 @@
 // Which QEMU binary and accelerator a spec runs with on this host: probed (and cached) unless the caller says.
 
-import { locateQemu, probeAccel } from '../host/index.js';
+import { probeAccel } from '../host/accel.js';
+import { locateQemu } from '../host/binaries.js';
 import type { VmSpec } from '../machine/spec.js';
 import type { AccelChoice } from '../qemu/argv.js';
 

@@ -8,12 +8,10 @@ import { ErrorCode, QlaunchError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { normalizeSpec, type VmSpec, type VmSpecInput } from '../machine/spec.js';
 import { type AccelChoice, buildQemuArgv } from '../qemu/argv.js';
-import { MAX_UNIX_PATH_BYTES, QmpClient } from '../qmp/index.js';
+import { MAX_UNIX_PATH_BYTES } from '../qmp/socket.js';
 import { resolveHost } from './host-choice.js';
-import { SerialConsole } from './serial.js';
 import { describeExit, type QemuProcess, spawnQemu } from './spawn.js';
-import { connectWithRetry } from './unix-socket.js';
-import { Vm } from './vm.js';
+import type { Vm } from './vm.js';
 
 export interface LaunchOptions {
   logger?: Logger | undefined;
@@ -87,38 +85,19 @@ export async function startVm(spec: VmSpec, options: LaunchOptions = {}): Promis
   const command = buildQemuArgv({ spec, binary: host.binary, accel: host.accel, qmpSocket, serialSocket });
   logger.debug({ argv: [command.file, ...command.args] }, 'starting qemu');
   let qemu: QemuProcess | undefined;
-  const qmp = new QmpClient({ logger: logger.child({ component: 'qmp' }) });
   try {
     qemu = await spawnQemu(command, { dieWithParent: true });
-    const running = qemu;
+    const { attachVm } = await import('./attach.js');
     const deadline = Date.now() + (options.startTimeout ?? 30_000);
-    const socket = await connectWithRetry(qmpSocket, { deadline, alive: () => running.running });
-    if (!socket) {
-      if (!running.running) await running.exited;
-      throw startFailure(
-        running,
-        running.running
-          ? `QEMU did not open its QMP socket within ${options.startTimeout ?? 30_000} ms`
-          : `QEMU failed to start (${describeExit(await running.exited)})`,
-      );
-    }
-    await qmp.connect(socket, { timeout: Math.max(1000, deadline - Date.now()) });
-    const serial = new SerialConsole();
-    const serialConn = await connectWithRetry(serialSocket, { deadline, alive: () => running.running });
-    if (!serialConn) throw startFailure(running, 'QEMU did not open its serial console socket');
-    serial.attach(serialConn);
-    // Both sockets are connected: their files are no longer needed, so nothing is left if we are killed.
-    await rm(runtimeDir, { recursive: true, force: true });
-    const vm = new Vm({ spec, process: running, qmp, serial, logger });
-    await qmp.execute('cont');
-    logger.info({ pid: running.pid, accel: host.accel.accel }, 'guest started');
+    const vm = await attachVm({ spec, qemu, qmpSocket, serialSocket, runtimeDir, deadline, logger });
+    logger.info({ pid: qemu.pid, accel: host.accel.accel }, 'guest started');
     return vm;
   } catch (error) {
     qemu?.kill('SIGKILL');
-    await qemu?.exited;
-    qmp.destroy();
+    const exit = await qemu?.exited;
     await rm(runtimeDir, { recursive: true, force: true });
-    if (error instanceof QlaunchError && error.code === ErrorCode.VM_START_FAILED) throw error;
-    throw qemu ? startFailure(qemu, `QEMU failed to start: ${(error as Error).message}`, error) : error;
+    if (!qemu || !exit) throw error;
+    const why = exit.exitCode !== null && exit.signal === null ? ` (${describeExit(exit)})` : '';
+    throw startFailure(qemu, `QEMU failed to start${why}: ${(error as Error).message}`, error);
   }
 }
