@@ -3,6 +3,8 @@
 export * from './cidata/index.js';
 export { ErrorCode, isQlaunchError, QlaunchError } from './errors.js';
 export * from './host/index.js';
+export { type BuildDebianImageOptions, buildDebianImage } from './image/debian-build.js';
+export { type DebianImage, readDebianManifest } from './image/debian-manifest.js';
 export type { Logger } from './logger.js';
 export { formatMiB, parseSizeMiB } from './machine/size.js';
 export {
@@ -18,5 +20,6 @@ export { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from './qemu/arch.
 export { type ArgvPlan, buildQemuArgv, type QemuCommand } from './qemu/argv.js';
 export * from './qmp/index.js';
 export { type LaunchOptions, launch, startVm } from './vm/launch.js';
+export type { Forward, ForwardOptions } from './vm/ports.js';
 export type { SerialConsole, SerialMatch, WaitForSerialOptions } from './vm/serial.js';
 export { type StopOptions, Vm, type VmExit } from './vm/vm.js';

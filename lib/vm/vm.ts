@@ -6,6 +6,7 @@ import { ErrorCode, QlaunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { VmSpec } from '../machine/spec.js';
 import type { QmpClient } from '../qmp/index.js';
+import { addForward, type Forward, type ForwardOptions, removeForward } from './ports.js';
 import type { SerialConsole, SerialMatch, WaitForSerialOptions } from './serial.js';
 import { describeExit, type QemuExit, type QemuProcess } from './spawn.js';
 
@@ -79,6 +80,15 @@ export class Vm implements AsyncDisposable {
   /** Wait for text on the serial console; fails early, with QEMU's exit status, if the VM dies first. */
   waitForSerial(pattern: string | RegExp, options: WaitForSerialOptions = {}): Promise<SerialMatch> {
     return this.serial.waitFor(pattern, options);
+  }
+
+  /** Forward a host port (127.0.0.1, a free one unless given) to `guestPort`, added live over QMP. */
+  forwardPort(guestPort: number, options: ForwardOptions = {}): Promise<Forward> {
+    return addForward(this.qmp, guestPort, options);
+  }
+
+  removeForward(forward: Forward): Promise<void> {
+    return removeForward(this.qmp, forward);
   }
 
   /** Ask the guest to power off (ACPI), wait for it; then `quit`; then SIGKILL. Idempotent. */

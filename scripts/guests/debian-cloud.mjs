@@ -1,0 +1,26 @@
+// Runs qlaunch's Debian image builder for scripts/guests/debian-cloud: node debian-cloud.mjs MODULE ARCH OUTDIR.
+// Progress goes to stderr, the manifest path to stdout; SIGINT/SIGTERM abort the build, which then cleans up.
+
+import { pathToFileURL } from 'node:url';
+
+const [modulePath, arch, outDir] = process.argv.slice(2);
+if (!modulePath || !arch || !outDir) {
+  process.stderr.write('usage: node debian-cloud.mjs MODULE ARCH OUTDIR\n');
+  process.exit(2);
+}
+const { buildDebianImage } = await import(pathToFileURL(modulePath).href);
+const controller = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => controller.abort());
+try {
+  const image = await buildDebianImage({
+    arch,
+    outDir,
+    signal: controller.signal,
+    onProgress: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(`${image.manifest}\n`);
+} catch (error) {
+  process.stderr.write(`error: ${error.code ? `${error.code}: ` : ''}${error.message}\n`);
+  if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+  process.exitCode = 1;
+}

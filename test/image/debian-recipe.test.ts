@@ -1,0 +1,123 @@
+import t from 'tap';
+import { parse } from 'yaml';
+import {
+  BASE_PACKAGES,
+  customizeFiles,
+  DEFAULT_DISK_SIZE_MIB,
+  diskSizeMiB,
+  imageName,
+  imagePackages,
+  kernelAppend,
+  kernelMetaPackage,
+  planDebianBuild,
+  reportedPackages,
+  setupFiles,
+} from '../../lib/image/debian-recipe.js';
+
+const MiB = 2 ** 20;
+
+t.test('a plan with defaults: bookworm, its updates and security suites, kernel first', async (t) => {
+  const plan = planDebianBuild({ arch: 'x86_64' });
+  t.equal(plan.release, 'bookworm');
+  t.equal(plan.arch, 'x86_64');
+  t.equal(plan.diskSizeMiB, undefined);
+  t.same(plan.sources, [
+    'deb http://deb.debian.org/debian bookworm main',
+    'deb http://deb.debian.org/debian bookworm-updates main',
+    'deb http://deb.debian.org/debian-security bookworm-security main',
+  ]);
+  t.equal(plan.packages[0], 'linux-image-amd64');
+  for (const pkg of ['cloud-init', 'openssh-server', 'qemu-guest-agent', 'netplan.io', 'systemd-resolved']) {
+    t.ok(plan.packages.includes(pkg), pkg);
+  }
+});
+
+t.test('a plan with every option', async (t) => {
+  const plan = planDebianBuild({
+    release: 'bookworm',
+    arch: 'aarch64',
+    diskSizeMiB: 4096,
+    mirror: 'http://mirror.example/debian/',
+    securityMirror: 'https://sec.example/debian-security',
+    extraPackages: ['htop', 'cloud-init', 'g++'],
+  });
+  t.equal(plan.packages[0], 'linux-image-arm64');
+  t.equal(plan.diskSizeMiB, 4096);
+  t.equal(plan.sources[0], 'deb http://mirror.example/debian bookworm main', 'trailing slash dropped');
+  t.equal(plan.sources[2], 'deb https://sec.example/debian-security bookworm-security main');
+  t.equal(plan.packages.filter((p) => p === 'cloud-init').length, 1, 'no duplicates');
+  t.same(plan.packages.slice(-2), ['htop', 'g++']);
+});
+
+t.test('bad options are refused, naming the option and value', async (t) => {
+  const cases: [Parameters<typeof planDebianBuild>[0], string, RegExp][] = [
+    [{ arch: 'x86_64', release: 'trixie' }, 'IMAGE_BUILD_INVALID', /release 'trixie'/],
+    [{ arch: 'riscv64' }, 'SPEC_ARCH_UNSUPPORTED', /'riscv64'/],
+    [{ arch: 'x86_64', diskSizeMiB: 100 }, 'IMAGE_BUILD_INVALID', /diskSizeMiB 100/],
+    [{ arch: 'x86_64', diskSizeMiB: 1024.5 }, 'IMAGE_BUILD_INVALID', /diskSizeMiB 1024.5/],
+    [{ arch: 'x86_64', extraPackages: ['htop,curl'] }, 'IMAGE_BUILD_INVALID', /'htop,curl'/],
+    [{ arch: 'x86_64', extraPackages: ['--evil'] }, 'IMAGE_BUILD_INVALID', /'--evil'/],
+    [{ arch: 'x86_64', extraPackages: ['Htop'] }, 'IMAGE_BUILD_INVALID', /'Htop'/],
+    [{ arch: 'x86_64', mirror: 'ftp://x/debian' }, 'IMAGE_BUILD_INVALID', /mirror 'ftp:/],
+    [{ arch: 'x86_64', mirror: 'http://x/debian main contrib' }, 'IMAGE_BUILD_INVALID', /mirror/],
+    [{ arch: 'x86_64', securityMirror: '' }, 'IMAGE_BUILD_INVALID', /securityMirror ''/],
+  ];
+  for (const [request, code, message] of cases) {
+    t.throws(() => planDebianBuild(request), { code, message }, JSON.stringify(request));
+  }
+});
+
+t.test('names, packages, command line', async (t) => {
+  t.equal(imageName('bookworm'), 'debian-12');
+  t.equal(kernelMetaPackage('aarch64'), 'linux-image-arm64');
+  t.same(reportedPackages('x86_64'), [
+    'linux-image-amd64',
+    'cloud-init',
+    'openssh-server',
+    'qemu-guest-agent',
+  ]);
+  t.equal(kernelAppend('x86_64'), 'root=LABEL=rootfs console=ttyS0');
+  t.equal(kernelAppend('aarch64'), 'root=LABEL=rootfs console=ttyAMA0');
+  t.same(imagePackages('x86_64'), ['linux-image-amd64', ...BASE_PACKAGES]);
+});
+
+t.test('setup files: a MODULES=list virtio initramfs, cloud-init on NoCloud only', async (t) => {
+  const files = new Map(setupFiles('x86_64').map((f) => [f.path, f]));
+  const conf = files.get('/etc/initramfs-tools/conf.d/qlaunch.conf')?.content ?? '';
+  t.match(conf, /^MODULES=list$/m);
+  const modules = (files.get('/etc/initramfs-tools/modules')?.content ?? '')
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'));
+  for (const module of ['virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_console', 'virtio_rng', 'ext4']) {
+    t.ok(modules.includes(module), module);
+  }
+  t.notOk(modules.includes('virtio_mmio'));
+  t.ok(
+    setupFiles('aarch64').some((f) => f.content.split('\n').includes('virtio_mmio')),
+    'aarch64 adds virtio_mmio',
+  );
+  const cloud = parse(files.get('/etc/cloud/cloud.cfg.d/99_qlaunch.cfg')?.content ?? '');
+  t.same(cloud.datasource_list, ['NoCloud', 'None']);
+  t.equal(cloud.locale, 'C.UTF-8');
+  t.same(cloud.ssh_genkeytypes, ['ed25519', 'ecdsa']);
+  t.same(cloud.grub_dpkg, { enabled: false });
+  for (const file of files.values()) t.equal(file.mode, 0o644, file.path);
+});
+
+t.test('customize files: root by label, a neutral hostname', async (t) => {
+  const files = new Map(customizeFiles().map((f) => [f.path, f.content]));
+  t.match(files.get('/etc/fstab'), /^LABEL=rootfs \/ ext4 \S+ 0 1\n$/);
+  t.equal(files.get('/etc/hostname'), 'localhost\n');
+  t.match(files.get('/etc/hosts'), /^127\.0\.0\.1\tlocalhost$/m);
+});
+
+t.test('disk size: the default unless the files need more; a too-small request is refused', async (t) => {
+  t.equal(diskSizeMiB(750 * MiB), DEFAULT_DISK_SIZE_MIB);
+  t.equal(diskSizeMiB(750 * MiB, 1500), 1500);
+  const big = diskSizeMiB(3000 * MiB);
+  t.ok(big >= 3000 * 1.15 + 192 && big % 256 === 0, `${big} fits with headroom, whole 256 MiB`);
+  t.throws(() => diskSizeMiB(750 * MiB, 800), {
+    code: 'IMAGE_BUILD_INVALID',
+    message: /800 MiB is too small/,
+  });
+});
