@@ -2,18 +2,9 @@ import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { cliPath, shortTempDir, tinyGuest } from '../fixtures/guests.js';
+import { alive, cliPath, shortTempDir, tinyGuest } from '../fixtures/guests.js';
 
 t.setTimeout(240_000);
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const qlaunch = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   execa(process.execPath, [cliPath, ...args], {
@@ -52,9 +43,9 @@ t.test('qlaunch run boots the tiny guest, shows its console and exits 0 when it 
   t.same(readdirSync(tmp), [], 'no temp files left');
 });
 
-t.test('SIGTERM stops the guest cleanly and leaves nothing', async (t) => {
+/** `qlaunch run` of a guest that holds until the power button, resolved once the console shows `text`. */
+async function runHolding(tmp: string, text: string) {
   const guest = await tinyGuest('x86_64');
-  const tmp = shortTempDir(t);
   const child = execa(
     process.execPath,
     [
@@ -77,45 +68,26 @@ t.test('SIGTERM stops the guest cleanly and leaves nothing', async (t) => {
   await new Promise<void>((resolve) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('QLAUNCH-HOLDING')) resolve();
+      if (out.includes(text)) resolve();
     });
   });
+  return { child, output: () => out };
+}
+
+t.test('SIGTERM stops the guest cleanly and leaves nothing', async (t) => {
+  const tmp = shortTempDir(t);
+  const { child, output } = await runHolding(tmp, 'QLAUNCH-HOLDING');
   child.kill('SIGTERM');
   const result = await child;
   t.equal(result.exitCode, 143);
   t.match(result.stderr, /SIGTERM: stopping the guest/);
-  t.match(out + result.stdout, 'QLAUNCH-POWERDOWN', 'the guest got the power button');
+  t.match(output(), 'QLAUNCH-POWERDOWN', 'the guest got the power button');
   t.same(readdirSync(tmp), [], 'no sockets or temp dirs left');
 });
 
 t.test('SIGKILL of qlaunch takes QEMU with it and leaves no files', async (t) => {
-  const guest = await tinyGuest('x86_64');
   const tmp = shortTempDir(t);
-  const child = execa(
-    process.execPath,
-    [
-      cliPath,
-      'run',
-      '--kernel',
-      guest.kernel,
-      '--initrd',
-      guest.initrd,
-      '--append',
-      `${guest.append} qlaunch.hold=1`,
-      '--memory',
-      '256M',
-      '--accel',
-      'tcg',
-    ],
-    { reject: false, env: { ...process.env, TMPDIR: tmp } },
-  );
-  await new Promise<void>((resolve) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes(guest.readyMarker)) resolve();
-    });
-  });
+  const { child } = await runHolding(tmp, 'QLAUNCH-TINY-READY');
   const children = await execa('pgrep', ['-P', String(child.pid)], { reject: false });
   const qemuPid = Number(children.stdout.trim().split('\n')[0]);
   t.ok(qemuPid > 0, 'QEMU runs as a child of qlaunch');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { launch } from '../../lib/vm/launch.js';
-import { shortTempDir, tinyGuest } from '../fixtures/guests.js';
+import { alive, shortTempDir, tinyGuest } from '../fixtures/guests.js';
 
 t.setTimeout(300_000);
 
@@ -18,15 +18,6 @@ function useTmpdir(t: { teardown: (fn: () => void) => void }, dir: string) {
     else process.env['TMPDIR'] = saved;
   });
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 t.test('x86_64: boots to the marker, runs, stops with a guest SHUTDOWN, leaves nothing', async (t) => {
   const tmp = shortTempDir(t);
