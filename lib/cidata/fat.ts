@@ -127,7 +127,13 @@ export const buildFat = (files: readonly SeedFile[], options: FatOptions = {}): 
     table.encodeInto(image.subarray(at, at + g.fatSectors * FAT_SECTOR));
   }
   image.set(bootSector({ geometry: g, label, serial: 0 }), 0);
-  // The serial only has to tell volumes apart; a hash of the image does that and keeps output reproducible.
-  putU32LE(image, 39, options.serial ?? createHash('sha256').update(image).digest().readUInt32LE(0));
+  // The serial only has to tell volumes apart: a hash of the bytes in use (the rest is zeros) keeps it reproducible
+  // without hashing a mostly empty image.
+  const used = clusterOffset(next);
+  putU32LE(
+    image,
+    39,
+    options.serial ?? createHash('sha256').update(image.subarray(0, used)).digest().readUInt32LE(0),
+  );
   return image;
 };
