@@ -5,6 +5,18 @@ export { ErrorCode, isQlaunchError, QlaunchError } from './errors.js';
 export * from './host/index.js';
 export { type BuildDebianImageOptions, buildDebianImage } from './image/debian-build.js';
 export { type DebianImage, readDebianManifest } from './image/debian-manifest.js';
+export { pullImage } from './image/pull.js';
+export { createOverlay, qemuImgInfo } from './image/qemu-img.js';
+export { registerDebianImage, registerImage } from './image/register.js';
+export {
+  findImage,
+  getImage,
+  type ImageStore,
+  listImages,
+  openImageStore,
+  removeImage,
+  type StoredImage,
+} from './image/store.js';
 export type { Logger } from './logger.js';
 export { formatMiB, parseSizeMiB } from './machine/size.js';
 export {
@@ -19,7 +31,9 @@ export {
 export { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from './qemu/arch.js';
 export { type ArgvPlan, buildQemuArgv, type QemuCommand } from './qemu/argv.js';
 export * from './qmp/index.js';
+export { type CloudLaunchInput, type CloudLaunchOptions, CloudVm, launchImage } from './vm/cloud.js';
 export { type LaunchOptions, launch, startVm } from './vm/launch.js';
 export type { Forward, ForwardOptions } from './vm/ports.js';
 export type { SerialConsole, SerialMatch, WaitForSerialOptions } from './vm/serial.js';
+export { type SshClient, type SshResult, type SshTarget, sshExec } from './vm/ssh.js';
 export { type StopOptions, Vm, type VmExit } from './vm/vm.js';

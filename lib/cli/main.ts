@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { doctorCommand } from './commands/doctor.js';
+import { imageCommand } from './commands/image.js';
 import { runCommand } from './commands/run.js';
 import { seedCommand } from './commands/seed.js';
 import { EXIT, reportError } from './output.js';
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
     })
     .command(runCommand((code) => (exitCode = code)))
     .command(seedCommand((code) => (exitCode = code)))
+    .command(imageCommand((code) => (exitCode = code)))
     .command(doctorCommand((code) => (exitCode = code)))
     .demandCommand(1, 'say which command to run; `qlaunch --help` lists them')
     .strict()

@@ -19,6 +19,7 @@ export interface AttachPlan {
   runtimeDir: string;
   /** Epoch ms by which QMP must be up. */
   deadline: number;
+  accel: 'kvm' | 'tcg';
   logger: Logger;
 }
 
@@ -41,7 +42,7 @@ export async function attachVm(plan: AttachPlan): Promise<Vm> {
     serial.attach(serialConn);
     // Both sockets are connected: nothing is left on disk even if this process is killed from here on.
     await rm(plan.runtimeDir, { recursive: true, force: true });
-    const vm = new Vm({ spec: plan.spec, process: qemu, qmp, serial, logger });
+    const vm = new Vm({ spec: plan.spec, process: qemu, qmp, serial, accel: plan.accel, logger });
     await qmp.execute('cont');
     return vm;
   } catch (error) {

@@ -9,6 +9,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import { normalizeSpec, type VmSpec, type VmSpecInput } from '../machine/spec.js';
 import { type AccelChoice, buildQemuArgv } from '../qemu/argv.js';
 import { MAX_UNIX_PATH_BYTES } from '../qmp/socket.js';
+import type { CloudLaunchInput, CloudLaunchOptions, CloudVm } from './cloud.js';
 import { resolveHost } from './host-choice.js';
 import { describeExit, type QemuProcess, spawnQemu } from './spawn.js';
 import type { Vm } from './vm.js';
@@ -60,8 +61,21 @@ function startFailure(qemu: QemuProcess, message: string, cause?: unknown): Qlau
 }
 
 /** Boot a throwaway guest: QEMU is started paused, QMP and the console connected, then the guest resumed. */
-export async function launch(input: VmSpecInput, options: LaunchOptions = {}): Promise<Vm> {
-  return startVm(normalizeSpec(input), options);
+export async function launch(
+  input: CloudLaunchInput & ({ image: string } | { machine: string }),
+  options?: CloudLaunchOptions,
+): Promise<CloudVm>;
+export async function launch(input: VmSpecInput, options?: LaunchOptions): Promise<Vm>;
+/** A cloud image (`{ image }` or `{ machine }`) boots to SSH-ready; anything else boots a kernel/disk spec. */
+export async function launch(
+  input: VmSpecInput | CloudLaunchInput,
+  options: LaunchOptions & CloudLaunchOptions = {},
+): Promise<Vm | CloudVm> {
+  if ('image' in input || 'machine' in input) {
+    const { launchImage } = await import('./cloud.js');
+    return launchImage(input as CloudLaunchInput, options);
+  }
+  return startVm(normalizeSpec(input as VmSpecInput), options);
 }
 
 /** `launch()` for an already checked spec. */
@@ -89,7 +103,16 @@ export async function startVm(spec: VmSpec, options: LaunchOptions = {}): Promis
     qemu = await spawnQemu(command, { dieWithParent: true });
     const { attachVm } = await import('./attach.js');
     const deadline = Date.now() + (options.startTimeout ?? 30_000);
-    const vm = await attachVm({ spec, qemu, qmpSocket, serialSocket, runtimeDir, deadline, logger });
+    const vm = await attachVm({
+      spec,
+      qemu,
+      qmpSocket,
+      serialSocket,
+      runtimeDir,
+      deadline,
+      accel: host.accel.accel,
+      logger,
+    });
     logger.info({ pid: qemu.pid, accel: host.accel.accel }, 'guest started');
     return vm;
   } catch (error) {

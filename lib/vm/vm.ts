@@ -29,6 +29,8 @@ export interface VmParts {
   serial: SerialConsole;
   /** Directory removed when the VM is gone (undefined when already removed). */
   runtimeDir?: string | undefined;
+  /** The accelerator QEMU runs the guest with. */
+  accel: 'kvm' | 'tcg';
   logger: Logger;
 }
 
@@ -39,6 +41,7 @@ export class Vm implements AsyncDisposable {
   readonly qmp: QmpClient;
   readonly serial: SerialConsole;
   readonly pid: number;
+  readonly accel: 'kvm' | 'tcg';
   /** Resolves once QEMU is gone and its files are cleaned up; never rejects. */
   readonly exited: Promise<VmExit>;
   readonly #process: QemuProcess;
@@ -52,6 +55,7 @@ export class Vm implements AsyncDisposable {
     this.qmp = parts.qmp;
     this.serial = parts.serial;
     this.pid = parts.process.pid;
+    this.accel = parts.accel;
     this.#process = parts.process;
     this.#logger = parts.logger;
     this.#watchShutdown();

@@ -5,6 +5,12 @@ import { ErrorCode, QlaunchError } from '../../errors.js';
 import { cliLogger, EXIT, reportError } from '../output.js';
 
 interface RunArgs {
+  image?: string | undefined;
+  machine?: string | undefined;
+  'disk-size'?: string | undefined;
+  'user-data'?: string | undefined;
+  keep?: boolean | undefined;
+  '--'?: (string | number)[] | undefined;
   kernel?: string | undefined;
   initrd?: string | undefined;
   append?: string | undefined;
@@ -21,10 +27,23 @@ interface RunArgs {
 }
 
 export const runCommand = (setExit: (code: number) => void): CommandModule<object, RunArgs> => ({
-  command: 'run',
-  describe: 'boot a throwaway guest in the foreground; exits when it powers off',
+  command: 'run [image]',
+  describe:
+    'boot a throwaway guest: IMAGE (a template, stored image or disk file) [-- COMMAND…] over SSH, or --kernel FILE in the foreground',
   builder: (y) =>
     y
+      .parserConfiguration({ 'populate--': true })
+      .positional('image', {
+        type: 'string',
+        describe: 'template (qlaunch image ls, machines/), stored image or disk file',
+      })
+      .option('machine', { type: 'string', describe: 'a machine file (YAML) instead of IMAGE' })
+      .option('disk-size', { type: 'string', describe: 'grow the root disk to SIZE, e.g. 10G' })
+      .option('user-data', {
+        type: 'string',
+        describe: 'cloud-init user-data file, passed through untouched',
+      })
+      .option('keep', { type: 'boolean', describe: 'keep the overlay, seed and key after the guest stops' })
       .option('kernel', { type: 'string', describe: 'kernel to boot directly (bzImage, vmlinux, Image)' })
       .option('initrd', { type: 'string', describe: 'initramfs for the kernel' })
       .option('append', { type: 'string', describe: 'kernel command line (console= is added when missing)' })
@@ -32,7 +51,7 @@ export const runCommand = (setExit: (code: number) => void): CommandModule<objec
         type: 'string',
         describe: 'guest architecture: x86_64, aarch64, riscv64 (default: host)',
       })
-      .option('cpus', { type: 'number', describe: 'virtual CPUs', default: 1 })
+      .option('cpus', { type: 'number', describe: 'virtual CPUs (default 1, or the machine file’s)' })
       .option('memory', { type: 'string', describe: 'guest memory, e.g. 512M, 2G' })
       .option('disk', {
         type: 'string',
@@ -48,15 +67,94 @@ export const runCommand = (setExit: (code: number) => void): CommandModule<objec
         type: 'string',
         describe: 'report ready when the console shows TEXT; fail if it never does',
       })
-      .option('timeout', { type: 'number', describe: 'seconds before qlaunch stops the guest and fails' })
+      .option('timeout', {
+        type: 'number',
+        describe: 'seconds: with IMAGE, to become ready (SSH + cloud-init); with --kernel, to power off',
+      })
       .option('accel', {
         type: 'string',
         choices: ['auto', 'kvm', 'tcg'],
         describe: 'accelerator (default: probe)',
       })
       .option('quiet', { type: 'boolean', alias: 'q', describe: 'do not copy the serial console to stdout' }),
-  handler: async (args) => setExit(await run(args)),
+  handler: async (args) =>
+    setExit(args.image !== undefined || args.machine !== undefined ? await runImage(args) : await run(args)),
 });
+
+/** Stop on SIGINT/SIGTERM: `stop` is called once; the returned function removes the handlers. */
+function onSignals(stop: (signal: NodeJS.Signals) => void): () => void {
+  const handler = (signal: NodeJS.Signals) => stop(signal);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
+async function runImage(args: RunArgs): Promise<number> {
+  if (args.kernel !== undefined || args.disk !== undefined) {
+    return reportError(
+      new QlaunchError(ErrorCode.USAGE, 'IMAGE and --kernel/--disk do not go together', {
+        hint: 'boot an image (`qlaunch run debian-12-local`) or a kernel (`qlaunch run --kernel FILE`)',
+      }),
+    );
+  }
+  const { launchImage } = await import('../../vm/cloud.js');
+  const logger = await cliLogger(args['log-level']);
+  const say = (line: string) => process.stderr.write(`qlaunch: ${line}\n`);
+  const started = Date.now();
+  const aborting = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const removeHandlers = onSignals((signal) => {
+    signalled ??= signal;
+    say(`${signal}: stopping`);
+    aborting.abort(new QlaunchError(ErrorCode.VM_ABORTED, `interrupted by ${signal}`));
+  });
+  const exitFor = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
+  try {
+    const cloud = await launchImage(
+      {
+        image: args.image,
+        machine: args.machine,
+        arch: args.arch,
+        cpus: args.cpus,
+        memory: args.memory,
+        diskSize: args['disk-size'],
+        ports: args.port,
+        userData: args['user-data'],
+        accel: args.accel,
+      },
+      {
+        logger,
+        onProgress: say,
+        keep: args.keep,
+        signal: aborting.signal,
+        readyTimeout: args.timeout === undefined ? undefined : args.timeout * 1000,
+      },
+    );
+    aborting.signal.addEventListener('abort', () => void cloud.stop({ timeout: 10_000 }), { once: true });
+    say(
+      `ready after ${((Date.now() - started) / 1000).toFixed(1)} s (ssh -p ${cloud.ssh.target.port} ${cloud.ssh.target.user}@127.0.0.1)`,
+    );
+    const command = (args['--'] ?? []).map(String);
+    let code: number;
+    if (command.length > 0) {
+      const result = await cloud.ssh.exec(command, { stdout: process.stdout, stderr: process.stderr });
+      code = result.exitCode;
+    } else {
+      code = await cloud.ssh.interactive();
+    }
+    await cloud.stop({ timeout: 30_000 });
+    if (args.keep) say(`kept the overlay, seed and key in ${cloud.dir}`);
+    return signalled ? exitFor(signalled) : code;
+  } catch (error) {
+    if (signalled) return exitFor(signalled);
+    return reportError(error);
+  } finally {
+    removeHandlers();
+  }
+}
 
 async function run(args: RunArgs): Promise<number> {
   const { launch } = await import('../../vm/launch.js');

@@ -1,0 +1,101 @@
+// `qlaunch image import` and `qlaunch image build`: images made on this host (a local file, a Debian build) stored.
+
+import type { CommandModule } from 'yargs';
+import type { DebianImageArch } from '../../image/debian-recipe.js';
+import type { StoredImage } from '../../image/store.js';
+import { interruptible } from '../interruptible.js';
+import { cliLogger, printJson } from '../output.js';
+import { progressReporter } from '../progress.js';
+import { imageSummary, shortChecksum } from './image-format.js';
+
+type SetExit = (code: number) => void;
+
+interface ImportArgs {
+  file: string;
+  name?: string | undefined;
+  arch?: string | undefined;
+  json?: boolean | undefined;
+}
+
+export const importCommand = (setExit: SetExit): CommandModule<object, ImportArgs> => ({
+  command: 'import <file>',
+  describe: 'copy a local disk image (qcow2, raw, vmdk, …) into the store after checking it',
+  builder: (y) =>
+    y
+      .positional('file', { type: 'string', demandOption: true, describe: 'disk image file' })
+      .option('name', { type: 'string', describe: 'store it under this name (default: from the file name)' })
+      .option('arch', { type: 'string', describe: 'guest architecture the image is for (recorded)' })
+      .option('json', { type: 'boolean', describe: 'print the stored image as JSON' }),
+  handler: async (args) =>
+    setExit(
+      await interruptible(async (signal) => {
+        const { parseArch } = await import('../../qemu/arch.js');
+        const { openImageStore } = await import('../../image/store.js');
+        const { importImage } = await import('../../image/import.js');
+        const arch = args.arch === undefined ? undefined : parseArch(args.arch);
+        const progress = progressReporter(`importing ${args.file}`);
+        let image: StoredImage;
+        try {
+          image = await importImage(openImageStore(), {
+            file: args.file,
+            name: args.name,
+            arch,
+            signal,
+            onProgress: (p) => progress.update(p.copied, p.total),
+          });
+        } finally {
+          progress.finish();
+        }
+        if (args.json) printJson(image);
+        else
+          process.stdout.write(
+            `imported ${image.name}: ${imageSummary(image)}; ${shortChecksum(image.checksum)}\n`,
+          );
+      }),
+    ),
+});
+
+interface BuildArgs {
+  recipe: string;
+  arch?: string | undefined;
+  name?: string | undefined;
+  json?: boolean | undefined;
+  'log-level'?: string | undefined;
+}
+
+export const buildCommand = (setExit: SetExit): CommandModule<object, BuildArgs> => ({
+  command: 'build <recipe>',
+  describe: 'build an image from distribution packages (debian-12) into the store; needs mmdebstrap',
+  builder: (y) =>
+    y
+      .positional('recipe', { type: 'string', demandOption: true, choices: ['debian-12'] })
+      .option('arch', { type: 'string', choices: ['x86_64', 'aarch64'], describe: 'default: the host’s' })
+      .option('name', { type: 'string', describe: 'default: debian-12-local, or debian-12-local-<arch>' })
+      .option('json', { type: 'boolean', describe: 'print the stored image as JSON' }),
+  handler: async (args) =>
+    setExit(
+      await interruptible(async (signal) => {
+        const recipe = await import('../../image/debian-recipe.js');
+        const { hostArch } = await import('../../qemu/arch.js');
+        const releases = Object.keys(recipe.DEBIAN_RELEASES) as (keyof typeof recipe.DEBIAN_RELEASES)[];
+        const release = releases.find((r) => recipe.imageName(r) === args.recipe)!;
+        const buildable = (arch: string | undefined): arch is DebianImageArch =>
+          (recipe.DEBIAN_IMAGE_ARCHES as readonly (string | undefined)[]).includes(arch);
+        // The host's architecture builds natively; another one needs binfmt emulation (the builder checks).
+        const host = hostArch();
+        const arch = buildable(args.arch) ? args.arch : buildable(host) ? host : 'x86_64';
+        const { openImageStore } = await import('../../image/store.js');
+        const { buildStoredDebianImage } = await import('../../image/store-build.js');
+        const image = await buildStoredDebianImage(openImageStore(), {
+          release,
+          arch,
+          name: args.name,
+          signal,
+          logger: await cliLogger(args['log-level']),
+          onProgress: (line) => process.stderr.write(`${line}\n`),
+        });
+        if (args.json) printJson(image);
+        else process.stdout.write(`built ${image.name}: ${imageSummary(image)}, boots its own kernel\n`);
+      }),
+    ),
+});

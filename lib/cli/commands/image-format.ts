@@ -1,0 +1,62 @@
+// How `qlaunch image` shows images to people: one-line summaries, the `ls` table, the `inspect` fields. Pure.
+
+import type { ImageInfoWithChain } from '../../image/qemu-img.js';
+import type { StoredImage } from '../../image/store.js';
+import { formatBytes } from '../progress.js';
+
+/** `sha256:0123456789ab…`: enough to tell images apart in a table. */
+export const shortChecksum = (checksum: string): string =>
+  checksum.replace(/^(\w+:[0-9a-f]{12})[0-9a-f]+$/, '$1…');
+
+/** "qcow2, 2.0 GiB virtual, 350.1 MiB on disk, x86_64" */
+export const imageSummary = (image: StoredImage): string =>
+  [
+    image.format,
+    `${formatBytes(image.virtualSize)} virtual`,
+    `${formatBytes(image.size)} on disk`,
+    ...(image.arch ? [image.arch] : []),
+  ].join(', ');
+
+/** The `ls` table: one row per image, columns padded; the source last since it is long. */
+export function formatImageTable(images: readonly StoredImage[]): string {
+  if (images.length === 0) return 'no images (qlaunch image pull URL, or qlaunch image import FILE)\n';
+  const rows = [
+    ['NAME', 'FORMAT', 'VIRTUAL', 'SIZE', 'ARCH', 'CHECKSUM', 'SOURCE'],
+    ...images.map((i) => [
+      i.name,
+      i.format,
+      formatBytes(i.virtualSize),
+      formatBytes(i.size),
+      i.arch ?? '-',
+      shortChecksum(i.checksum),
+      i.source,
+    ]),
+  ];
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  const line = (row: string[]) =>
+    row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ');
+  return `${rows.map(line).join('\n')}\n`;
+}
+
+/** `inspect` for people: the record, then what qemu-img sees now; fields an image lacks are left out. */
+export function formatImageDetails(image: StoredImage, info: ImageInfoWithChain): string {
+  const fields: [string, string | undefined][] = [
+    ['name', image.name],
+    ['format', `${info.format}${info.format === image.format ? '' : ` (recorded ${image.format})`}`],
+    ['virtual size', `${formatBytes(info.virtualSize)} (${info.virtualSize} bytes)`],
+    ['file size', `${formatBytes(image.size)}, ${formatBytes(info.actualSize ?? image.size)} allocated`],
+    ['checksum', image.checksum],
+    ['origin', image.origin],
+    ['source', image.source],
+    ['added', image.added],
+    ['arch', image.arch],
+    ['disk', image.path],
+    ['kernel', image.kernelPath],
+    ['initrd', image.initrdPath],
+    ['append', image.append],
+    ['default user', image.defaultUser],
+    ['backing chain', info.backingChain.map((b) => `${b.filename} (${b.format})`).join(' → ') || 'none'],
+  ];
+  const shown = fields.filter((f): f is [string, string] => f[1] !== undefined);
+  return `${shown.map(([k, v]) => `${`${k}:`.padEnd(14)} ${v}`).join('\n')}\n`;
+}

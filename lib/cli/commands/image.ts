@@ -1,0 +1,91 @@
+// `qlaunch image`: the base image store — pull, import, build, ls, inspect, rm. Thin: parse, call lib/image, print.
+
+import type { Argv, CommandModule } from 'yargs';
+import { printJson, reportError } from '../output.js';
+import { buildCommand, importCommand } from './image-add.js';
+import { formatImageDetails, formatImageTable } from './image-format.js';
+import { pullCommand } from './image-pull.js';
+
+type SetExit = (code: number) => void;
+
+/** Catches a handler's error into an exit code, as every command does. */
+const guarded =
+  <A>(setExit: SetExit, run: (args: A) => Promise<void>) =>
+  async (args: A): Promise<void> => {
+    try {
+      await run(args);
+      setExit(0);
+    } catch (error) {
+      setExit(reportError(error));
+    }
+  };
+
+interface JsonArgs {
+  json?: boolean | undefined;
+}
+
+const lsCommand = (setExit: SetExit): CommandModule<object, JsonArgs> => ({
+  command: 'ls',
+  aliases: ['list'],
+  describe: 'list the stored images',
+  builder: (y) => y.option('json', { type: 'boolean', describe: 'print the images as JSON' }),
+  handler: guarded(setExit, async (args) => {
+    const { listImages, openImageStore } = await import('../../image/store.js');
+    const { images, broken } = await listImages(openImageStore());
+    for (const { name, problem } of broken) {
+      process.stderr.write(
+        `qlaunch: warning: image '${name}' is damaged (${problem}); qlaunch image rm ${name} removes it\n`,
+      );
+    }
+    if (args.json) printJson(images);
+    else process.stdout.write(formatImageTable(images));
+  }),
+});
+
+interface NameArgs extends JsonArgs {
+  name: string;
+}
+
+const inspectCommand = (setExit: SetExit): CommandModule<object, NameArgs> => ({
+  command: 'inspect <name>',
+  describe: "show a stored image's record and what qemu-img says about it (format, size, backing chain)",
+  builder: (y) =>
+    y
+      .positional('name', { type: 'string', demandOption: true })
+      .option('json', { type: 'boolean', describe: 'print it all as JSON' }),
+  handler: guarded(setExit, async (args) => {
+    const { getImage, openImageStore } = await import('../../image/store.js');
+    const { qemuImgInfo } = await import('../../image/qemu-img.js');
+    const image = await getImage(openImageStore(), args.name);
+    const info = await qemuImgInfo(image.path, { backingChain: true });
+    if (args.json) printJson({ ...image, info });
+    else process.stdout.write(formatImageDetails(image, info));
+  }),
+});
+
+const rmCommand = (setExit: SetExit): CommandModule<object, { name: string }> => ({
+  command: 'rm <name>',
+  aliases: ['remove'],
+  describe: 'remove a stored image',
+  builder: (y) => y.positional('name', { type: 'string', demandOption: true }),
+  handler: guarded(setExit, async (args) => {
+    const { openImageStore, removeImage } = await import('../../image/store.js');
+    const removed = await removeImage(openImageStore(), args.name);
+    process.stdout.write(`removed ${removed.name} (${removed.dir})\n`);
+  }),
+});
+
+export const imageCommand = (setExit: SetExit): CommandModule => ({
+  command: 'image <command>',
+  describe: 'manage base images: pull, import, build, ls, inspect, rm',
+  builder: (y: Argv) =>
+    y
+      .command(pullCommand(setExit))
+      .command(importCommand(setExit))
+      .command(buildCommand(setExit))
+      .command(lsCommand(setExit))
+      .command(inspectCommand(setExit))
+      .command(rmCommand(setExit))
+      .demandCommand(1, 'say which image command to run; `qlaunch image --help` lists them'),
+  handler: () => {},
+});

@@ -1,0 +1,100 @@
+// Transfer progress on stderr: a bar redrawn in place on a terminal, a plain line every tenth of the way otherwise.
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+/** Bytes for people: 1536 → "1.5 KiB", 0 → "0 B". */
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
+}
+
+export interface ProgressState {
+  done: number;
+  /** Undefined when the size is not known (no Content-Length). */
+  total: number | undefined;
+  elapsedMs: number;
+}
+
+const BAR_WIDTH = 24;
+
+/** One progress line: label, percentage and bar when the total is known, bytes so far, rate. Pure. */
+export function progressLine(label: string, state: ProgressState, bar = true): string {
+  const rate = state.elapsedMs > 0 ? `${formatBytes((state.done * 1000) / state.elapsedMs)}/s` : '';
+  const parts = [label];
+  if (state.total !== undefined && state.total > 0) {
+    const fraction = Math.min(1, state.done / state.total);
+    parts.push(`${Math.floor(fraction * 100)}%`.padStart(4));
+    if (bar) {
+      const filled = Math.round(fraction * BAR_WIDTH);
+      parts.push(`[${'='.repeat(filled)}${' '.repeat(BAR_WIDTH - filled)}]`);
+    }
+    parts.push(`${formatBytes(state.done)} / ${formatBytes(state.total)}`);
+  } else {
+    parts.push(formatBytes(state.done));
+  }
+  if (rate) parts.push(rate);
+  return parts.join('  ');
+}
+
+export interface ProgressReporter {
+  update(done: number, total: number | undefined): void;
+  /** Ends the display with the last state on its own line; nothing when nothing was shown. */
+  finish(): void;
+}
+
+const REDRAW_MS = 100;
+// Without a total, a plain line every this many bytes.
+const PLAIN_STEP_BYTES = 256 * 1024 * 1024;
+// A log needs no progress lines for what is over in a second: the final line says it all.
+const PLAIN_QUIET_MS = 1000;
+
+/**
+ * Progress for `label` on `stream`: redrawn at most ten times a second on a TTY; otherwise a line per tenth of
+ * the way (none in the first second) and a final line.
+ */
+export function progressReporter(
+  label: string,
+  stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr,
+  now: () => number = Date.now,
+): ProgressReporter {
+  const started = now();
+  const tty = stream.isTTY === true;
+  let last: ProgressState = { done: 0, total: undefined, elapsedMs: 0 };
+  let drawnAt = Number.NEGATIVE_INFINITY;
+  let step = -1;
+  let finished = false;
+  let updated = false;
+  const draw = () => stream.write(`\r${progressLine(label, last)}\x1b[K`);
+  return {
+    update(done, total) {
+      updated = true;
+      last = { done, total, elapsedMs: now() - started };
+      if (tty) {
+        if (now() - drawnAt < REDRAW_MS) return;
+        drawnAt = now();
+        draw();
+        return;
+      }
+      if (last.elapsedMs < PLAIN_QUIET_MS) return;
+      const reached = total ? Math.floor((done / total) * 10) : Math.floor(done / PLAIN_STEP_BYTES);
+      if (reached <= step) return;
+      step = reached;
+      stream.write(`${progressLine(label, last, false)}\n`);
+    },
+    finish() {
+      if (finished || !updated) return;
+      finished = true;
+      if (tty) {
+        draw();
+        stream.write('\n');
+      } else if (last.total === undefined || step < 10) {
+        stream.write(`${progressLine(label, last, false)}\n`);
+      }
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// Adding a local disk image file to the store: checked, copied (sparse) while hashed, and checked again as stored.
+
+import { createReadStream } from 'node:fs';
+import { rename, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ErrorCode, QlaunchError } from '../errors.js';
+import type { Arch } from '../qemu/arch.js';
+import { formatChecksum } from './checksum.js';
+import { checkDiskImage } from './disk-check.js';
+import { writeHashed } from './hashed-write.js';
+import { checkImageName, imageNameFrom } from './image-name.js';
+import { addImage, diskFileName, type ImageStore, type StoredImage } from './store.js';
+
+export interface CopyProgress {
+  copied: number;
+  total: number;
+}
+
+export interface ImportImageOptions {
+  file: string;
+  /** Default: the file name without its extensions (`jammy.qcow2` → `jammy`). */
+  name?: string | undefined;
+  arch?: Arch | undefined;
+  onProgress?: ((progress: CopyProgress) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Copies a disk image into the store as `name`. The file must pass checkDiskImage before anything is copied,
+ * and the copy must pass it again (and keep its format) before it is kept. The original is only read.
+ */
+export async function importImage(store: ImageStore, options: ImportImageOptions): Promise<StoredImage> {
+  const source = resolve(options.file);
+  const name = checkImageName(options.name ?? imageNameFrom(source));
+  const before = await checkDiskImage(source);
+  const total = (await stat(source)).size;
+  return addImage(store, name, async (dir) => {
+    const part = join(dir, 'import.part');
+    const written = await writeHashed(createReadStream(source), part, {
+      algorithm: 'sha256',
+      signal: options.signal,
+      what: `import of ${source}`,
+      onBytes: (copied) => options.onProgress?.({ copied, total }),
+    });
+    const info = await checkDiskImage(part);
+    if (info.format !== before.format || written.bytes !== total) {
+      throw new QlaunchError(ErrorCode.IMAGE_INVALID, `${source} changed while it was being copied`, {
+        hint: 'import it again once nothing is writing to it',
+      });
+    }
+    const disk = diskFileName(info.format);
+    await rename(part, join(dir, disk));
+    return {
+      format: info.format,
+      disk,
+      virtualSize: info.virtualSize,
+      size: written.bytes,
+      checksum: formatChecksum(written.checksum),
+      origin: 'import',
+      source,
+      arch: options.arch,
+    };
+  });
+}

@@ -1,0 +1,145 @@
+// Pulling an image from a URL into the store: the checksum is known first, the streamed download is verified and
+// checked as a disk before it is kept, and an image already stored with that checksum is not downloaded again.
+
+import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
+import type { Arch } from '../qemu/arch.js';
+import {
+  type Checksum,
+  checksumForFile,
+  formatChecksum,
+  hashFile,
+  parseChecksum,
+  parseChecksumFile,
+  sameChecksum,
+} from './checksum.js';
+import { checkDiskImage } from './disk-check.js';
+import { checkDownloadUrl, type DownloadProgress, downloadFile, fetchText } from './download.js';
+import { checkImageName, urlFileName } from './image-name.js';
+import { addImage, diskFileName, findImage, type ImageStore, type StoredImage } from './store.js';
+
+export interface PullImageOptions {
+  url: string;
+  name: string;
+  store: ImageStore;
+  /** `sha256:HEX` or `sha512:HEX`. */
+  checksum?: string | undefined;
+  /** A vendor SHA256SUMS / SHA512SUMS (or BSD-style CHECKSUM) file that lists the URL's file name. */
+  checksumUrl?: string | undefined;
+  /** Keep the image though nothing verified it (its sha256 is still recorded). Otherwise a checksum is required. */
+  unverified?: boolean | undefined;
+  arch?: Arch | undefined;
+  onProgress?: ((progress: DownloadProgress) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface PulledImage {
+  image: StoredImage;
+  /** False when the image was already in the store with the expected checksum. */
+  downloaded: boolean;
+  /** The checksum the image was verified against, or undefined for an unverified pull. */
+  verified: Checksum | undefined;
+}
+
+/** The checksum the download must have: given, or looked up in the vendor's checksum file. */
+export async function expectedChecksum(options: PullImageOptions): Promise<Checksum | undefined> {
+  if (options.checksum !== undefined && options.checksumUrl !== undefined) {
+    throw new QlaunchError(
+      ErrorCode.IMAGE_CHECKSUM_INVALID,
+      'both a checksum and a checksum URL were given',
+      {
+        hint: 'give one: --checksum sha256:HEX, or --checksum-url with the vendor’s SHA256SUMS',
+      },
+    );
+  }
+  if (options.checksum !== undefined) return parseChecksum(options.checksum);
+  if (options.checksumUrl !== undefined) {
+    const text = await fetchText(options.checksumUrl, { signal: options.signal });
+    return checksumForFile(parseChecksumFile(text), urlFileName(options.url), options.checksumUrl);
+  }
+  if (options.unverified) return undefined;
+  throw new QlaunchError(ErrorCode.IMAGE_CHECKSUM_INVALID, `nothing to verify ${options.url} against`, {
+    hint: 'pass --checksum sha256:HEX, or --checksum-url with the vendor’s SHA256SUMS; --no-verify keeps it unverified',
+  });
+}
+
+/** Whether the stored image is the one asked for: same checksum (hashed again if the kinds differ), or same URL. */
+async function isSameImage(
+  image: StoredImage,
+  expected: Checksum | undefined,
+  url: string,
+): Promise<boolean> {
+  if (expected === undefined) return image.source === url;
+  const recorded = parseChecksum(image.checksum);
+  if (recorded.algorithm === expected.algorithm) return sameChecksum(recorded, expected);
+  return sameChecksum(await hashFile(image.path, expected.algorithm), expected);
+}
+
+const differentImage = (image: StoredImage, expected: Checksum | undefined, url: string): QlaunchError =>
+  new QlaunchError(
+    ErrorCode.IMAGE_EXISTS,
+    expected
+      ? `image '${image.name}' is already stored with ${image.checksum}, but ${url} should be ${formatChecksum(expected)}`
+      : `image '${image.name}' is already stored from ${image.source}, not ${url}`,
+    { hint: `remove it (qlaunch image rm ${image.name}) to pull this one, or pull it under another name` },
+  );
+
+/**
+ * Downloads `url` into the store as `name` and verifies it (checksum, then checkDiskImage) before it is kept.
+ * Everything in flight lives in a scratch directory inside the store that is removed on any failure or abort.
+ */
+export async function pullImage(options: PullImageOptions): Promise<PulledImage> {
+  const { store, url } = options;
+  const name = checkImageName(options.name);
+  checkDownloadUrl(url);
+  const expected = await expectedChecksum(options);
+  const existing = await findImage(store, name);
+  if (existing) {
+    if (await isSameImage(existing, expected, url))
+      return { image: existing, downloaded: false, verified: expected };
+    throw differentImage(existing, expected, url);
+  }
+  try {
+    const image = await addImage(store, name, async (dir) => {
+      const part = join(dir, 'download.part');
+      const download = await downloadFile(url, part, {
+        algorithm: expected?.algorithm ?? 'sha256',
+        onProgress: options.onProgress,
+        signal: options.signal,
+      });
+      if (expected && !sameChecksum(download.checksum, expected)) {
+        throw new QlaunchError(
+          ErrorCode.IMAGE_CHECKSUM_MISMATCH,
+          `${url} has ${formatChecksum(download.checksum)}, not the expected ${formatChecksum(expected)}`,
+          {
+            hint: 'the download was damaged or the image changed upstream: pull again, and check the checksum’s source',
+          },
+        );
+      }
+      const info = await checkDiskImage(part);
+      const disk = diskFileName(info.format);
+      await rename(part, join(dir, disk));
+      return {
+        format: info.format,
+        disk,
+        virtualSize: info.virtualSize,
+        size: download.bytes,
+        checksum: formatChecksum(download.checksum),
+        origin: 'pull',
+        source: url,
+        arch: options.arch,
+      };
+    });
+    return { image, downloaded: true, verified: expected };
+  } catch (error) {
+    // A concurrent pull of the same image got there first: that is success if it is the same image.
+    if (isQlaunchError(error, ErrorCode.IMAGE_EXISTS)) {
+      const winner = await findImage(store, name).catch(() => undefined);
+      if (winner && (await isSameImage(winner, expected, url))) {
+        return { image: winner, downloaded: true, verified: expected };
+      }
+    }
+    throw error;
+  }
+}

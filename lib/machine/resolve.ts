@@ -1,0 +1,128 @@
+// A machine definition plus command-line overrides → the inputs of one launch, for one architecture: pure.
+
+import { ErrorCode, QlaunchError } from '../errors.js';
+import { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from '../qemu/arch.js';
+import type { Firmware, MachineDefinition, MachineImage, Readiness, UserDataSource } from './file.js';
+import { parseSizeMiB } from './size.js';
+import { type PortForward, parsePortForward } from './spec.js';
+
+/** What the command line can change about a machine (`qlaunch run NAME --cpus 4 --port 8080:80`). */
+export interface MachineOverrides {
+  arch?: string | undefined;
+  cpus?: number | undefined;
+  memory?: string | number | undefined;
+  diskSize?: string | number | undefined;
+  /** Added to the file's; one for a guest port the file forwards too replaces the file's. */
+  ports?: readonly (string | PortForward)[] | undefined;
+  /** A user-data file (already resolved by the caller), instead of the file's. */
+  userData?: string | undefined;
+}
+
+/** Everything `launch()` needs from a machine, for one architecture. */
+export interface ResolvedMachine {
+  name: string;
+  arch: Arch;
+  cpus: number;
+  memoryMiB: number;
+  /** Grow the root disk to this; undefined keeps the image's size. */
+  diskSizeMiB?: number | undefined;
+  /**
+   * The root disk; undefined for a kernel-only machine. A stored image that carries a kernel (as built images do)
+   * boots that kernel directly unless `kernel` is given.
+   */
+  image?: MachineImage | undefined;
+  kernel?: string | undefined;
+  initrd?: string | undefined;
+  append?: string | undefined;
+  firmware?: Firmware | undefined;
+  ports: PortForward[];
+  userData?: UserDataSource | undefined;
+  sshUser?: string | undefined;
+  readiness?: Readiness | undefined;
+}
+
+const DEFAULT_CPUS = 1;
+
+/**
+ * The architectures a machine can run as: those in `images`, plus, when it has one `image` (or only a kernel), the
+ * file's `arch` or, without one, any.
+ */
+export function machineArches(def: MachineDefinition): Arch[] {
+  const listed = ARCHES.filter((arch) => def.images[arch] !== undefined);
+  const fallback = def.image !== undefined || listed.length === 0;
+  if (!fallback) return listed;
+  return def.arch === undefined
+    ? [...ARCHES]
+    : ARCHES.filter((arch) => listed.includes(arch) || arch === def.arch);
+}
+
+/** The architecture to run `def` as: the one asked for, else the file's, else the host's; one it has no image for is an error. */
+export function chooseArch(def: MachineDefinition, requested: string | undefined): Arch {
+  const arch = requested === undefined ? (def.arch ?? hostArch() ?? 'x86_64') : parseArch(requested);
+  const available = machineArches(def);
+  if (!available.includes(arch)) {
+    throw new QlaunchError(
+      ErrorCode.SPEC_ARCH_UNSUPPORTED,
+      `machine '${def.name}' (${def.source}) has no image for ${arch}`,
+      {
+        hint: `it has ${available.join(', ')}: pass --arch ${available[0]}, or add images.${arch} to the file`,
+      },
+    );
+  }
+  return arch;
+}
+
+/** File forwards, then the overrides; an override for a guest port the file already forwards takes its place. */
+function mergePorts(file: readonly PortForward[], extra: readonly (string | PortForward)[]): PortForward[] {
+  const added = extra.map((p) => (typeof p === 'string' ? parsePortForward(p) : p));
+  const replaced = (p: PortForward) =>
+    added.some((a) => a.guestPort === p.guestPort && a.protocol === p.protocol);
+  const ports = [...file.filter((p) => !replaced(p)), ...added];
+  const seen = new Set<string>();
+  for (const p of ports) {
+    const key = `${p.hostAddress}:${p.hostPort}/${p.protocol}`;
+    if (p.hostPort !== 0 && seen.has(key)) {
+      throw new QlaunchError(
+        ErrorCode.SPEC_INVALID,
+        `host port ${p.hostPort}/${p.protocol} is forwarded twice`,
+        {
+          hint: 'give each forward its own host port',
+        },
+      );
+    }
+    seen.add(key);
+  }
+  return ports;
+}
+
+/** The launch inputs for `def` on `overrides.arch` (else the file's arch, else the host's). */
+export function resolveMachine(def: MachineDefinition, overrides: MachineOverrides = {}): ResolvedMachine {
+  const arch = chooseArch(def, overrides.arch);
+  const image = def.images[arch] ?? def.image;
+  const cpus = overrides.cpus ?? def.cpus ?? DEFAULT_CPUS;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 255) {
+    throw new QlaunchError(ErrorCode.SPEC_INVALID, `cpus '${cpus}' is not a whole number from 1 to 255`, {
+      hint: 'use e.g. --cpus 2',
+    });
+  }
+  return {
+    name: def.name,
+    arch,
+    cpus,
+    memoryMiB:
+      overrides.memory === undefined
+        ? (def.memoryMiB ?? ARCH_TABLE[arch].defaultMemoryMiB)
+        : parseSizeMiB(overrides.memory, 'memory'),
+    diskSizeMiB:
+      overrides.diskSize === undefined ? def.diskSizeMiB : parseSizeMiB(overrides.diskSize, 'disk size'),
+    image,
+    kernel: def.kernel,
+    initrd: def.initrd,
+    append: def.append,
+    firmware: image?.firmware ?? def.firmware,
+    ports: mergePorts(def.ports, overrides.ports ?? []),
+    userData: overrides.userData === undefined ? def.userData : { kind: 'file', path: overrides.userData },
+    sshUser: def.sshUser,
+    readiness: def.readiness,
+  };
+}

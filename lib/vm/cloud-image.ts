@@ -1,0 +1,120 @@
+// From what a user names (a template, a stored image, a disk file, a machine file) to a base disk and boot files.
+
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { ErrorCode, QlaunchError } from '../errors.js';
+import { checkDiskImage } from '../image/disk-check.js';
+import { imageNameForArch } from '../image/image-name.js';
+import { pullImage } from '../image/pull.js';
+import { findImage, getImage, type ImageStore } from '../image/store.js';
+import { buildStoredDebianImage } from '../image/store-build.js';
+import type { MachineDefinition } from '../machine/file.js';
+import type { ResolvedMachine } from '../machine/resolve.js';
+
+export interface BaseDisk {
+  path: string;
+  format: string;
+  kernel?: string | undefined;
+  initrd?: string | undefined;
+  append?: string | undefined;
+  defaultUser?: string | undefined;
+}
+
+/** A machine definition for a name: a template first, then a stored image, then a disk file on disk. */
+export async function machineFor(name: string, store: ImageStore): Promise<MachineDefinition> {
+  const { findTemplate, listTemplates } = await import('../machine/templates.js');
+  const templates = await listTemplates();
+  if (templates.some((t) => t.name === name)) return findTemplate(name);
+  // A path names a disk file (image names cannot hold a slash).
+  if (name.includes('/')) {
+    if ((await stat(name).catch(() => undefined))?.isFile()) {
+      return bareMachine(basename(name).replace(/\.[^.]*$/, ''), { kind: 'file', path: name });
+    }
+    throw new QlaunchError(ErrorCode.SPEC_FILE_MISSING, `disk image ${name} does not exist`, {
+      hint: 'check the path, or name a template or stored image (`qlaunch image ls`)',
+    });
+  }
+  if (await findImage(store, name)) return bareMachine(name, { kind: 'stored', name });
+  // Neither: let the template lookup word the error (it lists the templates and suggests a close name).
+  return findTemplate(name);
+}
+
+const bareMachine = (name: string, image: NonNullable<MachineDefinition['image']>): MachineDefinition => ({
+  name,
+  source: name,
+  image,
+  images: {},
+  ports: [],
+});
+
+/** The base disk for a resolved machine: pulled (verified) or built into the store the first time it is needed. */
+export async function baseDisk(
+  machine: ResolvedMachine,
+  store: ImageStore,
+  options: { onProgress?: ((line: string) => void) | undefined; signal?: AbortSignal | undefined },
+): Promise<BaseDisk> {
+  const image = machine.image;
+  if (!image) {
+    throw new QlaunchError(ErrorCode.SPEC_INVALID, `machine ${machine.name} has no disk image`, {
+      hint: 'give it an image, or boot a kernel with `qlaunch run --kernel FILE`',
+    });
+  }
+  const say = options.onProgress ?? (() => {});
+  switch (image.kind) {
+    case 'file': {
+      // The same checks as `image import`: no text files, archives or damaged qcow2 as a root disk.
+      const info = await checkDiskImage(image.path);
+      return { path: image.path, format: info.format };
+    }
+    case 'stored':
+      return fromStored(await getImage(store, image.name));
+    case 'build': {
+      // Built images are stored per architecture too (debian-12-local, debian-12-local-aarch64).
+      const name = imageNameForArch(image.name, machine.arch);
+      const found = await findImage(store, name);
+      if (found) return fromStored(found);
+      if (machine.arch === 'riscv64') {
+        throw new QlaunchError(
+          ErrorCode.SPEC_ARCH_UNSUPPORTED,
+          `${image.name} cannot be built for riscv64 yet`,
+          {
+            hint: 'build it for x86_64 or aarch64',
+          },
+        );
+      }
+      say(`building ${name} from Debian packages (once; it is kept in ${store.dir})`);
+      const built = await buildStoredDebianImage(store, {
+        name,
+        arch: machine.arch,
+        onProgress: (line: string) => say(line),
+        ...(options.signal && { signal: options.signal }),
+      });
+      return fromStored(built);
+    }
+    case 'url': {
+      const name = imageNameForArch(machine.name, machine.arch);
+      const found = await findImage(store, name);
+      if (found) return fromStored(found);
+      say(`downloading ${image.url}`);
+      const pulled = await pullImage({
+        url: image.url,
+        name,
+        store,
+        checksum: image.checksum,
+        checksumUrl: image.checksumUrl,
+        arch: machine.arch,
+        signal: options.signal,
+      });
+      return fromStored(pulled.image);
+    }
+  }
+}
+
+const fromStored = (image: Awaited<ReturnType<typeof getImage>>): BaseDisk => ({
+  path: image.path,
+  format: image.format,
+  kernel: image.kernelPath,
+  initrd: image.initrdPath,
+  append: image.append,
+  defaultUser: image.defaultUser,
+});

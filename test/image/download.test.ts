@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
+import t from 'tap';
+import { checkDownloadUrl, downloadFile, fetchText } from '../../lib/image/download.js';
+import { imageServer } from './image-server.js';
+
+const BODY = Buffer.concat([Buffer.alloc(200_000, 1), Buffer.alloc(300_000), Buffer.alloc(100_000, 2)]);
+const SHA256 = createHash('sha256').update(BODY).digest('hex');
+
+t.test('a download streams to the file, hashed, with progress; redirects are followed', async (t) => {
+  const server = await imageServer(t, {
+    '/img/disk.qcow2': { body: BODY },
+    '/old/disk.qcow2': { redirect: '/img/disk.qcow2' },
+    '/chunked': { body: BODY, length: false },
+  });
+  const dir = t.testdir();
+  const progress: { received: number; total: number | undefined }[] = [];
+  const got = await downloadFile(server.url('/old/disk.qcow2'), join(dir, 'a'), {
+    algorithm: 'sha256',
+    onProgress: (p) => progress.push(p),
+  });
+  t.same(got, {
+    bytes: BODY.length,
+    checksum: { algorithm: 'sha256', hex: SHA256 },
+    finalUrl: server.url('/img/disk.qcow2'),
+  });
+  t.ok(readFileSync(join(dir, 'a')).equals(BODY));
+  t.same(progress.at(-1), { received: BODY.length, total: BODY.length });
+  t.ok(
+    progress.every((p, i) => i === 0 || p.received > progress[i - 1]!.received),
+    'progress only grows',
+  );
+
+  const chunked = await downloadFile(server.url('/chunked'), join(dir, 'b'), { algorithm: 'sha512' });
+  t.equal(chunked.checksum.hex, createHash('sha512').update(BODY).digest('hex'), 'no Content-Length is fine');
+});
+
+t.test('HTTP errors name the status and the URL; nothing is left', async (t) => {
+  const server = await imageServer(t, {
+    '/broken': { status: 503, body: 'busy' },
+    '/moved': { redirect: '/gone' },
+  });
+  const dir = t.testdir();
+  await t.rejects(downloadFile(server.url('/nope.qcow2'), join(dir, 'x'), { algorithm: 'sha256' }), {
+    code: 'IMAGE_DOWNLOAD_FAILED',
+    message: `GET ${server.url('/nope.qcow2')} failed: HTTP 404 Not Found`,
+    hint: /check the URL/,
+  });
+  await t.rejects(downloadFile(server.url('/broken'), join(dir, 'x'), { algorithm: 'sha256' }), {
+    message: /failed: HTTP 503 Service Unavailable$/,
+    hint: /try again later/,
+  });
+  await t.rejects(downloadFile(server.url('/moved'), join(dir, 'x'), { algorithm: 'sha256' }), {
+    message: `GET ${server.url('/moved')} (redirected to ${server.url('/gone')}) failed: HTTP 404 Not Found`,
+  });
+  t.same(readdirSync(dir), []);
+});
+
+t.test('a connection dropped mid-body fails and leaves no file', async (t) => {
+  const server = await imageServer(t, {
+    '/drop': { body: BODY, dropAfter: 100_000 },
+    '/drop-chunked': { body: BODY, dropAfter: 100_000, length: false },
+  });
+  const dir = t.testdir();
+  await t.rejects(downloadFile(server.url('/drop'), join(dir, 'x'), { algorithm: 'sha256' }), {
+    code: 'IMAGE_DOWNLOAD_FAILED',
+    message: new RegExp(`^download of ${server.url('/drop')} broke off after \\d+ of ${BODY.length} bytes`),
+  });
+  await t.rejects(downloadFile(server.url('/drop-chunked'), join(dir, 'x'), { algorithm: 'sha256' }), {
+    code: 'IMAGE_DOWNLOAD_FAILED',
+    message: /broke off after \d+ bytes/,
+  });
+  t.same(readdirSync(dir), []);
+});
+
+t.test('aborting a download mid-body fails with IMAGE_ABORTED and leaves no file', async (t) => {
+  const server = await imageServer(t, { '/stall': { body: BODY, stallAfter: 50_000 } });
+  const dir = t.testdir();
+  const controller = new AbortController();
+  void server.stalled.then(() => setTimeout(() => controller.abort(), 50));
+  await t.rejects(
+    downloadFile(server.url('/stall'), join(dir, 'x'), { algorithm: 'sha256', signal: controller.signal }),
+    { code: 'IMAGE_ABORTED', message: `download of ${server.url('/stall')} aborted` },
+  );
+  t.notOk(existsSync(join(dir, 'x')));
+  const before = new AbortController();
+  before.abort();
+  await t.rejects(
+    downloadFile(server.url('/stall'), join(dir, 'y'), { algorithm: 'sha256', signal: before.signal }),
+    {
+      code: 'IMAGE_ABORTED',
+    },
+  );
+});
+
+t.test('unreachable hosts and non-http URLs are clear errors', async (t) => {
+  const dir = t.testdir();
+  // A port that was just free: nothing listens there, so the connection is refused at once.
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const url = `http://127.0.0.1:${port}/x.img`;
+  await t.rejects(downloadFile(url, join(dir, 'x'), { algorithm: 'sha256' }), {
+    code: 'IMAGE_DOWNLOAD_FAILED',
+    message: `cannot fetch ${url}: fetch failed (ECONNREFUSED)`,
+  });
+  t.throws(() => checkDownloadUrl('file:///tmp/x.qcow2'), {
+    code: 'IMAGE_DOWNLOAD_FAILED',
+    hint: /qlaunch image import/,
+  });
+  t.throws(() => checkDownloadUrl('not a url'), { message: "'not a url' is not an http:// or https:// URL" });
+  t.equal(checkDownloadUrl('https://example.org/a.img').hostname, 'example.org');
+});
+
+t.test('fetchText reads small files and refuses big ones', async (t) => {
+  const server = await imageServer(t, {
+    '/SHA256SUMS': { body: 'abc  x.img\n' },
+    '/big': { body: Buffer.alloc(5000, 0x41) },
+    '/cut': { body: Buffer.alloc(5000, 0x41), dropAfter: 100 },
+  });
+  t.equal(await fetchText(server.url('/SHA256SUMS')), 'abc  x.img\n');
+  await t.rejects(fetchText(server.url('/big'), { maxBytes: 1000 }), {
+    code: 'IMAGE_CHECKSUM_INVALID',
+    message: `${server.url('/big')} is larger than 1000 bytes`,
+  });
+  await t.rejects(fetchText(server.url('/cut')), { code: 'IMAGE_DOWNLOAD_FAILED', message: /broke off/ });
+  await t.rejects(fetchText(server.url('/none')), { message: /HTTP 404/ });
+});

@@ -1,0 +1,104 @@
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import t from 'tap';
+import { importImage } from '../../lib/image/import.js';
+import { openImageStore } from '../../lib/image/store.js';
+import { makeQcow2, rawDisk, sha256Of } from './disks.js';
+
+process.env['QLAUNCH_HOME'] = t.testdir();
+
+t.test(
+  'a real qcow2 and a raw disk import: checked, copied byte for byte, recorded, read-only',
+  async (t) => {
+    const dir = t.testdir({ 'My Disk.raw': rawDisk() });
+    const store = openImageStore({ env: { QLAUNCH_HOME: join(dir, 'home') } });
+    const qcow2 = await makeQcow2(dir, 'jammy.qcow2');
+    const progress: { copied: number; total: number }[] = [];
+    const image = await importImage(store, {
+      file: qcow2,
+      arch: 'aarch64',
+      onProgress: (p) => progress.push(p),
+    });
+    t.match(image, {
+      name: 'jammy',
+      format: 'qcow2',
+      disk: 'disk.qcow2',
+      virtualSize: 64 * 1024 * 1024,
+      size: statSync(qcow2).size,
+      checksum: `sha256:${sha256Of(qcow2)}`,
+      origin: 'import',
+      source: qcow2,
+      arch: 'aarch64',
+    });
+    t.equal(sha256Of(image.path), sha256Of(qcow2), 'the stored disk is the same bytes');
+    t.equal(statSync(image.path).mode & 0o777, 0o444);
+    t.same(progress.at(-1), { copied: statSync(qcow2).size, total: statSync(qcow2).size });
+
+    const raw = await importImage(store, { file: join(dir, 'My Disk.raw') });
+    t.match(raw, { name: 'my-disk', format: 'raw', disk: 'disk.raw', virtualSize: 2048 * 512 });
+    t.ok(statSync(raw.path).blocks * 512 < 2048 * 512, 'the zero sectors stayed holes');
+    t.same(readdirSync(store.dir).sort(), ['jammy', 'my-disk']);
+    const again = importImage(store, { file: qcow2 });
+    await t.rejects(again, { code: 'IMAGE_EXISTS' });
+  },
+);
+
+t.test('text, corrupt and truncated files are refused before anything reaches the store', async (t) => {
+  const dir = t.testdir({ 'readme.txt': 'this is not a disk\n'.repeat(100) });
+  const store = openImageStore({ env: { QLAUNCH_HOME: join(dir, 'home') } });
+  await t.rejects(importImage(store, { file: join(dir, 'readme.txt') }), {
+    code: 'IMAGE_INVALID',
+    message: `${join(dir, 'readme.txt')} is not a usable disk image: it starts with text, not a disk`,
+  });
+  const truncated = await makeQcow2(dir, 'cut.qcow2');
+  await execa('truncate', ['-s', '100K', truncated]);
+  await t.rejects(importImage(store, { file: truncated, name: 'cut' }), {
+    code: 'IMAGE_INVALID',
+    message: /cut\.qcow2 is not a usable disk image: qemu-img check finds it damaged/,
+  });
+  const garbage = await makeQcow2(dir, 'garbage.qcow2');
+  await execa('dd', ['if=/dev/urandom', `of=${garbage}`, 'bs=512', 'seek=1', 'count=600', 'conv=notrunc']);
+  await t.rejects(importImage(store, { file: garbage }), {
+    code: 'IMAGE_INVALID',
+    message: /garbage\.qcow2/,
+  });
+  await t.rejects(importImage(store, { file: join(dir, 'missing.qcow2') }), { code: 'SPEC_FILE_MISSING' });
+  await t.rejects(importImage(store, { file: join(dir, 'readme.txt'), name: 'No' }), {
+    code: 'IMAGE_NAME_INVALID',
+  });
+  t.notOk(existsSync(store.dir), 'refused before the store was even made');
+});
+
+t.test('an aborted import leaves nothing', async (t) => {
+  const dir = t.testdir({ 'big.raw': rawDisk(64 * 1024) });
+  const store = openImageStore({ env: { QLAUNCH_HOME: join(dir, 'home') } });
+  const controller = new AbortController();
+  await t.rejects(
+    importImage(store, {
+      file: join(dir, 'big.raw'),
+      signal: controller.signal,
+      onProgress: ({ copied }) => copied > 1024 * 1024 && controller.abort(),
+    }),
+    { code: 'IMAGE_ABORTED', message: `import of ${join(dir, 'big.raw')} aborted` },
+  );
+  t.same(readdirSync(store.dir), []);
+});
+
+t.test('a file that changes while it is copied is refused', async (t) => {
+  const dir = t.testdir({ 'grow.raw': rawDisk(8 * 1024) });
+  const store = openImageStore({ env: { QLAUNCH_HOME: join(dir, 'home') } });
+  let grown = false;
+  await t.rejects(
+    importImage(store, {
+      file: join(dir, 'grow.raw'),
+      onProgress: () => {
+        if (grown) return;
+        grown = true;
+        writeFileSync(join(dir, 'grow.raw'), rawDisk(16 * 1024));
+      },
+    }),
+    { code: 'IMAGE_INVALID', message: /changed while it was being copied/ },
+  );
+  t.same(readdirSync(store.dir), []);
+});
