@@ -3,6 +3,7 @@
 import { chmod, mkdtemp, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
+import { processAlive } from '../process-alive.js';
 
 /** Prefix of the staging directories for `outDir`; the builder's pid follows, so stale ones can be told apart. */
 export const stagingPrefix = (outDir: string): string => `.${basename(outDir)}.build-`;
@@ -67,22 +68,13 @@ export async function removeTree(dir: string): Promise<void> {
   }
 }
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /** Removes staging directories of `outDir` whose builder is gone (killed before it could clean up); returns them. */
 export async function removeStaleStaging(outDir: string): Promise<string[]> {
   const parent = dirname(outDir);
   const removed: string[] = [];
   for (const name of await readdir(parent).catch(() => [] as string[])) {
     const pid = stagingPid(name, outDir);
-    if (pid === undefined || pid === process.pid || isAlive(pid)) continue;
+    if (pid === undefined || pid === process.pid || processAlive(pid)) continue;
     await removeTree(join(parent, name));
     removed.push(join(parent, name));
   }

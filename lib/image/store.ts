@@ -4,6 +4,7 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
+import { processAlive } from '../process-alive.js';
 import { type ImageMetadata, METADATA_SCHEMA, metadataJson, parseImageMetadata } from './image-metadata.js';
 import { checkImageName, IMAGE_NAME } from './image-name.js';
 import { removeTree } from './staging.js';
@@ -126,21 +127,12 @@ export async function listImages(store: ImageStore): Promise<ImageListing> {
 // Scratch directories in the store carry their owner's pid, so ones left by a killed process can be swept.
 const SCRATCH = /^\.(?:tmp|rm)-(\d+)-/;
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /** Removes scratch directories whose process is gone (killed mid-pull, mid-import); returns their names. */
 export async function sweepStore(store: ImageStore): Promise<string[]> {
   const swept: string[] = [];
   for (const name of await readdir(store.dir).catch(() => [] as string[])) {
     const pid = Number(SCRATCH.exec(name)?.[1] ?? Number.NaN);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
     await removeTree(join(store.dir, name));
     swept.push(name);
   }

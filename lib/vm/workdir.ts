@@ -3,6 +3,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../process-alive.js';
 
 const PREFIX = 'qlaunch-run-';
 const OWNER_FILE = 'owner.pid';
@@ -12,15 +13,6 @@ export function runBaseDir(env: NodeJS.ProcessEnv = process.env): string {
   return env['XDG_RUNTIME_DIR'] ? join(env['XDG_RUNTIME_DIR'], 'qlaunch') : tmpdir();
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /** Remove run dirs whose owner process is gone (a run killed with SIGKILL cannot clean up after itself). */
 export async function sweepStaleRunDirs(base: string): Promise<string[]> {
   const entries = await readdir(base).catch(() => [] as string[]);
@@ -28,7 +20,7 @@ export async function sweepStaleRunDirs(base: string): Promise<string[]> {
   for (const name of entries.filter((e) => e.startsWith(PREFIX))) {
     const dir = join(base, name);
     const owner = Number(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => 'NaN'));
-    if (Number.isInteger(owner) && owner > 0 && alive(owner)) continue;
+    if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) continue;
     // No owner yet may mean another run is between mkdtemp and writing it: leave young dirs alone.
     if (
       !Number.isInteger(owner) &&
