@@ -35,15 +35,20 @@ t.test('run IMAGE -- COMMAND: output streamed, exit code passed through, nothing
       join(dir, 'user-data'),
       '--timeout',
       '600',
+      '--disk-size',
+      '3G',
       '--',
       'sh',
       '-c',
-      'cat /etc/from-user-data; hostname; echo to-stderr >&2; exit 7',
+      'cat /etc/from-user-data; hostname; df --output=size -BM / | tail -1; echo to-stderr >&2; exit 7',
     ],
     { QLAUNCH_HOME: home, XDG_RUNTIME_DIR: runtime },
   );
   t.equal(result.exitCode, 7, result.stderr);
-  t.equal(result.stdout, 'arrived\ndebian-12-local');
+  const [file, host, size] = result.stdout.split('\n');
+  t.equal(file, 'arrived');
+  t.equal(host, 'debian-12-local');
+  t.ok(Number.parseInt(size ?? '', 10) > 2600, `the root filesystem grew into the 3G disk (${size})`);
   t.match(result.stderr, /qlaunch: ready after [\d.]+ s/);
   t.match(result.stderr, /to-stderr/);
   t.same(readdirSync(join(runtime, 'qlaunch')), [], 'overlay, seed, key and sockets are gone');
