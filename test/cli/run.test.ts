@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { alive, cliPath, shortTempDir, tinyGuest } from '../fixtures/guests.js';
+import { alive, cliPath, shortTempDir, type TinyGuest, tinyGuest } from '../fixtures/guests.js';
 
 t.setTimeout(240_000);
 
@@ -13,27 +13,26 @@ const qlaunch = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     extendEnv: false,
   });
 
+/** `run` arguments booting the tiny guest under TCG, with extra kernel options. */
+const tinyRun = (guest: TinyGuest, append: string) => [
+  'run',
+  '--kernel',
+  guest.kernel,
+  '--initrd',
+  guest.initrd,
+  '--append',
+  `${guest.append}${append}`,
+  '--memory',
+  '256M',
+  '--accel',
+  'tcg',
+];
+
 t.test('qlaunch run boots the tiny guest, shows its console and exits 0 when it powers off', async (t) => {
   const guest = await tinyGuest('x86_64');
   const tmp = shortTempDir(t);
   const result = await qlaunch(
-    [
-      'run',
-      '--kernel',
-      guest.kernel,
-      '--initrd',
-      guest.initrd,
-      '--append',
-      guest.append,
-      '--memory',
-      '256M',
-      '--accel',
-      'tcg',
-      '--wait-serial',
-      guest.readyMarker,
-      '--timeout',
-      '120',
-    ],
+    [...tinyRun(guest, ''), '--wait-serial', guest.readyMarker, '--timeout', '120'],
     { TMPDIR: tmp },
   );
   t.equal(result.exitCode, 0, result.stderr);
@@ -46,24 +45,10 @@ t.test('qlaunch run boots the tiny guest, shows its console and exits 0 when it 
 /** `qlaunch run` of a guest that holds until the power button, resolved once the console shows `text`. */
 async function runHolding(tmp: string, text: string) {
   const guest = await tinyGuest('x86_64');
-  const child = execa(
-    process.execPath,
-    [
-      cliPath,
-      'run',
-      '--kernel',
-      guest.kernel,
-      '--initrd',
-      guest.initrd,
-      '--append',
-      `${guest.append} qlaunch.hold=1`,
-      '--memory',
-      '256M',
-      '--accel',
-      'tcg',
-    ],
-    { reject: false, env: { ...process.env, TMPDIR: tmp } },
-  );
+  const child = execa(process.execPath, [cliPath, ...tinyRun(guest, ' qlaunch.hold=1')], {
+    reject: false,
+    env: { ...process.env, TMPDIR: tmp },
+  });
   let out = '';
   await new Promise<void>((resolve) => {
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -101,22 +86,7 @@ t.test('SIGKILL of qlaunch takes QEMU with it and leaves no files', async (t) =>
 
 t.test('a guest that never shows the text fails with a timeout and the console tail', async (t) => {
   const guest = await tinyGuest('x86_64');
-  const result = await qlaunch([
-    'run',
-    '--kernel',
-    guest.kernel,
-    '--initrd',
-    guest.initrd,
-    '--append',
-    `${guest.append} qlaunch.hold=1`,
-    '--memory',
-    '256M',
-    '--accel',
-    'tcg',
-    '--timeout',
-    '20',
-    '-q',
-  ]);
+  const result = await qlaunch([...tinyRun(guest, ' qlaunch.hold=1'), '--timeout', '20', '-q']);
   t.equal(result.exitCode, 1);
   t.match(result.stderr, /still running after 20 s/);
   t.match(result.stderr, 'QLAUNCH-HOLDING', 'the last console lines are shown');
