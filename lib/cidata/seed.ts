@@ -87,11 +87,24 @@ export const writeHint = (path: string, code: unknown): string => {
   }
 };
 
+export interface WriteOptions {
+  /**
+   * Also fsync the file and its directory, so the seed survives a host crash (default true). Throwaway runs and
+   * `qlaunch seed` (like cloud-localds) skip it: the rename alone already keeps readers from seeing a partial file.
+   */
+  durable?: boolean | undefined;
+}
+
 /**
  * Writes `data` to `path` with mode 0600 (seeds carry SSH keys and passwords): a temporary file in the
- * same directory, fsync, then rename, so readers see the old file or the whole new one, never a part.
+ * same directory, then rename, so readers see the old file or the whole new one, never a part.
  */
-export const writeFileAtomic = async (path: string, data: Uint8Array): Promise<void> => {
+export const writeFileAtomic = async (
+  path: string,
+  data: Uint8Array,
+  options: WriteOptions = {},
+): Promise<void> => {
+  const durable = options.durable ?? true;
   const target = resolve(path);
   // Cut the name so the temporary one stays within NAME_MAX (255 bytes), even for long multi-byte names.
   const hidden = `.${basename(target).slice(0, 60)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
@@ -100,7 +113,7 @@ export const writeFileAtomic = async (path: string, data: Uint8Array): Promise<v
   try {
     handle = await open(temp, 'wx', 0o600);
     await handle.writeFile(data);
-    await handle.sync();
+    if (durable) await handle.sync();
     await handle.close();
     handle = undefined;
     await rename(temp, target);
@@ -117,6 +130,7 @@ export const writeFileAtomic = async (path: string, data: Uint8Array): Promise<v
       },
     );
   }
+  if (!durable) return;
   // Persist the rename itself; some filesystems cannot fsync a directory, and the data is already safe.
   const dir = await open(dirname(target), 'r').catch(() => undefined);
   await dir?.sync().catch(() => undefined);
@@ -124,6 +138,10 @@ export const writeFileAtomic = async (path: string, data: Uint8Array): Promise<v
 };
 
 /** Builds the seed image and writes it atomically to `path` (mode 0600); invalid input writes nothing. */
-export const writeSeedImage = async (path: string, seed: NoCloudSeed): Promise<void> => {
-  await writeFileAtomic(path, buildSeedImage(seed));
+export const writeSeedImage = async (
+  path: string,
+  seed: NoCloudSeed,
+  options: WriteOptions = {},
+): Promise<void> => {
+  await writeFileAtomic(path, buildSeedImage(seed), options);
 };

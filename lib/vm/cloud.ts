@@ -147,15 +147,19 @@ export async function launchImage(
     await createOverlay(base.path, base.format, overlay, { sizeMiB: machine.diskSizeMiB });
     const key = await createKeyPair(dir, { comment: `qlaunch-${machine.name}` });
     const seed = join(dir, 'seed.iso');
-    await writeSeedImage(seed, {
-      files: {
-        'meta-data': buildMetaData({
-          hostname: input.hostname ?? hostnameFor(machine.name),
-          publicKeys: [key.publicKeyText.trim()],
-        }),
-        'user-data': userData,
+    await writeSeedImage(
+      seed,
+      {
+        files: {
+          'meta-data': buildMetaData({
+            hostname: input.hostname ?? hostnameFor(machine.name),
+            publicKeys: [key.publicKeyText.trim()],
+          }),
+          'user-data': userData,
+        },
       },
-    });
+      { durable: false },
+    ); // read at once by this run's QEMU, deleted after it
     const spec = normalizeSpec({
       name: machine.name,
       arch: machine.arch,

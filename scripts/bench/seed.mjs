@@ -55,7 +55,7 @@ try {
         },
         {
           name: 'in-process writer',
-          // Read, build and write atomically: what `qlaunch seed` does once it has started.
+          // Read, build and write atomically (no fsync, as cloud-localds): what `qlaunch seed` does once started.
           run: async () => {
             const read = (name) => readFileSync(input(name), 'utf8');
             const image = buildSeedImage({
@@ -66,7 +66,7 @@ try {
                 'network-config': read('network-config'),
               },
             });
-            await writeFileAtomic(join(dir, `c.${ext}`), image);
+            await writeFileAtomic(join(dir, `c.${ext}`), image, { durable: false });
           },
         },
       ],

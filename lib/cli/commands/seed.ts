@@ -72,7 +72,8 @@ export const seedCommand = (setExit: (code: number) => void): CommandModule<obje
       });
       const filesystem = args.filesystem as 'iso9660' | 'vfat';
       const image = buildSeedImage({ files: loaded.files, filesystem });
-      await writeFileAtomic(args.output, image);
+      // As cloud-localds: atomic, not fsynced (a seed is cheap to write again).
+      await writeFileAtomic(args.output, image, { durable: false });
       const files = Object.entries(loaded.files).map(([name, data]) => ({
         name,
         bytes: Buffer.byteLength(data),
