@@ -2,7 +2,7 @@
 
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { ErrorCode, QlaunchError } from '../errors.js';
+import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { checkDiskImage } from '../image/disk-check.js';
 import { imageNameForArch } from '../image/image-name.js';
 import { pullImage } from '../image/pull.js';
@@ -20,11 +20,17 @@ export interface BaseDisk {
   defaultUser?: string | undefined;
 }
 
-/** A machine definition for a name: a template first, then a stored image, then a disk file on disk. */
+/** A machine definition for a name: a template first, then a disk file (a path), then a stored image. */
 export async function machineFor(name: string, store: ImageStore): Promise<MachineDefinition> {
-  const { findTemplate, listTemplates } = await import('../machine/templates.js');
-  const templates = await listTemplates();
-  if (templates.some((t) => t.name === name)) return findTemplate(name);
+  const { findTemplate } = await import('../machine/templates.js');
+  // One lookup loads only the named template; its "unknown" error (with suggestions) is kept for the end.
+  let unknown: unknown;
+  try {
+    return await findTemplate(name);
+  } catch (error) {
+    if (!isQlaunchError(error, ErrorCode.MACHINE_UNKNOWN)) throw error;
+    unknown = error;
+  }
   // A path names a disk file (image names cannot hold a slash).
   if (name.includes('/')) {
     if ((await stat(name).catch(() => undefined))?.isFile()) {
@@ -35,8 +41,7 @@ export async function machineFor(name: string, store: ImageStore): Promise<Machi
     });
   }
   if (await findImage(store, name)) return bareMachine(name, { kind: 'stored', name });
-  // Neither: let the template lookup word the error (it lists the templates and suggests a close name).
-  return findTemplate(name);
+  throw unknown;
 }
 
 const bareMachine = (name: string, image: NonNullable<MachineDefinition['image']>): MachineDefinition => ({
