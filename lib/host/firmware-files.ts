@@ -3,7 +3,7 @@
 import { constants } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   type FirmwareDescriptor,
   type FirmwareRequest,
@@ -13,9 +13,6 @@ import {
   toFirmwareChoice,
 } from './firmware.js';
 import type { FirmwareChoice } from './types.js';
-
-/** QEMU's `-bios default` for riscv64 `virt`, looked up in QEMU's data directories. */
-export const OPENSBI_RISCV64 = 'opensbi-riscv64-generic-fw_dynamic.bin';
 
 /** Per-user, then sysadmin, then distro descriptors: highest priority first (firmware.json says so). */
 export function defaultFirmwareDirs(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -101,15 +98,27 @@ export async function findFirmware(
   return undefined;
 }
 
-/** QEMU's data directories for a binary: next to its prefix first (as QEMU looks), then the distro's. */
+/** QEMU's data directories for a binary, when it cannot be asked: next to its prefix first (as QEMU looks), then the distro's. */
 export const qemuDataDirs = (binary: string): string[] => [
   ...new Set([join(dirname(binary), '..', 'share', 'qemu'), '/usr/share/qemu']),
 ];
 
-/** The OpenSBI image `-bios default` loads for riscv64 guests, if installed. */
-export async function findOpenSbi(dataDirs: readonly string[]): Promise<string | undefined> {
+/** The directories QEMU loads firmware from (`-L help`: Debian adds seabios and ipxe); the guess when it cannot say. */
+export async function queryDataDirs(binary: string): Promise<string[]> {
+  // Loaded on first use: execa costs start-up time every `qlaunch run` would pay.
+  const { execa } = await import('execa');
+  const result = await execa(binary, ['-L', 'help'], { reject: false, timeout: 5000, stdin: 'ignore' });
+  const dirs = String(result.stdout)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => isAbsolute(line));
+  return result.exitCode === 0 && dirs.length > 0 ? dirs.map((dir) => resolve(dir)) : qemuDataDirs(binary);
+}
+
+/** The first readable `name` in QEMU's data directories (e.g. OpenSBI for `-bios default`), if installed. */
+export async function findDataFile(name: string, dataDirs: readonly string[]): Promise<string | undefined> {
   for (const dir of dataDirs) {
-    const path = join(dir, OPENSBI_RISCV64);
+    const path = join(dir, name);
     if (await exists(path)) return path;
   }
   return undefined;

@@ -119,8 +119,8 @@ export interface FirmwareMatch {
   rejected: { file: string; reason: string }[];
 }
 
-// Secure boot with enrolled keys refuses unsigned guests: only when asked.
-const SECURE_BOOT_FEATURES = ['secure-boot', 'enrolled-keys'];
+// Secure boot with enrolled keys refuses unsigned guests, and SMM builds need `smm=on`: only when asked.
+const SECURE_BOOT_FEATURES = ['secure-boot', 'enrolled-keys', 'requires-smm'];
 
 function rejection(descriptor: FirmwareDescriptor, request: FirmwareRequest): string | undefined {
   const wanted = request.interfaceType ?? 'uefi';

@@ -1,18 +1,20 @@
-// Host probing in one call: QEMU binaries, qemu-img, the accelerator per arch, firmware, the KVM device.
+// Host probing in one call: QEMU binaries, qemu-img, the accelerator per arch, firmware, what each arch can run, KVM.
 
+import { basename, dirname } from 'node:path';
 import { ARCH_TABLE, ARCHES, type Arch, hostArch as detectHostArch } from '../qemu/arch.js';
 import { probeAccel } from './accel.js';
 import { type BinaryLookupOptions, findQemu, findQemuImg } from './binaries.js';
 import type { FirmwareDescriptor } from './firmware.js';
 import {
   defaultFirmwareDirs,
+  findDataFile,
   findFirmware,
-  findOpenSbi,
   loadFirmwareDescriptors,
-  qemuDataDirs,
+  queryDataDirs,
 } from './firmware-files.js';
 import { checkKvmDevice } from './kvm-device.js';
 import { listMachines, machineNames } from './machines.js';
+import { archSupport } from './support.js';
 import type { AccelName, AccelVerdict, ArchFirmware, HostFacts, QemuBinary } from './types.js';
 
 export { type ProbeAccelOptions, probeAccel } from './accel.js';
@@ -25,8 +27,14 @@ export {
   parseFirmwareDescriptor,
   selectFirmware,
 } from './firmware.js';
-export { defaultFirmwareDirs, findFirmware, findOpenSbi, loadFirmwareDescriptors } from './firmware-files.js';
+export {
+  defaultFirmwareDirs,
+  findDataFile,
+  findFirmware,
+  loadFirmwareDescriptors,
+} from './firmware-files.js';
 export { checkKvmDevice } from './kvm-device.js';
+export { archSupport } from './support.js';
 export type * from './types.js';
 
 export interface ProbeHostOptions extends BinaryLookupOptions {
@@ -52,13 +60,20 @@ async function archFirmware(
   const known = relevant ? await listMachines(qemu.path) : [];
   const machines = machineNames(ARCH_TABLE[qemu.arch].machine, known);
   const request = { arch: qemu.arch, machines };
-  const [uefi, uefiSecureBoot, opensbi] = await Promise.all([
+  const { bios: biosInfo, uefi: uefiInfo } = ARCH_TABLE[qemu.arch];
+  const [uefi, uefiSecureBoot, bios, uefiLoader] = await Promise.all([
     findFirmware(descriptors, request),
     findFirmware(descriptors, { ...request, secureBoot: true }),
-    qemu.arch === 'riscv64' ? findOpenSbi(qemuDataDirs(qemu.path)) : undefined,
+    biosInfo.kind === 'none' ? undefined : findDataFile(biosInfo.file, await queryDataDirs(qemu.path)),
+    uefiInfo.kind === 'loader' ? findDataFile(basename(uefiInfo.path), [dirname(uefiInfo.path)]) : undefined,
   ]);
   // Only what was found: `doctor --json` shows absent keys, not nulls.
-  return { ...(uefi && { uefi }), ...(uefiSecureBoot && { uefiSecureBoot }), ...(opensbi && { opensbi }) };
+  return {
+    ...(uefi && { uefi }),
+    ...(uefiSecureBoot && { uefiSecureBoot }),
+    ...(bios && { bios }),
+    ...(uefiLoader && { uefiLoader }),
+  };
 }
 
 /** Everything qlaunch needs to know about this host; only the host arch's KVM probe may run a (tiny) guest. */
@@ -101,6 +116,16 @@ export async function probeHost(options: ProbeHostOptions = {}): Promise<HostFac
     ...(qemuImg && { qemuImg }),
     accel: Object.fromEntries(perArch.map(([arch, accel]) => [arch, accel])),
     firmware: Object.fromEntries(perArch.map(([arch, , firmware]) => [arch, firmware])),
+    support: Object.fromEntries(
+      ARCHES.map((arch) => [
+        arch,
+        archSupport(
+          arch,
+          available.find((q) => q.arch === arch),
+          perArch.find(([a]) => a === arch)?.[2],
+        ),
+      ]),
+    ) as HostFacts['support'],
     kvmDevice,
     warnings,
   };

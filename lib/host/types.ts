@@ -57,8 +57,28 @@ export interface ArchFirmware {
   uefi?: FirmwareChoice | undefined;
   /** UEFI with secure boot, when installed. */
   uefiSecureBoot?: FirmwareChoice | undefined;
-  /** riscv64: OpenSBI, which QEMU loads with `-bios default`. */
-  opensbi?: string | undefined;
+  /** The BIOS file QEMU loads for this arch (x86_64 SeaBIOS, riscv64 OpenSBI for `-bios default`), if found. */
+  bios?: string | undefined;
+  /** riscv64: the U-Boot S-mode loader that gives UEFI on OpenSBI, if installed. */
+  uefiLoader?: string | undefined;
+}
+
+/** Something a kind of boot needs that is not installed, with the Debian package that ships it. */
+export interface MissingPiece {
+  what: string;
+  /** Which guests cannot boot without it. */
+  neededFor: 'all guests' | 'disk images' | 'UEFI guests';
+  debianPackage: string;
+}
+
+/** What this host can run for one architecture. */
+export interface ArchSupport {
+  /** Guests boot from a kernel: the qemu-system binary answers, with any firmware every boot needs (riscv64: OpenSBI). */
+  runnable: boolean;
+  /** Disk images boot too: the firmware the arch boots disks with (the arch table's `diskFirmware`) is installed. */
+  diskImages: boolean;
+  /** Each missing piece, naming its package; empty when nothing is. */
+  missing: MissingPiece[];
 }
 
 export interface KvmDevice {
@@ -80,6 +100,8 @@ export interface HostFacts {
   /** Only for the arches whose qemu-system binary was found. */
   accel: Partial<Record<Arch, AccelVerdict>>;
   firmware: Partial<Record<Arch, ArchFirmware>>;
+  /** Every arch qlaunch knows, installed or not: can it run here, and if not, what to install. */
+  support: Record<Arch, ArchSupport>;
   kvmDevice: KvmDevice;
   /** Things that did not stop the probe but deserve a look (broken descriptor, broken binary), one line each. */
   warnings: string[];

@@ -9,9 +9,9 @@ import { fieldText, problemsFromIssues } from './file-issues.js';
 import { type MachineFile, type MachineImageSource, machineFileSchema } from './file-schema.js';
 import { locate, type MachineProblem, machineFileError, parseMachineYaml } from './file-yaml.js';
 import { parseSizeMiB } from './size.js';
-import { type PortForward, parsePortForward } from './spec.js';
+import { type Firmware, type PortForward, parsePortForward } from './spec.js';
 
-export type Firmware = 'bios' | 'uefi' | { path: string };
+export type { Firmware };
 
 /** Where a machine's root disk comes from. */
 export type MachineImage = (

@@ -2,6 +2,7 @@
 
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { ARCH_TABLE, type Arch, hostArch, parseArch } from '../qemu/arch.js';
+import { isUnicastMac, PRIVATE_NET_NAME, privateNetMac } from '../qemu/private-net.js';
 import { parseSizeMiB } from './size.js';
 
 export type DiskFormat = 'raw' | 'qcow2';
@@ -28,9 +29,21 @@ export interface NetworkSpec {
   forwards: PortForward[];
   /** Locally administered MAC for the first NIC. */
   mac?: string | undefined;
+  /** Private L2 networks between guests on this host, one NIC each after the user NIC (eth1, eth2, …). */
+  private: PrivateNetwork[];
+}
+
+export interface PrivateNetwork {
+  /** Guests on the same name share one segment (`PRIVATE_NET_NAME`). */
+  name: string;
+  /** This guest's locally administered unicast MAC on it: unique per guest, stable across boots. */
+  mac: string;
 }
 
 export type AccelRequest = 'auto' | 'kvm' | 'tcg';
+
+/** What a VM boots with: the machine's BIOS, UEFI (found through QEMU's firmware descriptors), or a firmware file. */
+export type Firmware = 'bios' | 'uefi' | { path: string };
 
 export interface VmSpec {
   name?: string | undefined;
@@ -41,8 +54,10 @@ export interface VmSpec {
   kernel?: string | undefined;
   initrd?: string | undefined;
   append?: string | undefined;
-  /** `-bios` path or "default"; undefined lets the arch table decide. */
+  /** `-bios` path or "default", passed as is; undefined lets the arch table decide. */
   bios?: string | undefined;
+  /** Firmware asked for; undefined: none for a direct kernel boot, the arch's default for a disk (`bootFirmware`). */
+  firmware?: Firmware | undefined;
   disks: DiskSpec[];
   network: NetworkSpec;
   /** Exit QEMU when the guest reboots instead of rebooting it (throwaway runs). */
@@ -60,8 +75,12 @@ export interface VmSpecInput {
   initrd?: string | undefined;
   append?: string | undefined;
   bios?: string | undefined;
+  /** "bios", "uefi", or a firmware file's path. */
+  firmware?: string | Firmware | undefined;
   disks?: (string | (Partial<DiskSpec> & { path: string }))[] | undefined;
   network?: Partial<NetworkSpec> | false | undefined;
+  /** `--network` values: "user", "none", "private:NET" (MAC derived from `name` and NET). */
+  networks?: readonly string[] | undefined;
   forwards?: (string | PortForward)[] | undefined;
   noReboot?: boolean | undefined;
 }
@@ -78,7 +97,7 @@ function parseCpus(value: number | string | undefined): number {
   return n;
 }
 
-function parseAccel(value: string | undefined): AccelRequest {
+export function parseAccel(value: string | undefined): AccelRequest {
   if (value === undefined || value === 'auto' || value === 'kvm' || value === 'tcg') return value ?? 'auto';
   throw invalid(`accelerator '${value}' is not known`, 'use kvm, tcg or auto');
 }
@@ -117,6 +136,109 @@ export function parsePortForward(text: string): PortForward {
   };
 }
 
+export type NetworkOption = { kind: 'user' } | { kind: 'none' } | { kind: 'private'; name: string };
+
+/** Parse one `--network` value: "user" (the default NIC), "none" (no user NIC) or "private:NET". */
+export function parseNetworkOption(text: string): NetworkOption {
+  const value = text.trim();
+  if (value === 'user' || value === 'none') return { kind: value };
+  const name = /^private:(.*)$/.exec(value)?.[1];
+  if (name === undefined) {
+    throw invalid(
+      `network '${text}' is not known`,
+      'use user, none or private:NAME (e.g. --network private:lab)',
+    );
+  }
+  checkPrivateNetName(name);
+  return { kind: 'private', name };
+}
+
+function checkPrivateNetName(name: string): void {
+  if (!PRIVATE_NET_NAME.test(name)) {
+    throw invalid(
+      `private network name '${name}' is not valid`,
+      'use 1 to 63 lower-case letters, digits and dashes, not starting with a dash (e.g. private:lab)',
+    );
+  }
+}
+
+function checkPrivateNetwork(net: PrivateNetwork): PrivateNetwork {
+  checkPrivateNetName(net.name);
+  if (!isUnicastMac(net.mac)) {
+    throw invalid(
+      `MAC '${net.mac}' for private network ${net.name} is not a unicast xx:xx:xx:xx:xx:xx address`,
+      'leave the MAC out to derive one from the VM name, or clear the lowest bit of the first octet',
+    );
+  }
+  return { name: net.name, mac: net.mac.toLowerCase() };
+}
+
+/** User NIC on or off, and the private networks, from `network` and `networks` together. */
+function resolveNetworks(
+  input: VmSpecInput,
+  network: Partial<NetworkSpec> | undefined,
+): { user: boolean; private: PrivateNetwork[] } {
+  const options = (input.networks ?? []).map(parseNetworkOption);
+  const kinds = new Set(options.map((o) => o.kind));
+  if (kinds.has('user') && (kinds.has('none') || network?.user === false)) {
+    throw invalid('user networking is both asked for and turned off', "give either 'user' or 'none'");
+  }
+  const user = kinds.has('none') ? false : kinds.has('user') || (network?.user ?? true);
+  const derived = options.flatMap((o) => {
+    if (o.kind !== 'private') return [];
+    if (input.name === undefined) {
+      throw invalid(
+        `private network ${o.name} needs a VM name: the NIC's MAC address is derived from it`,
+        'give the VM a name, or pass network.private entries with their own mac',
+      );
+    }
+    return [{ name: o.name, mac: privateNetMac(input.name, o.name) }];
+  });
+  const nets = [...(network?.private ?? []), ...derived].map(checkPrivateNetwork);
+  const seen = new Set<string>();
+  for (const net of nets) {
+    if (seen.has(net.name)) {
+      throw invalid(`private network ${net.name} is given twice`, 'a VM has one NIC per private network');
+    }
+    seen.add(net.name);
+  }
+  return { user, private: nets };
+}
+
+function parseFirmware(value: string | Firmware | undefined): Firmware | undefined {
+  if (value === undefined || value === 'bios' || value === 'uefi') return value;
+  const path = typeof value === 'string' ? value : value.path;
+  if (!path) throw invalid('firmware is empty', 'use bios, uefi, or the path of a firmware file');
+  return { path };
+}
+
+/** Firmware requests the machine cannot honour, caught before any file is touched. */
+function checkFirmware(arch: Arch, firmware: Firmware | undefined, input: VmSpecInput): void {
+  if (firmware !== undefined && input.bios !== undefined) {
+    throw invalid('both bios and firmware were given', 'give one: firmware (bios, uefi or a file) or bios');
+  }
+  const info = ARCH_TABLE[arch];
+  if (firmware === 'bios' && info.bios.kind === 'none') {
+    throw invalid(
+      `firmware 'bios' is not available for ${arch}: ${info.bios.why}`,
+      `use --firmware uefi, or boot a kernel directly with --kernel`,
+    );
+  }
+  if (firmware === 'uefi' && info.uefi.kind === 'loader' && input.kernel !== undefined) {
+    throw invalid(
+      `firmware 'uefi' and a kernel do not go together on ${arch}: ${info.uefi.why}`,
+      'drop --firmware uefi to boot the kernel directly, or drop --kernel to boot the disk',
+    );
+  }
+}
+
+/** The firmware a spec boots with: the one asked for, else none for a direct kernel boot, else the arch's default. */
+export function bootFirmware(spec: VmSpec): Firmware | undefined {
+  if (spec.firmware !== undefined) return spec.firmware;
+  if (spec.kernel !== undefined || spec.bios !== undefined) return undefined;
+  return ARCH_TABLE[spec.arch].diskFirmware;
+}
+
 /** Check and fill in a spec; pure (no file checks: those belong to whoever touches the files). */
 export function normalizeSpec(input: VmSpecInput): VmSpec {
   const arch = input.arch === undefined ? (hostArch() ?? 'x86_64') : parseArch(input.arch);
@@ -137,7 +259,9 @@ export function normalizeSpec(input: VmSpecInput): VmSpec {
   const forwards = [...(network?.forwards ?? []), ...(input.forwards ?? [])].map((f) =>
     typeof f === 'string' ? parsePortForward(f) : f,
   );
-  const user = network?.user ?? true;
+  const firmware = parseFirmware(input.firmware);
+  checkFirmware(arch, firmware, input);
+  const { user, private: privateNets } = resolveNetworks(input, network);
   if (!user && forwards.length > 0) {
     throw invalid('port forwards need user networking', 'drop the forwards or enable user networking');
   }
@@ -152,8 +276,9 @@ export function normalizeSpec(input: VmSpecInput): VmSpec {
     initrd: input.initrd,
     append: input.append,
     bios: input.bios,
+    firmware,
     disks,
-    network: { user, forwards, mac: network?.mac },
+    network: { user, forwards, mac: network?.mac, private: privateNets },
     noReboot: input.noReboot ?? false,
   };
 }

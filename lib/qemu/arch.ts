@@ -1,4 +1,4 @@
-// The one table of per-architecture facts: QEMU binary, machine, CPU models, console, packages.
+// The one table of per-architecture facts: QEMU binary, machine, CPU models, console, firmware, packages.
 
 import { ErrorCode, QlaunchError } from '../errors.js';
 
@@ -26,7 +26,26 @@ export interface ArchInfo {
   /** `-bios` value when booting a kernel directly, if the machine needs one. */
   directBootBios?: string;
   defaultMemoryMiB: number;
+  /** Firmware for a disk boot without a kernel (a direct kernel boot needs none, beyond `directBootBios`). */
+  diskFirmware: 'bios' | 'uefi';
+  /** What `firmware: bios` is on this machine; `none` when it has no BIOS at all. */
+  bios: BiosInfo;
+  /** Where UEFI comes from, and the Debian package that ships it. */
+  uefi: UefiInfo;
 }
+
+export type BiosInfo =
+  /** QEMU loads it without being told (`file` from its data dirs). */
+  | { kind: 'builtin'; file: string; debianPackage: string }
+  /** `-bios VALUE`; `default` means QEMU's own `file` from its data dirs. */
+  | { kind: 'option'; value: string; file: string; debianPackage: string }
+  | { kind: 'none'; why: string };
+
+export type UefiInfo =
+  /** edk2 found through QEMU's firmware descriptors (pflash code + a per-VM copy of the variable store). */
+  | { kind: 'edk2'; debianPackage: string }
+  /** An S-mode boot loader that does EFI boot, given as `-kernel` on top of the machine's `-bios`. */
+  | { kind: 'loader'; path: string; debianPackage: string; why: string };
 
 export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
   x86_64: {
@@ -40,6 +59,10 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     tcgOptions: ['thread=multi', 'tb-size=256'],
     console: 'ttyS0',
     defaultMemoryMiB: 1024,
+    diskFirmware: 'bios',
+    // SeaBIOS is what q35 runs when given nothing: the fastest way into a BIOS-bootable image.
+    bios: { kind: 'builtin', file: 'bios-256k.bin', debianPackage: 'seabios' },
+    uefi: { kind: 'edk2', debianPackage: 'ovmf' },
   },
   aarch64: {
     binary: 'qemu-system-aarch64',
@@ -53,6 +76,10 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     tcgOptions: ['thread=multi', 'tb-size=256'],
     console: 'ttyAMA0',
     defaultMemoryMiB: 1024,
+    // virt has no BIOS: a disk image carries an EFI boot loader, which needs edk2.
+    diskFirmware: 'uefi',
+    bios: { kind: 'none', why: "QEMU's arm virt machine has no BIOS" },
+    uefi: { kind: 'edk2', debianPackage: 'qemu-efi-aarch64' },
   },
   riscv64: {
     binary: 'qemu-system-riscv64',
@@ -67,6 +94,20 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     console: 'ttyS0',
     directBootBios: 'default',
     defaultMemoryMiB: 1024,
+    diskFirmware: 'uefi',
+    bios: {
+      kind: 'option',
+      value: 'default',
+      file: 'opensbi-riscv64-generic-fw_dynamic.bin',
+      debianPackage: 'qemu-system-data',
+    },
+    // Debian 12 has no riscv64 edk2; U-Boot in S-mode on OpenSBI does EFI (and extlinux) boot of distro images.
+    uefi: {
+      kind: 'loader',
+      path: '/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf',
+      debianPackage: 'u-boot-qemu',
+      why: 'riscv64 UEFI is U-Boot booted as the kernel on OpenSBI',
+    },
   },
 };
 
@@ -77,9 +118,11 @@ export function parseArch(value: string): Arch {
   const aliases: Record<string, Arch> = { amd64: 'x86_64', x64: 'x86_64', arm64: 'aarch64' };
   const arch = aliases[value] ?? value;
   if (isArch(arch)) return arch;
-  throw new QlaunchError(ErrorCode.SPEC_ARCH_UNSUPPORTED, `architecture '${value}' is not supported`, {
-    hint: `use one of: ${ARCHES.join(', ')}`,
-  });
+  throw new QlaunchError(
+    ErrorCode.SPEC_ARCH_UNSUPPORTED,
+    `architecture '${value}' is not supported yet (qlaunch runs ${ARCHES.join(', ')} guests)`,
+    { hint: `use one of: ${ARCHES.join(', ')}` },
+  );
 }
 
 /** The architecture of the machine this process runs on, in QEMU's naming, or undefined if qlaunch has no table entry for it. */

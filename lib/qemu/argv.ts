@@ -1,7 +1,9 @@
 // The pure core of qlaunch: a checked VM spec plus host facts in, a qemu-system argv out. No I/O here.
 
+import { ErrorCode, QlaunchError } from '../errors.js';
 import type { VmSpec } from '../machine/spec.js';
 import { ARCH_TABLE } from './arch.js';
+import { privateNetdev } from './private-net.js';
 
 export interface AccelChoice {
   accel: 'kvm' | 'tcg';
@@ -18,7 +20,47 @@ export interface ArgvPlan {
   serialSocket: string;
   /** When set, QEMU itself also writes every console byte here (survives qlaunch not listening). */
   serialLog?: string | undefined;
+  /** When set, a virtio-serial port `org.qemu.guest_agent.0` whose host end is this unix socket. */
+  guestAgentSocket?: string | undefined;
+  /** When set, QEMU writes (and locks) its pid here, and removes the file when it exits cleanly. */
+  pidFile?: string | undefined;
+  /** Required when the spec asks for UEFI or a firmware file; else the spec's `bios` and the arch table decide. */
+  firmware?: ResolvedFirmware | undefined;
 }
+
+/** A firmware file and its block format, as a firmware descriptor names them. */
+export interface FirmwareImage {
+  path: string;
+  format: string;
+}
+
+interface FirmwareBase {
+  /** One line for people on what was chosen and why; argv building ignores it. */
+  description?: string | undefined;
+}
+
+/** `-bios VALUE` (a file, or `default` for QEMU's own); without a value, the machine's built-in BIOS (no option). */
+export interface BiosFirmware extends FirmwareBase {
+  kind: 'bios';
+  path?: string | undefined;
+}
+
+/** edk2 on pflash: the code read-only, the VM's own copy of the variable store read-write. */
+export interface PflashFirmware extends FirmwareBase {
+  kind: 'pflash';
+  executable: FirmwareImage;
+  nvram?: FirmwareImage | undefined;
+}
+
+/** `-bios BIOS -kernel LOADER`: an S-mode boot loader (riscv64 U-Boot) that boots the disk. */
+export interface LoaderFirmware extends FirmwareBase {
+  kind: 'loader';
+  bios: string;
+  loader: string;
+}
+
+/** Firmware with its files in place (lib/vm/firmware.ts does the I/O). */
+export type ResolvedFirmware = BiosFirmware | PflashFirmware | LoaderFirmware;
 
 export interface QemuCommand {
   file: string;
@@ -34,9 +76,17 @@ function acceleratorArgs(plan: ArgvPlan): string[] {
   return ['-accel', ['tcg', ...info.tcgOptions].join(','), '-cpu', plan.accel.cpu ?? info.tcgCpu];
 }
 
+const PFLASH_NODES = { executable: 'fw-code', nvram: 'fw-vars' } as const;
+
 function machineArgs(plan: ArgvPlan): string[] {
   const info = ARCH_TABLE[plan.spec.arch];
-  return ['-machine', [info.machine, ...info.machineOptions].join(',')];
+  const fw = plan.firmware;
+  // Machine properties, as libvirt does it: the flash devices point at -blockdev nodes.
+  const pflash =
+    fw?.kind === 'pflash'
+      ? [`pflash0=${PFLASH_NODES.executable}`, ...(fw.nvram ? [`pflash1=${PFLASH_NODES.nvram}`] : [])]
+      : [];
+  return ['-machine', [info.machine, ...info.machineOptions, ...pflash].join(',')];
 }
 
 function chardevArgs(plan: ArgvPlan): string[] {
@@ -52,6 +102,20 @@ function chardevArgs(plan: ArgvPlan): string[] {
     serial,
     '-serial',
     'chardev:serial0',
+    ...guestAgentArgs(plan),
+  ];
+}
+
+function guestAgentArgs(plan: ArgvPlan): string[] {
+  if (!plan.guestAgentSocket) return [];
+  return [
+    '-chardev',
+    `socket,id=qga0,path=${escapeOptionValue(plan.guestAgentSocket)},server=on,wait=off`,
+    '-device',
+    'virtio-serial-pci,id=vser0',
+    // The name is what the guest's qemu-guest-agent unit waits for (/dev/virtio-ports/org.qemu.guest_agent.0).
+    '-device',
+    'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
   ];
 }
 
@@ -77,6 +141,11 @@ function diskArgs(spec: VmSpec): string[] {
 }
 
 function networkArgs(spec: VmSpec): string[] {
+  // The user NIC first, so the guest sees it as eth0 and the private networks as eth1, eth2, … in spec order.
+  return [...userNetworkArgs(spec), ...privateNetworkArgs(spec)];
+}
+
+function userNetworkArgs(spec: VmSpec): string[] {
   if (!spec.network.user) return [];
   const forwards = spec.network.forwards.map(
     (f) => `,hostfwd=${f.protocol}:${f.hostAddress}:${f.hostPort}-:${f.guestPort}`,
@@ -90,10 +159,65 @@ function networkArgs(spec: VmSpec): string[] {
   ];
 }
 
-function bootArgs(spec: VmSpec): string[] {
+function privateNetworkArgs(spec: VmSpec): string[] {
+  return spec.network.private.flatMap((net, i) => [
+    '-netdev',
+    privateNetdev(`priv${i}`, net.name),
+    '-device',
+    `virtio-net-pci,netdev=priv${i},id=priv${i}-dev,mac=${net.mac}`,
+  ]);
+}
+
+function pflashNode(node: string, image: FirmwareImage, readOnly: boolean): string[] {
+  const file = { driver: 'file', filename: image.path, 'read-only': readOnly };
+  return [
+    '-blockdev',
+    JSON.stringify({ 'node-name': node, driver: image.format, 'read-only': readOnly, file }),
+  ];
+}
+
+/** The firmware part of the argv: `-bios`, pflash nodes, or a boot loader as the kernel. */
+function firmwareArgs(plan: ArgvPlan): string[] {
+  const { spec } = plan;
+  const asked = spec.firmware;
+  const fw = plan.firmware;
+  if (!fw && (asked === 'uefi' || typeof asked === 'object')) {
+    throw new QlaunchError(
+      ErrorCode.SPEC_INVALID,
+      `the spec asks for firmware ${asked === 'uefi' ? 'uefi' : asked.path} but none was resolved`,
+      {
+        hint: 'resolve it on the host first (resolveFirmware in lib/vm/firmware.ts) and pass it as plan.firmware',
+      },
+    );
+  }
+  if (fw?.kind === 'pflash') {
+    return [
+      ...pflashNode(PFLASH_NODES.executable, fw.executable, true),
+      ...(fw.nvram ? pflashNode(PFLASH_NODES.nvram, fw.nvram, false) : []),
+    ];
+  }
+  if (fw?.kind === 'loader') {
+    if (spec.kernel) {
+      throw new QlaunchError(
+        ErrorCode.SPEC_INVALID,
+        `boot loader ${fw.loader} and kernel ${spec.kernel} both want -kernel`,
+        {
+          hint: 'drop the kernel to boot the disk through the loader, or drop the firmware to boot the kernel',
+        },
+      );
+    }
+    return ['-bios', fw.bios, '-kernel', fw.loader];
+  }
   const info = ARCH_TABLE[spec.arch];
-  const bios = spec.bios ?? (spec.kernel ? info.directBootBios : undefined);
-  const args = bios ? ['-bios', bios] : [];
+  const table = asked === 'bios' && info.bios.kind === 'option' ? info.bios.value : undefined;
+  const bios = fw ? fw.path : (spec.bios ?? table ?? (spec.kernel ? info.directBootBios : undefined));
+  return bios ? ['-bios', bios] : [];
+}
+
+function bootArgs(plan: ArgvPlan): string[] {
+  const { spec } = plan;
+  const info = ARCH_TABLE[spec.arch];
+  const args = firmwareArgs(plan);
   if (!spec.kernel) return args;
   args.push('-kernel', spec.kernel);
   if (spec.initrd) args.push('-initrd', spec.initrd);
@@ -129,8 +253,9 @@ export function buildQemuArgv(plan: ArgvPlan): QemuCommand {
     'virtio-rng-pci,rng=rng0',
     ...diskArgs(spec),
     ...networkArgs(spec),
-    ...bootArgs(spec),
+    ...bootArgs(plan),
     ...(spec.noReboot ? ['-no-reboot'] : []),
+    ...(plan.pidFile ? ['-pidfile', plan.pidFile] : []),
   ];
   return { file: plan.binary, args };
 }

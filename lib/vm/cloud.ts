@@ -10,7 +10,7 @@ import { openImageStore } from '../image/store.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { loadMachineFile } from '../machine/file.js';
 import { type ResolvedMachine, resolveMachine } from '../machine/resolve.js';
-import { normalizeSpec } from '../machine/spec.js';
+import { type Firmware, normalizeSpec } from '../machine/spec.js';
 import { baseDisk, machineFor } from './cloud-image.js';
 import { startVm } from './launch.js';
 import { type CloudInitResult, consoleGuest, waitReady } from './ready.js';
@@ -34,6 +34,8 @@ export interface CloudLaunchInput {
   userData?: string | undefined;
   accel?: string | undefined;
   hostname?: string | undefined;
+  /** bios, uefi or a firmware file, instead of the machine's (default: what the arch boots disks with). */
+  firmware?: string | Firmware | undefined;
 }
 
 export interface CloudLaunchOptions {
@@ -109,7 +111,7 @@ export const hostnameFor = (name: string): string =>
     .slice(0, 63)
     .replace(/^-+|-+$/g, '') || 'qlaunch';
 
-async function userDataFor(machine: ResolvedMachine): Promise<string> {
+export async function userDataFor(machine: ResolvedMachine): Promise<string> {
   const source = machine.userData;
   if (source?.kind === 'file') {
     const text = await readFile(source.path, 'utf8');
@@ -169,6 +171,7 @@ export async function launchImage(
       kernel: machine.kernel ?? base.kernel,
       initrd: machine.kernel ? machine.initrd : base.initrd,
       append: machine.append ?? base.append,
+      firmware: input.firmware ?? machine.firmware,
       disks: [
         { path: overlay, format: 'qcow2' },
         { path: seed, format: 'raw', readOnly: true, serial: 'cidata' },
@@ -176,7 +179,7 @@ export async function launchImage(
       forwards: machine.ports,
     });
     say(`booting ${machine.name} (${machine.arch}, ${machine.cpus} vCPU, ${machine.memoryMiB} MiB)`);
-    const vm = await startVm(spec, { logger });
+    const vm = await startVm(spec, { logger, onProgress: say });
     const accel = vm.accel;
     const forward = await vm.forwardPort(22).catch(async (error: unknown) => {
       await vm.kill();

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { normalizeSpec, type VmSpec, type VmSpecInput } from '../machine/spec.js';
-import { type AccelChoice, buildQemuArgv } from '../qemu/argv.js';
+import { bootFirmware, normalizeSpec, type VmSpec, type VmSpecInput } from '../machine/spec.js';
+import { type AccelChoice, buildQemuArgv, type QemuCommand, type ResolvedFirmware } from '../qemu/argv.js';
 import { MAX_UNIX_PATH_BYTES } from '../qmp/socket.js';
 import type { CloudLaunchInput, CloudLaunchOptions, CloudVm } from './cloud.js';
 import { resolveHost } from './host-choice.js';
@@ -23,9 +23,13 @@ export interface LaunchOptions {
   accel?: AccelChoice | undefined;
   /** Where the accelerator verdict is cached (default: the XDG cache dir). */
   cacheDir?: string | undefined;
+  /** Firmware descriptor dirs, highest priority first (default: per-user, /etc/qemu, /usr/share/qemu). */
+  firmwareDirs?: readonly string[] | undefined;
+  /** Lines for people about choices made on their behalf (e.g. which firmware). */
+  onProgress?: ((line: string) => void) | undefined;
 }
 
-export const RUNTIME_FILES = { qmp: 'qmp.sock', serial: 'serial.sock' } as const;
+export const RUNTIME_FILES = { qmp: 'qmp.sock', serial: 'serial.sock', nvram: 'efivars.fd' } as const;
 
 async function checkFiles(spec: VmSpec): Promise<void> {
   const files: [string, string | undefined, number][] = [
@@ -78,6 +82,27 @@ export async function launch(
   return startVm(normalizeSpec(input as VmSpecInput), options);
 }
 
+/**
+ * The spec's firmware, with the NVRAM copy in the runtime dir: it is unlinked with the sockets once QEMU is attached,
+ * and QEMU keeps writing the open file until it exits, so nothing is left behind.
+ */
+async function firmwareFor(
+  spec: VmSpec,
+  binary: string,
+  nvramPath: string,
+  options: LaunchOptions,
+): Promise<ResolvedFirmware | undefined> {
+  if (bootFirmware(spec) === undefined) return undefined;
+  // Loaded only when there is firmware to find: a direct kernel boot never reads descriptors.
+  const { resolveFirmware } = await import('./firmware.js');
+  const firmware = await resolveFirmware(spec, { binary, nvramPath, firmwareDirs: options.firmwareDirs });
+  if (firmware?.description) {
+    options.logger?.info({ firmware }, 'firmware chosen');
+    options.onProgress?.(`firmware: ${firmware.description}`);
+  }
+  return firmware;
+}
+
 /** `launch()` for an already checked spec. */
 export async function startVm(spec: VmSpec, options: LaunchOptions = {}): Promise<Vm> {
   const logger = options.logger ?? silentLogger;
@@ -96,7 +121,21 @@ export async function startVm(spec: VmSpec, options: LaunchOptions = {}): Promis
       },
     );
   }
-  const command = buildQemuArgv({ spec, binary: host.binary, accel: host.accel, qmpSocket, serialSocket });
+  let command: QemuCommand;
+  try {
+    const firmware = await firmwareFor(spec, host.binary, join(runtimeDir, RUNTIME_FILES.nvram), options);
+    command = buildQemuArgv({
+      spec,
+      binary: host.binary,
+      accel: host.accel,
+      qmpSocket,
+      serialSocket,
+      firmware,
+    });
+  } catch (error) {
+    await rm(runtimeDir, { recursive: true, force: true });
+    throw error;
+  }
   logger.debug({ argv: [command.file, ...command.args] }, 'starting qemu');
   let qemu: QemuProcess | undefined;
   try {

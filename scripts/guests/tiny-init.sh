@@ -1,8 +1,9 @@
 #!/bin/sh
 # /init of the qlaunch tiny test guest: prints markers on the console and does what the qlaunch.* kernel options ask.
 #
-# Options (read from /proc/cmdline): qlaunch.mount=DEV, qlaunch.net=1, qlaunch.fetch=URL, qlaunch.hold=1,
-# qlaunch.shell=1 (debug: a shell on the console instead of powering off). See scripts/guests/README.md.
+# Options (read from /proc/cmdline): qlaunch.mount=DEV, qlaunch.net=1, qlaunch.fetch=URL, qlaunch.ip=ADDR/PREFIX,
+# qlaunch.ping=ADDR, qlaunch.hold=1, qlaunch.shell=1 (debug: a shell on the console instead of powering off).
+# See scripts/guests/README.md.
 
 /bin/busybox mount -t devtmpfs dev /dev
 # The kernel found no /dev/console in the archive, so this is the first moment output can go anywhere.
@@ -18,13 +19,15 @@ while read -r module; do
   insmod "/lib/modules/$module" 2>/dev/null || echo "tiny-init: insmod $module failed"
 done </lib/modules/load-order
 
-MOUNT='' NET='' FETCH='' HOLD='' SHELL_ON_CONSOLE=''
+MOUNT='' NET='' FETCH='' IP_ADDR='' PING='' HOLD='' SHELL_ON_CONSOLE=''
 # shellcheck disable=SC2013 # words are wanted: the command line is space-separated.
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     qlaunch.mount=*) MOUNT="${arg#*=}" ;;
     qlaunch.net=*) NET="${arg#*=}" ;;
     qlaunch.fetch=*) FETCH="${arg#*=}" ;;
+    qlaunch.ip=*) IP_ADDR="${arg#*=}" ;;
+    qlaunch.ping=*) PING="${arg#*=}" ;;
     qlaunch.hold=*) HOLD="${arg#*=}" ;;
     qlaunch.shell=*) SHELL_ON_CONSOLE="${arg#*=}" ;;
   esac
@@ -72,6 +75,36 @@ bring_up_net() {
   fi
 }
 
+# The second NIC (eth1: the first one after user networking) gets a static address, for private networks.
+set_static_ip() {
+  ip link set lo up
+  if wait_for /sys/class/net/eth1 50 && ip addr add "$IP_ADDR" dev eth1 && ip link set eth1 up &&
+    wait_until_up eth1 50; then
+    echo "QLAUNCH-IP-OK eth1 $IP_ADDR"
+  else
+    echo "QLAUNCH-IP-FAIL eth1 $IP_ADDR"
+  fi
+}
+
+# $1 = interface, $2 = tenths of a second to wait for its carrier (virtio-net reports it at once, but not before up).
+wait_until_up() {
+  n=0
+  while [ "$(cat "/sys/class/net/$1/operstate" 2>/dev/null)" != up ] && [ "$n" -lt "$2" ]; do
+    usleep 100000
+    n=$((n + 1))
+  done
+  [ "$(cat "/sys/class/net/$1/operstate" 2>/dev/null)" = up ]
+}
+
+# Up to 5 echoes within 10 s; the first can be lost to ARP while a peer is slow (TCG), so any reply is success.
+ping_peer() {
+  if ping -c 5 -w 10 "$PING"; then
+    echo "QLAUNCH-PING-OK $PING"
+  else
+    echo "QLAUNCH-PING-FAIL $PING"
+  fi
+}
+
 # Blocks until the power button (ACPI "Power Button" on x86, gpio-keys on arm virt) sends an input event.
 hold_until_power_button() {
   mkfifo /run/power
@@ -102,6 +135,9 @@ hold_until_power_button() {
 
 [ -n "$MOUNT" ] && mount_disk
 [ "$NET" = 1 ] && bring_up_net
+# Before hold, so a holding guest already answers on its address.
+[ -n "$IP_ADDR" ] && set_static_ip
+[ -n "$PING" ] && ping_peer
 if [ "$SHELL_ON_CONSOLE" = 1 ]; then
   setsid cttyhack sh
 elif [ "$HOLD" = 1 ]; then

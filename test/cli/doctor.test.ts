@@ -1,8 +1,9 @@
 import { execa } from 'execa';
 import t from 'tap';
 import { formatDoctor } from '../../lib/cli/commands/doctor.js';
-import type { HostFacts } from '../../lib/host/types.js';
-import { hostArch } from '../../lib/qemu/arch.js';
+import { archSupport } from '../../lib/host/support.js';
+import type { HostFacts, QemuBinary } from '../../lib/host/types.js';
+import { ARCHES, hostArch } from '../../lib/qemu/arch.js';
 import { cliPath } from '../fixtures/guests.js';
 
 t.setTimeout(60_000);
@@ -25,7 +26,14 @@ t.test('doctor --json reports this host, with a reason for the accelerator', asy
     t.match(accel?.reason, /guest code|KVM/, 'TCG despite a usable /dev/kvm is explained');
   const human = await execa(process.execPath, [cliPath, 'doctor'], { reject: false });
   t.equal(human.exitCode, 0);
-  t.match(human.stdout, new RegExp(`${host}:\\n  qemu: ${qemu?.version}`));
+  t.match(human.stdout, new RegExp(`${host}: (not )?runnable.*\\n  qemu: ${qemu?.version}`));
+  for (const arch of ARCHES) {
+    const support = facts.support[arch];
+    t.equal(typeof support.runnable, 'boolean', `${arch} says whether it can run`);
+    const line = new RegExp(`\\n${arch}: ${support.runnable ? 'runnable' : 'not runnable'}`);
+    t.match(human.stdout, line);
+    for (const piece of support.missing) t.match(human.stdout, `(apt-get install ${piece.debianPackage})`);
+  }
 });
 
 t.test('formatDoctor: missing pieces say which package to install', async (t) => {
@@ -50,15 +58,36 @@ t.test('formatDoctor: missing pieces say which package to install', async (t) =>
         uefi: { device: 'flash', executable: '/usr/share/OVMF/OVMF_CODE_4M.fd', format: 'raw', features: [] },
       },
     },
+    support: {
+      x86_64: archSupport('x86_64', undefined, undefined),
+      aarch64: archSupport('aarch64', undefined, undefined),
+      riscv64: archSupport('riscv64', undefined, undefined),
+    },
     kvmDevice: { path: '/dev/kvm', exists: true, accessible: true },
     warnings: ['firmware descriptor /etc/qemu/firmware/x.json is not JSON: skipped'],
   };
+  facts.support.x86_64 = archSupport('x86_64', facts.qemu.x86_64, facts.firmware.x86_64);
   const text = formatDoctor(facts);
+  t.match(text, 'x86_64: runnable: kernels only, not disk images\n');
+  t.match(
+    text,
+    "missing for disk images: bios-256k.bin (the BIOS) is not in QEMU's data directories (apt-get install seabios)",
+  );
   t.match(text, 'accelerator: kvm, -cpu host (cached): guest code ran under KVM in 40 ms');
   t.match(text, 'uefi: /usr/share/OVMF/OVMF_CODE_4M.fd');
   t.match(text, 'qemu-img: missing (apt-get install qemu-utils)');
-  t.match(text, 'aarch64:\n  qemu: missing (apt-get install qemu-system-arm)');
-  t.match(text, 'riscv64:\n  qemu: missing (apt-get install qemu-system-misc)');
+  t.match(text, 'aarch64: not runnable\n  qemu: missing (apt-get install qemu-system-arm)');
+  t.match(text, 'riscv64: not runnable\n  qemu: missing (apt-get install qemu-system-misc)');
+  const riscv = {
+    ...facts,
+    qemu: { riscv64: { ...(facts.qemu.x86_64 as QemuBinary), arch: 'riscv64' as const } },
+    firmware: { riscv64: { bios: '/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin' } },
+  };
+  riscv.support.riscv64 = archSupport('riscv64', riscv.qemu.riscv64, riscv.firmware.riscv64);
+  t.match(
+    formatDoctor(riscv),
+    /riscv64: runnable: kernels only, not disk images\n[\s\S]*uefi: none found\n {2}missing for disk images: .*uboot\.elf is not installed .*\(apt-get install u-boot-qemu\)/,
+  );
   t.match(text, 'warnings:\n  firmware descriptor');
   const noKvm = formatDoctor({
     ...facts,

@@ -4,11 +4,11 @@ import t from 'tap';
 import { findQemu } from '../../lib/host/binaries.js';
 import {
   defaultFirmwareDirs,
+  findDataFile,
   findFirmware,
-  findOpenSbi,
   loadFirmwareDescriptors,
-  OPENSBI_RISCV64,
   qemuDataDirs,
+  queryDataDirs,
 } from '../../lib/host/firmware-files.js';
 import { listMachines, machineNames } from '../../lib/host/machines.js';
 import { ARCH_TABLE, type Arch } from '../../lib/qemu/arch.js';
@@ -152,15 +152,33 @@ t.test("Debian's edk2 descriptors, when installed, give the non-secure build fir
   }
 });
 
-t.test('OpenSBI: a plain fact from QEMU data dirs', async (t) => {
-  const root = t.testdir({ a: {}, b: { [OPENSBI_RISCV64]: 'sbi' } });
-  t.equal(await findOpenSbi([join(root, 'a'), join(root, 'b')]), join(root, 'b', OPENSBI_RISCV64));
-  t.equal(await findOpenSbi([join(root, 'a')]), undefined);
-  t.same(qemuDataDirs('/usr/bin/qemu-system-riscv64'), ['/usr/share/qemu']);
-  t.same(qemuDataDirs('/opt/q/bin/qemu-system-riscv64'), ['/opt/q/share/qemu', '/usr/share/qemu']);
-  const qemu = await findQemu('riscv64');
-  if (qemu) {
-    const found = await findOpenSbi(qemuDataDirs(qemu.path));
-    if (found) await t.resolves(access(found), 'the installed OpenSBI exists');
-  }
-});
+t.test(
+  "BIOS files (OpenSBI, SeaBIOS) are found in QEMU's data dirs, as QEMU itself lists them",
+  async (t) => {
+    const sbi = 'opensbi-riscv64-generic-fw_dynamic.bin';
+    const root = t.testdir({ a: {}, b: { [sbi]: 'sbi' } });
+    t.equal(await findDataFile(sbi, [join(root, 'a'), join(root, 'b')]), join(root, 'b', sbi));
+    t.equal(await findDataFile(sbi, [join(root, 'a')]), undefined);
+    t.same(qemuDataDirs('/usr/bin/qemu-system-riscv64'), ['/usr/share/qemu']);
+    t.same(qemuDataDirs('/opt/q/bin/qemu-system-riscv64'), ['/opt/q/share/qemu', '/usr/share/qemu']);
+    t.same(
+      await queryDataDirs(join(root, 'no-such-qemu')),
+      qemuDataDirs(join(root, 'no-such-qemu')),
+      'the guess',
+    );
+    for (const arch of ['x86_64', 'riscv64'] as const) {
+      const qemu = await findQemu(arch);
+      if (!qemu) continue;
+      const dirs = await queryDataDirs(qemu.path);
+      t.ok(
+        dirs.length > 0 && dirs.every((d) => d.startsWith('/') && !d.includes('/../')),
+        `${arch}: ${dirs}`,
+      );
+      const info = ARCH_TABLE[arch].bios;
+      if (info.kind === 'none') continue;
+      const found = await findDataFile(info.file, dirs);
+      t.ok(found, `${arch}: ${info.file} is installed with QEMU (${info.debianPackage})`);
+      if (found) await t.resolves(access(found));
+    }
+  },
+);

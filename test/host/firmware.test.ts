@@ -191,3 +191,19 @@ t.test('orderDescriptorFiles: override by name, empty hides, sorted by name', as
   t.same(order, ['/etc/10-local.json', '/usr/40-enrolled.json', '/user/60-ovmf.json']);
   t.same(orderDescriptorFiles([]), []);
 });
+
+t.test('SMM-only builds are skipped unless secure boot is asked for (they need smm=on)', async (t) => {
+  const smm = parse(json({ features: ['requires-smm'] }), '/d/30-smm.json');
+  const plain = parse(json(), '/d/60-plain.json');
+  t.match(matchFirmware([smm, plain], q35), {
+    candidates: [{ file: '/d/60-plain.json' }],
+    rejected: [{ file: '/d/30-smm.json', reason: 'has feature requires-smm, not asked for' }],
+  });
+  t.equal(
+    selectFirmware([smm, plain], { ...q35, secureBoot: true }),
+    undefined,
+    'secure boot needs secure-boot',
+  );
+  const sb = parse(json({ features: ['requires-smm', 'secure-boot'] }), '/d/50-sb.json');
+  t.match(selectFirmware([sb, plain], { ...q35, secureBoot: true }), { descriptor: '/d/50-sb.json' });
+});

@@ -27,6 +27,15 @@ t.test('probeHost on this host: consistent, JSON-serialisable facts', async (t) 
     if (uefi) t.notOk(uefi.features.includes('secure-boot'), `${arch} plain UEFI`);
     if (uefiSecureBoot) t.ok(uefiSecureBoot.features.includes('secure-boot'), `${arch} secure boot UEFI`);
   }
+  for (const arch of ARCHES) {
+    const support = facts.support[arch];
+    t.equal(
+      support.runnable,
+      facts.qemu[arch] !== undefined && support.missing.every((m) => m.neededFor !== 'all guests'),
+    );
+    if (!support.diskImages) t.ok(support.missing.length > 0, `${arch}: why disk images cannot boot is said`);
+    for (const piece of support.missing) t.match(piece.debianPackage, /^[a-z0-9][a-z0-9.+-]+$/);
+  }
   if (facts.qemuImg) t.match(facts.qemuImg, { path: /\/qemu-img$/, version: /^\d+\.\d+\.\d+$/ });
   t.equal(facts.kvmDevice.path, '/dev/kvm');
 });
@@ -43,6 +52,17 @@ t.test('an empty PATH and no firmware: nothing found, nothing thrown', async (t)
     [facts.qemu, facts.accel, facts.firmware, facts.qemuImg, facts.warnings],
     [{}, {}, {}, undefined, []],
   );
+  t.same(facts.support.riscv64, {
+    runnable: false,
+    diskImages: false,
+    missing: [
+      {
+        what: 'qemu-system-riscv64 is not installed',
+        neededFor: 'all guests',
+        debianPackage: 'qemu-system-misc',
+      },
+    ],
+  });
 });
 
 t.test('broken binaries and descriptors become warnings; the rest is still probed', async (t) => {

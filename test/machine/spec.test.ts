@@ -1,7 +1,7 @@
 import t from 'tap';
 import { isQlaunchError } from '../../lib/errors.js';
 import { formatMiB, parseSizeMiB } from '../../lib/machine/size.js';
-import { normalizeSpec, parsePortForward } from '../../lib/machine/spec.js';
+import { bootFirmware, normalizeSpec, parsePortForward } from '../../lib/machine/spec.js';
 import { hostArch, parseArch } from '../../lib/qemu/arch.js';
 
 t.test('sizes', async (t) => {
@@ -54,7 +54,7 @@ t.test('normalizeSpec fills defaults and names what is wrong', async (t) => {
   t.equal(spec.cpus, 1);
   t.equal(spec.memoryMiB, 1024);
   t.equal(spec.accel, 'auto');
-  t.same(spec.network, { user: true, forwards: [], mac: undefined });
+  t.same(spec.network, { user: true, forwards: [], mac: undefined, private: [] });
   t.equal(normalizeSpec({ kernel: '/k' }).arch, hostArch() ?? 'x86_64');
   t.equal(normalizeSpec({ kernel: '/k', cpus: '4', memory: '2G' }).memoryMiB, 2048);
   t.equal(normalizeSpec({ disks: ['a.QCOW2', 'b.img'] }).disks[0]?.format, 'qcow2');
@@ -78,5 +78,34 @@ t.test('normalizeSpec fills defaults and names what is wrong', async (t) => {
       t.ok(isQlaunchError(error) && error.hint, 'typed error with a hint');
       t.match((error as Error).message, message);
     }
+  }
+});
+
+t.test('firmware: bios, uefi or a file; what the machine cannot do is refused up front', async (t) => {
+  const disk = { disks: ['/d/a.img'] };
+  t.equal(normalizeSpec({ ...disk, firmware: 'uefi' }).firmware, 'uefi');
+  t.same(normalizeSpec({ ...disk, firmware: 'my.fd' }).firmware, { path: 'my.fd' });
+  t.same(normalizeSpec({ ...disk, firmware: { path: '/fw/x.fd' } }).firmware, { path: '/fw/x.fd' });
+  t.equal(normalizeSpec({ ...disk, bios: '/fw/old.bin' }).bios, '/fw/old.bin', 'bios still passes through');
+  // A disk boots with the arch's firmware; a kernel boots directly unless firmware is asked for.
+  const arches = ['x86_64', 'aarch64', 'riscv64'] as const;
+  t.same(
+    arches.map((arch) => bootFirmware(normalizeSpec({ arch, ...disk }))),
+    ['bios', 'uefi', 'uefi'],
+  );
+  t.equal(bootFirmware(normalizeSpec({ arch: 'aarch64', kernel: '/k' })), undefined);
+  t.equal(bootFirmware(normalizeSpec({ arch: 'aarch64', kernel: '/k', firmware: 'uefi' })), 'uefi');
+  t.equal(bootFirmware(normalizeSpec({ arch: 'aarch64', ...disk, bios: '/fw/x' })), undefined);
+  const refused: [Parameters<typeof normalizeSpec>[0], RegExp][] = [
+    [{ ...disk, firmware: '' }, /firmware is empty/],
+    [{ ...disk, firmware: 'uefi', bios: 'x' }, /both bios and firmware/],
+    [{ arch: 'aarch64', ...disk, firmware: 'bios' }, /'bios' is not available for aarch64: .*no BIOS/],
+    [
+      { arch: 'riscv64', kernel: '/k', firmware: 'uefi' },
+      /'uefi' and a kernel do not go together on riscv64/,
+    ],
+  ];
+  for (const [input, message] of refused) {
+    t.throws(() => normalizeSpec(input), { code: 'SPEC_INVALID', message }, JSON.stringify(input));
   }
 });

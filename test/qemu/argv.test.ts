@@ -122,3 +122,143 @@ t.test('noReboot and bios pass through', async (t) => {
   t.equal(args[args.indexOf('-bios') + 1], '/fw/OVMF.fd');
   t.notOk(args.includes('-kernel'));
 });
+
+t.test('private networks: one loopback multicast NIC each, after the user NIC', async (t) => {
+  const spec = normalizeSpec({
+    name: 'web',
+    arch: 'x86_64',
+    kernel: '/k/vmlinux',
+    forwards: ['2222:22'],
+    networks: ['private:alpha', 'private:beta'],
+  });
+  const { args } = buildQemuArgv({ spec, binary: 'q', accel: { accel: 'tcg' }, ...sockets });
+  const values = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1] ?? ''] : []));
+  const nics = values('-device').filter((d) => d.startsWith('virtio-net-pci'));
+  t.matchSnapshot([...values('-netdev'), ...nics], 'netdevs and NICs');
+  t.match(values('-netdev'), [/^user,id=net0,/, /^socket,id=priv0,mcast=239\.255\./, /^socket,id=priv1,/]);
+  t.ok(
+    values('-netdev')
+      .slice(1)
+      .every((n) => n.endsWith(',localaddr=127.0.0.1')),
+    'every private netdev stays on loopback',
+  );
+  t.same(
+    nics.map((d) => /netdev=(\w+).*mac=([0-9a-f:]+)$/.exec(d)?.slice(1)),
+    [undefined, ['priv0', spec.network.private[0]?.mac], ['priv1', spec.network.private[1]?.mac]],
+    'guest order: eth0 = user, eth1 = alpha, eth2 = beta, each with its MAC',
+  );
+
+  const alone = normalizeSpec({ name: 'web', kernel: '/k/vmlinux', networks: ['none', 'private:alpha'] });
+  const aloneArgs = buildQemuArgv({ spec: alone, binary: 'q', accel: { accel: 'tcg' }, ...sockets }).args;
+  t.equal(aloneArgs.filter((a) => a === '-netdev').length, 1, "'none': only the private NIC");
+  t.match(aloneArgs[aloneArgs.indexOf('-netdev') + 1], /^socket,id=priv0,/);
+});
+
+t.test(
+  'UEFI on pflash: code read-only, the VM’s variable store writable, both named on -machine',
+  async (t) => {
+    const spec = normalizeSpec({ arch: 'aarch64', disks: ['/d/cloud.qcow2'], firmware: 'uefi' });
+    const firmware = {
+      kind: 'pflash',
+      executable: { path: '/fw/AAVMF_CODE.fd', format: 'raw' },
+      nvram: { path: '/run/q/efivars.fd', format: 'raw' },
+    } as const;
+    const { args } = buildQemuArgv({ spec, binary: 'q', accel: { accel: 'tcg' }, ...sockets, firmware });
+    t.matchSnapshot(args, 'argv');
+    t.equal(args[args.indexOf('-machine') + 1], 'virt,gic-version=max,pflash0=fw-code,pflash1=fw-vars');
+    const blockdevs = args.flatMap((a, i) => (a === '-blockdev' ? [JSON.parse(args[i + 1] ?? '')] : []));
+    t.same(
+      blockdevs
+        .slice(-2)
+        .map((b) => [b['node-name'], b.driver, b['read-only'], b.file.filename, b.file['read-only']]),
+      [
+        ['fw-code', 'raw', true, '/fw/AAVMF_CODE.fd', true],
+        ['fw-vars', 'raw', false, '/run/q/efivars.fd', false],
+      ],
+    );
+    t.notOk(args.includes('-bios') || args.includes('-kernel'));
+
+    const withKernel = normalizeSpec({ arch: 'x86_64', kernel: '/k/bzImage', firmware: 'uefi' });
+    const x86 = buildQemuArgv({
+      spec: withKernel,
+      binary: 'q',
+      accel: { accel: 'tcg' },
+      ...sockets,
+      firmware,
+    });
+    t.equal(x86.args[x86.args.indexOf('-machine') + 1], 'q35,pflash0=fw-code,pflash1=fw-vars');
+    t.ok(x86.args.includes('-kernel'), 'edk2 loads a given kernel itself (fw_cfg)');
+    const codeOnly = buildQemuArgv({
+      spec,
+      binary: 'q',
+      accel: { accel: 'tcg' },
+      ...sockets,
+      firmware: { kind: 'pflash', executable: firmware.executable },
+    });
+    t.equal(codeOnly.args[codeOnly.args.indexOf('-machine') + 1], 'virt,gic-version=max,pflash0=fw-code');
+  },
+);
+
+t.test('riscv64 UEFI is U-Boot as the kernel on OpenSBI; bios is -bios default', async (t) => {
+  const spec = normalizeSpec({ arch: 'riscv64', disks: ['/d/ubuntu.img'] });
+  const loader = { kind: 'loader', bios: 'default', loader: '/u/uboot.elf' } as const;
+  const { args } = buildQemuArgv({
+    spec,
+    binary: 'q',
+    accel: { accel: 'tcg' },
+    ...sockets,
+    firmware: loader,
+  });
+  t.matchSnapshot(args, 'argv');
+  t.same(args.slice(args.indexOf('-bios'), args.indexOf('-bios') + 4), [
+    '-bios',
+    'default',
+    '-kernel',
+    '/u/uboot.elf',
+  ]);
+  t.notOk(args.includes('-append'));
+  const withKernel = normalizeSpec({ arch: 'riscv64', kernel: '/k/Image' });
+  t.throws(
+    () =>
+      buildQemuArgv({ spec: withKernel, binary: 'q', accel: { accel: 'tcg' }, ...sockets, firmware: loader }),
+    { code: 'SPEC_INVALID', message: /both want -kernel/ },
+  );
+  const bios = normalizeSpec({ arch: 'riscv64', disks: ['/d/x.img'], firmware: 'bios' });
+  const plain = buildQemuArgv({ spec: bios, binary: 'q', accel: { accel: 'tcg' }, ...sockets }).args;
+  t.same(plain.slice(plain.indexOf('-bios'), plain.indexOf('-bios') + 2), ['-bios', 'default']);
+});
+
+t.test(
+  'BIOS: built-in means no option, a file is -bios; UEFI asked but not resolved is refused',
+  async (t) => {
+    const disk = normalizeSpec({ arch: 'x86_64', disks: ['/d/a.img'], firmware: 'bios' });
+    const builtin = buildQemuArgv({ spec: disk, binary: 'q', accel: { accel: 'tcg' }, ...sockets });
+    t.notOk(builtin.args.includes('-bios'), 'SeaBIOS needs no option');
+    t.same(
+      buildQemuArgv({
+        spec: disk,
+        binary: 'q',
+        accel: { accel: 'tcg' },
+        ...sockets,
+        firmware: { kind: 'bios' },
+      }).args,
+      builtin.args,
+    );
+    const file = normalizeSpec({ arch: 'x86_64', disks: ['/d/a.img'], firmware: '/fw/my,bios.bin' });
+    const { args } = buildQemuArgv({
+      spec: file,
+      binary: 'q',
+      accel: { accel: 'tcg' },
+      ...sockets,
+      firmware: { kind: 'bios', path: '/fw/my,bios.bin' },
+    });
+    t.equal(args[args.indexOf('-bios') + 1], '/fw/my,bios.bin', '-bios takes its own argv element');
+    for (const firmware of ['uefi', '/fw/x.fd']) {
+      const spec = normalizeSpec({ arch: 'x86_64', disks: ['/d/a.img'], firmware });
+      t.throws(() => buildQemuArgv({ spec, binary: 'q', accel: { accel: 'tcg' }, ...sockets }), {
+        code: 'SPEC_INVALID',
+        message: /none was resolved/,
+      });
+    }
+  },
+);

@@ -1,7 +1,7 @@
 // `qlaunch doctor`: what this host can run — QEMU binaries, accelerators (proven by running guest code), firmware.
 
 import type { CommandModule } from 'yargs';
-import type { HostFacts } from '../../host/types.js';
+import type { ArchSupport, HostFacts } from '../../host/types.js';
 import { ARCH_TABLE, ARCHES } from '../../qemu/arch.js';
 import { printJson, reportError } from '../output.js';
 
@@ -10,7 +10,13 @@ interface DoctorArgs {
   refresh?: boolean | undefined;
 }
 
-/** Human report: one block per architecture, then warnings. Pure, for testing. */
+/** "runnable: kernels and disk images", or what it cannot run. */
+function runnableLine(support: ArchSupport): string {
+  if (!support.runnable) return 'not runnable';
+  return support.diskImages ? 'runnable: kernels and disk images' : 'runnable: kernels only, not disk images';
+}
+
+/** Human report: one block per architecture (can it run, and what to install), then warnings. Pure, for testing. */
 export function formatDoctor(facts: HostFacts): string {
   const lines = [`host architecture: ${facts.hostArch ?? 'not supported by qlaunch'}`];
   const kvm = facts.kvmDevice;
@@ -24,7 +30,8 @@ export function formatDoctor(facts: HostFacts): string {
   );
   for (const arch of ARCHES) {
     const qemu = facts.qemu[arch];
-    lines.push('', `${arch}:`);
+    const support = facts.support[arch];
+    lines.push('', `${arch}: ${runnableLine(support)}`);
     if (!qemu) {
       lines.push(`  qemu: missing (apt-get install ${ARCH_TABLE[arch].debianPackage})`);
       continue;
@@ -36,8 +43,13 @@ export function formatDoctor(facts: HostFacts): string {
       lines.push(`  accelerator: ${accel.accel}${cpu}${accel.cached ? ' (cached)' : ''}: ${accel.reason}`);
     }
     const fw = facts.firmware[arch];
-    lines.push(`  uefi: ${fw?.uefi ? fw.uefi.executable : 'none found'}`);
-    if (fw?.opensbi) lines.push(`  opensbi: ${fw.opensbi}`);
+    const { bios, uefi } = ARCH_TABLE[arch];
+    if (bios.kind !== 'none') lines.push(`  bios: ${fw?.bios ?? 'none found'}`);
+    const uefiFile = uefi.kind === 'edk2' ? fw?.uefi?.executable : fw?.uefiLoader;
+    lines.push(`  uefi: ${uefiFile ?? 'none found'}`);
+    for (const piece of support.missing) {
+      lines.push(`  missing for ${piece.neededFor}: ${piece.what} (apt-get install ${piece.debianPackage})`);
+    }
   }
   if (facts.warnings.length) lines.push('', 'warnings:', ...facts.warnings.map((w) => `  ${w}`));
   return `${lines.join('\n')}\n`;

@@ -22,6 +22,7 @@ interface RunArgs {
   'wait-serial'?: string | undefined;
   timeout?: number | undefined;
   accel?: string | undefined;
+  firmware?: string | undefined;
   quiet?: boolean | undefined;
   'log-level'?: string | undefined;
 }
@@ -76,6 +77,11 @@ export const runCommand = (setExit: (code: number) => void): CommandModule<objec
         choices: ['auto', 'kvm', 'tcg'],
         describe: 'accelerator (default: probe)',
       })
+      .option('firmware', {
+        type: 'string',
+        describe:
+          'bios, uefi (from QEMU firmware descriptors) or a firmware FILE (default: none for --kernel, else the arch’s)',
+      })
       .option('quiet', { type: 'boolean', alias: 'q', describe: 'do not copy the serial console to stdout' }),
   handler: async (args) =>
     setExit(args.image !== undefined || args.machine !== undefined ? await runImage(args) : await run(args)),
@@ -124,6 +130,7 @@ async function runImage(args: RunArgs): Promise<number> {
         ports: args.port,
         userData: args['user-data'],
         accel: args.accel,
+        firmware: args.firmware,
       },
       {
         logger,
@@ -179,8 +186,9 @@ async function run(args: RunArgs): Promise<number> {
         disks: args.disk,
         forwards: args.port,
         accel: args.accel,
+        firmware: args.firmware,
       },
-      { logger },
+      { logger, onProgress: (line) => process.stderr.write(`qlaunch: ${line}\n`) },
     );
   } catch (error) {
     return reportError(error);

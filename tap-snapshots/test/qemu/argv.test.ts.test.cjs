@@ -51,6 +51,105 @@ Array [
 ]
 `
 
+exports[`test/qemu/argv.test.ts > TAP > private networks: one loopback multicast NIC each, after the user NIC > netdevs and NICs 1`] = `
+Array [
+  "user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22",
+  "socket,id=priv0,mcast=239.255.213.70:29380,localaddr=127.0.0.1",
+  "socket,id=priv1,mcast=239.255.186.48:24932,localaddr=127.0.0.1",
+  "virtio-net-pci,netdev=net0,id=net0-dev",
+  "virtio-net-pci,netdev=priv0,id=priv0-dev,mac=72:63:f3:75:7a:13",
+  "virtio-net-pci,netdev=priv1,id=priv1-dev,mac=ea:c0:99:76:e0:82",
+]
+`
+
+exports[`test/qemu/argv.test.ts > TAP > riscv64 UEFI is U-Boot as the kernel on OpenSBI; bios is -bios default > argv 1`] = `
+Array [
+  "-nodefaults",
+  "-no-user-config",
+  "-display",
+  "none",
+  "-S",
+  "-machine",
+  "virt",
+  "-accel",
+  "tcg,thread=multi,tb-size=256",
+  "-cpu",
+  "rv64,sscofpmf=true",
+  "-smp",
+  "1",
+  "-m",
+  "1024M",
+  "-chardev",
+  "socket,id=qmp0,path=/run/q/qmp.sock,server=on,wait=off",
+  "-mon",
+  "chardev=qmp0,mode=control",
+  "-chardev",
+  "socket,id=serial0,path=/run/q/serial.sock,server=on,wait=off",
+  "-serial",
+  "chardev:serial0",
+  "-object",
+  "rng-random,id=rng0,filename=/dev/urandom",
+  "-device",
+  "virtio-rng-pci,rng=rng0",
+  "-blockdev",
+  "{\\"node-name\\":\\"disk0\\",\\"driver\\":\\"raw\\",\\"read-only\\":false,\\"discard\\":\\"unmap\\",\\"file\\":{\\"driver\\":\\"file\\",\\"filename\\":\\"/d/ubuntu.img\\",\\"read-only\\":false}}",
+  "-device",
+  "virtio-blk-pci,drive=disk0,id=disk0-dev",
+  "-netdev",
+  "user,id=net0",
+  "-device",
+  "virtio-net-pci,netdev=net0,id=net0-dev",
+  "-bios",
+  "default",
+  "-kernel",
+  "/u/uboot.elf",
+]
+`
+
+exports[`test/qemu/argv.test.ts > TAP > UEFI on pflash: code read-only, the VM’s variable store writable, both named on -machine > argv 1`] = `
+Array [
+  "-nodefaults",
+  "-no-user-config",
+  "-display",
+  "none",
+  "-S",
+  "-machine",
+  "virt,gic-version=max,pflash0=fw-code,pflash1=fw-vars",
+  "-accel",
+  "tcg,thread=multi,tb-size=256",
+  "-cpu",
+  "cortex-a57",
+  "-smp",
+  "1",
+  "-m",
+  "1024M",
+  "-chardev",
+  "socket,id=qmp0,path=/run/q/qmp.sock,server=on,wait=off",
+  "-mon",
+  "chardev=qmp0,mode=control",
+  "-chardev",
+  "socket,id=serial0,path=/run/q/serial.sock,server=on,wait=off",
+  "-serial",
+  "chardev:serial0",
+  "-object",
+  "rng-random,id=rng0,filename=/dev/urandom",
+  "-device",
+  "virtio-rng-pci,rng=rng0",
+  "-blockdev",
+  "{\\"node-name\\":\\"disk0\\",\\"driver\\":\\"qcow2\\",\\"read-only\\":false,\\"discard\\":\\"unmap\\",\\"file\\":{\\"driver\\":\\"file\\",\\"filename\\":\\"/d/cloud.qcow2\\",\\"read-only\\":false}}",
+  "-device",
+  "virtio-blk-pci,drive=disk0,id=disk0-dev",
+  "-netdev",
+  "user,id=net0",
+  "-device",
+  "virtio-net-pci,netdev=net0,id=net0-dev",
+  "-blockdev",
+  "{\\"node-name\\":\\"fw-code\\",\\"driver\\":\\"raw\\",\\"read-only\\":true,\\"file\\":{\\"driver\\":\\"file\\",\\"filename\\":\\"/fw/AAVMF_CODE.fd\\",\\"read-only\\":true}}",
+  "-blockdev",
+  "{\\"node-name\\":\\"fw-vars\\",\\"driver\\":\\"raw\\",\\"read-only\\":false,\\"file\\":{\\"driver\\":\\"file\\",\\"filename\\":\\"/run/q/efivars.fd\\",\\"read-only\\":false}}",
+]
+`
+
 exports[`test/qemu/argv.test.ts > TAP > x86_64 under KVM uses the probed CPU model > argv 1`] = `
 Array [
   "-nodefaults",
