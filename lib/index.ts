@@ -17,6 +17,19 @@ export {
   removeImage,
   type StoredImage,
 } from './image/store.js';
+export type { InstanceConfig, InstanceReadiness } from './instance/config.js';
+export type { CreateInstanceInput } from './instance/create.js';
+export {
+  type ExecResult,
+  Instance,
+  type InstanceInfo,
+  type InstanceOptions,
+  type StartInstanceOptions,
+  type StartResult,
+  type StopResult,
+} from './instance/instance.js';
+export { INSTANCE_FILES, instancesRoot } from './instance/layout.js';
+export type { InstanceState, InstanceStatus } from './instance/state.js';
 export type { Logger } from './logger.js';
 export { formatMiB, parseSizeMiB } from './machine/size.js';
 export {

@@ -93,6 +93,8 @@ export interface WriteOptions {
    * `qlaunch seed` (like cloud-localds) skip it: the rename alone already keeps readers from seeing a partial file.
    */
   durable?: boolean | undefined;
+  /** What the file is, for the error message (default "seed image"). */
+  what?: string | undefined;
 }
 
 /**
@@ -123,7 +125,7 @@ export const writeFileAtomic = async (
     const code = (error as NodeJS.ErrnoException).code;
     throw new QlaunchError(
       ErrorCode.SEED_WRITE,
-      `Cannot write seed image ${path}: ${(error as Error).message}`,
+      `Cannot write ${options.what ?? 'seed image'} ${path}: ${(error as Error).message}`,
       {
         hint: writeHint(path, code),
         cause: error,

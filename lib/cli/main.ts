@@ -4,12 +4,32 @@ import yargs from 'yargs';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { doctorCommand } from './commands/doctor.js';
 import { imageCommand } from './commands/image.js';
+import {
+  consoleCommand,
+  execCommand,
+  logsCommand,
+  qmpCommand,
+  sshCommand,
+} from './commands/instance-access.js';
+import {
+  createCommand,
+  restartCommand,
+  rmCommand,
+  startCommand,
+  stopCommand,
+} from './commands/instance-lifecycle.js';
+import { inspectCommand, lsCommand } from './commands/instance-list.js';
+import { portCommand } from './commands/instance-port.js';
+import { snapshotCommand } from './commands/instance-snapshot.js';
 import { runCommand } from './commands/run.js';
 import { seedCommand } from './commands/seed.js';
 import { EXIT, reportError } from './output.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
   // yargs turns a lone '-' into an empty string; '-' means stdin wherever a file is read.
   const parser = yargs(argv.map((arg) => (arg === '-' ? '/dev/stdin' : arg)))
     .scriptName('qlaunch')
@@ -23,6 +43,20 @@ export async function main(argv: string[]): Promise<number> {
       default: 'silent',
     })
     .command(runCommand((code) => (exitCode = code)))
+    .command(createCommand(setExit))
+    .command(startCommand(setExit))
+    .command(stopCommand(setExit))
+    .command(restartCommand(setExit))
+    .command(rmCommand(setExit))
+    .command(lsCommand(setExit))
+    .command(inspectCommand(setExit))
+    .command(sshCommand(setExit))
+    .command(execCommand(setExit))
+    .command(consoleCommand(setExit))
+    .command(logsCommand(setExit))
+    .command(qmpCommand(setExit))
+    .command(portCommand(setExit))
+    .command(snapshotCommand(setExit))
     .command(seedCommand((code) => (exitCode = code)))
     .command(imageCommand((code) => (exitCode = code)))
     .command(doctorCommand((code) => (exitCode = code)))

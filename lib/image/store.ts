@@ -2,7 +2,7 @@
 // added whole by a single rename and never written after; half-made additions live in dot-directories beside.
 
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rmdir, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { processAlive } from '../process-alive.js';
 import { type ImageMetadata, METADATA_SCHEMA, metadataJson, parseImageMetadata } from './image-metadata.js';
@@ -147,9 +147,21 @@ export async function createScratch(store: ImageStore, kind: 'tmp' | 'rm' = 'tmp
 }
 
 /** Removes the image called `name` (its directory is renamed aside first, so it vanishes at once) and returns it. */
+/** Remove a stored image; one that instances (in `<home>/instances` beside the store) stand on is refused. */
 export async function removeImage(store: ImageStore, name: string): Promise<{ name: string; dir: string }> {
   const dir = join(store.dir, checkImageName(name));
   if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw notFound(store, name);
+  const { instancesUsing } = await import('../instance/usage.js');
+  const users = await instancesUsing(dir, join(dirname(store.dir), 'instances'));
+  if (users.length > 0) {
+    throw new QlaunchError(
+      ErrorCode.IMAGE_IN_USE,
+      `image ${name} is the base disk of instance${users.length > 1 ? 's' : ''} ${users.join(', ')}`,
+      {
+        hint: `remove ${users.length > 1 ? 'them' : 'it'} first (\`qlaunch rm ${users.join(' ')}\`): their disks are overlays on this image`,
+      },
+    );
+  }
   const scratch = await createScratch(store, 'rm');
   try {
     await rename(dir, join(scratch, name));

@@ -63,9 +63,10 @@ export async function removeForward(qmp: QmpClient, forward: Forward): Promise<v
   const out = (
     await qmp.execute('human-monitor-command', { 'command-line': `hostfwd_remove net0 ${text}` })
   ).trim();
-  if (out !== '') {
+  // QEMU confirms with "host forwarding rule for … removed"; anything else is why it could not.
+  if (out !== '' && !/ removed$/.test(out)) {
     throw new QlaunchError(ErrorCode.VM_PORT_FORWARD, `could not remove the forward of ${text}: ${out}`, {
-      hint: 'list the forwards with `info usernet` (qlaunch qmp NAME human-monitor-command)',
+      hint: 'list the forwards with `qlaunch port ls NAME`',
     });
   }
 }

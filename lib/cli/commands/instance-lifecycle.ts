@@ -1,0 +1,218 @@
+// `create`, `start`, `stop`, `restart`, `rm`: an instance's lifecycle, each a thin layer over `Instance`.
+
+import type { Argv, CommandModule } from 'yargs';
+import { printJson, reportError } from '../output.js';
+import { type InstanceArgs, instanceOptions, say, seconds, withInstance } from './instance-common.js';
+
+interface CreateArgs extends InstanceArgs {
+  image?: string | undefined;
+  machine?: string | undefined;
+  arch?: string | undefined;
+  cpus?: number | undefined;
+  memory?: string | undefined;
+  'disk-size'?: string | undefined;
+  port?: string[] | undefined;
+  'user-data'?: string | undefined;
+  network?: string[] | undefined;
+  accel?: string | undefined;
+  firmware?: string | undefined;
+  start?: boolean | undefined;
+}
+
+interface StartArgs extends InstanceArgs {
+  wait?: string | undefined;
+  timeout?: number | undefined;
+}
+
+interface StopArgs extends InstanceArgs {
+  timeout?: number | undefined;
+  force?: boolean | undefined;
+}
+
+const nameArg = <T>(y: Argv<T>) =>
+  y.positional('name', { type: 'string', demandOption: true, describe: 'instance name' });
+
+const waitOptions = <T>(y: Argv<T>) =>
+  y
+    .option('wait', {
+      type: 'string',
+      describe:
+        'ready when: none, ssh, cloud-init, agent or serial:TEXT (default: the machine’s, cloud-init for images)',
+    })
+    .option('timeout', {
+      type: 'number',
+      describe: 'seconds to wait for ready (default 300 under TCG, 120 under KVM)',
+    });
+
+const jsonOption = <T>(y: Argv<T>) =>
+  y.option('json', { type: 'boolean', describe: 'print the result as JSON' });
+
+async function startInstance(
+  instance: import('../../instance/instance.js').Instance,
+  args: StartArgs,
+): Promise<number> {
+  const { parseWait, describeWait } = await import('../../instance/wait.js');
+  const wait = args.wait === undefined ? undefined : parseWait(args.wait);
+  const result = await instance.start({ wait, timeout: seconds(args.timeout) });
+  if (args.json) printJson({ name: instance.name, ...result });
+  else {
+    const what = result.started ? 'started' : 'already running';
+    const ssh = result.sshPort === undefined ? '' : `; ssh: qlaunch ssh ${instance.name}`;
+    say(
+      `${instance.name} ${what} (pid ${result.pid}), ready (${describeWait(wait ?? instance.config.readiness)}) after ${(result.ms / 1000).toFixed(1)} s${ssh}`,
+    );
+  }
+  return 0;
+}
+
+export const createCommand = (setExit: (code: number) => void): CommandModule<object, CreateArgs> => ({
+  command: 'create <name>',
+  describe: 'make a named instance from an image or machine file (then `qlaunch start NAME`)',
+  builder: (y) =>
+    jsonOption(
+      waitOptions(
+        nameArg(y)
+          .option('image', { type: 'string', describe: 'template, stored image or disk file' })
+          .option('machine', { type: 'string', describe: 'a machine file (YAML) instead of --image' })
+          .option('arch', { type: 'string', describe: 'guest architecture: x86_64, aarch64, riscv64' })
+          .option('cpus', { type: 'number', describe: 'virtual CPUs' })
+          .option('memory', { type: 'string', describe: 'guest memory, e.g. 2G' })
+          .option('disk-size', { type: 'string', describe: 'grow the root disk to SIZE, e.g. 20G' })
+          .option('port', {
+            type: 'string',
+            array: true,
+            describe: 'forward 127.0.0.1:HOST to guest port: HOST:GUEST',
+          })
+          .option('user-data', {
+            type: 'string',
+            describe: 'cloud-init user-data file, passed through untouched',
+          })
+          .option('network', {
+            type: 'string',
+            array: true,
+            describe: 'also join private:NET, an L2 network shared with other instances on it',
+          })
+          .option('accel', {
+            type: 'string',
+            choices: ['auto', 'kvm', 'tcg'],
+            describe: 'accelerator (default: probe)',
+          })
+          .option('firmware', { type: 'string', describe: 'bios, uefi or a firmware file' })
+          .option('start', { type: 'boolean', describe: 'start it right away' }),
+      ),
+    ),
+  handler: async (args) => {
+    try {
+      const { Instance } = await import('../../instance/instance.js');
+      const instance = await Instance.create(
+        {
+          name: args.name,
+          image: args.image,
+          machine: args.machine,
+          arch: args.arch,
+          cpus: args.cpus,
+          memory: args.memory,
+          diskSize: args['disk-size'],
+          ports: args.port,
+          userData: args['user-data'],
+          networks: args.network,
+          accel: args.accel,
+          firmware: args.firmware,
+        },
+        { ...(await instanceOptions(args)), onProgress: say },
+      );
+      if (args.start) return setExit(await startInstance(instance, { ...args, json: args.json }));
+      if (args.json) printJson(await instance.info());
+      else
+        say(
+          `created ${instance.name} (${instance.config.arch}); start it with: qlaunch start ${instance.name}`,
+        );
+      setExit(0);
+    } catch (error) {
+      setExit(reportError(error));
+    }
+  },
+});
+
+export const startCommand = (setExit: (code: number) => void): CommandModule<object, StartArgs> => ({
+  command: 'start <name>',
+  describe: 'boot an instance in the background; it keeps running after this command exits',
+  builder: (y) => jsonOption(waitOptions(nameArg(y))),
+  handler: async (args) => setExit(await withInstance(args, (instance) => startInstance(instance, args))),
+});
+
+const stopOptions = <T>(y: Argv<T>) =>
+  y
+    .option('timeout', {
+      type: 'number',
+      describe: 'seconds the guest gets to power off before QEMU is told to quit (default 60)',
+    })
+    .option('force', { type: 'boolean', describe: 'do not ask the guest: quit QEMU at once' });
+
+export const stopCommand = (setExit: (code: number) => void): CommandModule<object, StopArgs> => ({
+  command: 'stop <name>',
+  describe: 'power an instance off: ACPI shutdown, then quit, then kill',
+  builder: (y) => jsonOption(stopOptions(nameArg(y))),
+  handler: async (args) =>
+    setExit(
+      await withInstance(args, async (instance) => {
+        const result = await instance.stop({ timeout: seconds(args.timeout), force: args.force });
+        if (args.json) printJson({ name: instance.name, ...result });
+        else if (result.how) say(`${instance.name} stopped (${result.how})`);
+        else
+          say(
+            `${instance.name} was not running${result.was === 'crashed' ? ' (it had crashed; cleaned up)' : ''}`,
+          );
+        return 0;
+      }),
+    ),
+});
+
+export const restartCommand = (
+  setExit: (code: number) => void,
+): CommandModule<object, StartArgs & StopArgs> => ({
+  command: 'restart <name>',
+  describe: 'stop, then start an instance',
+  builder: (y) =>
+    jsonOption(
+      waitOptions(nameArg(y)).option('force', {
+        type: 'boolean',
+        describe: 'quit QEMU without asking the guest',
+      }),
+    ),
+  handler: async (args) =>
+    setExit(
+      await withInstance(args, async (instance) => {
+        await instance.stop({ force: args.force });
+        return startInstance(instance, args);
+      }),
+    ),
+});
+
+interface RmArgs {
+  names: string[];
+  force?: boolean | undefined;
+  'log-level'?: string | undefined;
+}
+
+export const rmCommand = (setExit: (code: number) => void): CommandModule<object, RmArgs> => ({
+  command: 'rm <names..>',
+  describe: 'delete instances and their disks (a running one only with --force)',
+  builder: (y) =>
+    y
+      .positional('names', { type: 'string', array: true, demandOption: true, describe: 'instance names' })
+      .option('force', { type: 'boolean', alias: 'f', describe: 'stop running instances first' }),
+  handler: async (args) => {
+    let code = 0;
+    for (const name of args.names) {
+      try {
+        const { Instance } = await import('../../instance/instance.js');
+        await Instance.destroy(name, { ...(await instanceOptions(args)), force: args.force });
+        say(`removed ${name}`);
+      } catch (error) {
+        code ||= reportError(error);
+      }
+    }
+    setExit(code);
+  },
+});

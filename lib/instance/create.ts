@@ -1,0 +1,151 @@
+// `create`: resolve a machine once (template, image or machine file), then lay down the instance directory —
+// overlay, seed, key, config — all or nothing.
+
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { buildMetaData, newInstanceId } from '../cidata/cloud-config.js';
+import { writeSeedImage } from '../cidata/seed.js';
+import { ErrorCode, QlaunchError } from '../errors.js';
+import { createOverlay } from '../image/qemu-img.js';
+import { openImageStore } from '../image/store.js';
+import type { Logger } from '../logger.js';
+import { loadMachineFile } from '../machine/file.js';
+import { resolveMachine } from '../machine/resolve.js';
+import { parseAccel } from '../machine/spec.js';
+import { privateNetMac } from '../qemu/private-net.js';
+import { hostnameFor, userDataFor } from '../vm/cloud.js';
+import { baseDisk, machineFor } from '../vm/cloud-image.js';
+import { createKeyPair } from '../vm/ssh-key.js';
+import { type InstanceConfig, type InstanceReadiness, writeInstanceConfig } from './config.js';
+import { checkSocketPaths, type InstancePaths, instancePaths } from './layout.js';
+import { acquireLock, createLockKey } from './lock.js';
+import { stableMac } from './mac.js';
+import { parseNetworks } from './networks.js';
+import { instanceSpec } from './start.js';
+
+export interface CreateInstanceInput {
+  name: string;
+  /** A template, a stored image name or a disk file; or `machine`. */
+  image?: string | undefined;
+  machine?: string | undefined;
+  arch?: string | undefined;
+  cpus?: number | undefined;
+  memory?: string | number | undefined;
+  diskSize?: string | number | undefined;
+  /** HOST:GUEST forwards, bound to 127.0.0.1, set up on every start. */
+  ports?: readonly string[] | undefined;
+  userData?: string | undefined;
+  /** `private:NET` entries: private L2 networks besides user networking. */
+  networks?: readonly string[] | undefined;
+  accel?: string | undefined;
+  firmware?: string | undefined;
+}
+
+export interface CreateInstanceOptions {
+  /** Where instances live (default `<qlaunch home>/instances`). */
+  root?: string | undefined;
+  logger?: Logger | undefined;
+  onProgress?: ((line: string) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+function parseFirmware(value: string | undefined): InstanceConfig['firmware'] {
+  if (value === undefined) return undefined;
+  return value === 'bios' || value === 'uefi' ? value : { path: resolve(value) };
+}
+
+/** Make instance `input.name`; on any failure nothing of it is left. Returns its paths and config. */
+export async function createInstance(
+  input: CreateInstanceInput,
+  options: CreateInstanceOptions = {},
+): Promise<{ paths: InstancePaths; config: InstanceConfig }> {
+  const paths = instancePaths(input.name, options.root);
+  checkSocketPaths(paths);
+  if (await stat(paths.dir).catch(() => undefined)) throw exists(input.name, paths.dir);
+  if (input.image === undefined && input.machine === undefined) {
+    throw new QlaunchError(ErrorCode.USAGE, `instance ${input.name} needs an image or a machine file`, {
+      hint: `pass --image debian-12 (a template, stored image or disk file) or --machine FILE`,
+    });
+  }
+  const networks = parseNetworks(input.networks ?? []);
+  const accel = parseAccel(input.accel);
+  const store = openImageStore();
+  const def = input.machine
+    ? await loadMachineFile(input.machine)
+    : await machineFor(input.image ?? '', store);
+  const machine = resolveMachine(def, {
+    arch: input.arch,
+    cpus: input.cpus,
+    memory: input.memory,
+    diskSize: input.diskSize,
+    ports: input.ports,
+    userData: input.userData,
+  });
+  const userData = machine.image ? await userDataFor(machine) : undefined;
+  const base = machine.image
+    ? await baseDisk(machine, store, { onProgress: options.onProgress, signal: options.signal })
+    : undefined;
+
+  await mkdir(dirname(paths.dir), { recursive: true, mode: 0o700 });
+  try {
+    await mkdir(paths.dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw exists(input.name, paths.dir);
+    throw error;
+  }
+  try {
+    await createLockKey(paths.lockKey);
+    const lock = await acquireLock(input.name, paths.dir, paths.lockKey, 'create');
+    try {
+      if (base) await createOverlay(base.path, base.format, paths.overlay, { sizeMiB: machine.diskSizeMiB });
+      const key = await createKeyPair(paths.dir, { comment: `qlaunch-${input.name}` });
+      if (base && userData !== undefined) {
+        const metaData = buildMetaData({
+          instanceId: newInstanceId(),
+          hostname: hostnameFor(input.name),
+          publicKeys: [key.publicKeyText.trim()],
+        });
+        await writeSeedImage(paths.seed, { files: { 'meta-data': metaData, 'user-data': userData } });
+      }
+      const readiness: InstanceReadiness = machine.readiness ?? (base ? 'cloud-init' : 'none');
+      const config: InstanceConfig = {
+        schema: 1,
+        name: input.name,
+        created: new Date().toISOString(),
+        source: input.machine ?? input.image ?? def.source,
+        arch: machine.arch,
+        cpus: machine.cpus,
+        memoryMiB: machine.memoryMiB,
+        accel,
+        base: base && { path: base.path, format: base.format },
+        disk: base !== undefined,
+        seed: base !== undefined,
+        kernel: machine.kernel ?? base?.kernel,
+        initrd: machine.kernel ? machine.initrd : base?.initrd,
+        append: machine.append ?? base?.append,
+        firmware: parseFirmware(input.firmware) ?? machine.firmware,
+        ports: machine.ports,
+        networks: networks.map((net) => ({ name: net, mac: privateNetMac(input.name, net) })),
+        mac: stableMac(`${input.name}/user`),
+        sshUser: machine.sshUser ?? base?.defaultUser ?? (base ? 'root' : undefined),
+        readiness,
+      };
+      // The spec every start will build: checked now, so a machine this host cannot boot is refused at create.
+      instanceSpec(config, paths);
+      // Written last: a directory without it is an instance that was never finished.
+      await writeInstanceConfig(paths.config, config);
+      options.logger?.info({ config }, 'instance created');
+      return { paths, config };
+    } finally {
+      await lock.release();
+    }
+  } catch (error) {
+    await rm(paths.dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+const exists = (name: string, dir: string) =>
+  new QlaunchError(ErrorCode.INSTANCE_EXISTS, `instance ${name} already exists (${dir})`, {
+    hint: `pick another name, or remove it first with \`qlaunch rm ${name}\``,
+  });

@@ -1,0 +1,19 @@
+// `--network` values for instances: `user` (always on) and `private:NET`, a private L2 segment between instances.
+
+import { ErrorCode, QlaunchError } from '../errors.js';
+import { parseNetworkOption } from '../machine/spec.js';
+
+/** The private network names in `values` (pure); `user` is accepted and implied. */
+export function parseNetworks(values: readonly string[]): string[] {
+  const names: string[] = [];
+  for (const value of values) {
+    const option = parseNetworkOption(value);
+    if (option.kind === 'none') {
+      throw new QlaunchError(ErrorCode.SPEC_INVALID, 'instances always have user networking', {
+        hint: 'qlaunch reaches instances (SSH, forwards) through it: drop --network none',
+      });
+    }
+    if (option.kind === 'private' && !names.includes(option.name)) names.push(option.name);
+  }
+  return names;
+}

@@ -1,0 +1,66 @@
+// What is known about a running instance's QEMU (runtime.json, the pidfile, /proc), and whether a pid is really it.
+
+import { readFile, rm } from 'node:fs/promises';
+import { z } from 'zod';
+import { writeFileAtomic } from '../cidata/seed.js';
+import { processAlive } from '../process-alive.js';
+import { type InstancePaths, RUNTIME_FILES } from './layout.js';
+
+const runtimeSchema = z.object({
+  pid: z.int().positive(),
+  /** The process start time (clock ticks since boot, /proc/PID/stat field 22): a reused pid has another. */
+  startTicks: z.string().optional(),
+  startedAt: z.string(),
+  binary: z.string(),
+  accel: z.enum(['kvm', 'tcg']),
+  /** Host port of the SSH forward qlaunch added at start, if the guest has SSH. */
+  sshPort: z.int().optional(),
+});
+
+export type RuntimeRecord = z.infer<typeof runtimeSchema>;
+
+export async function readRuntime(path: string): Promise<RuntimeRecord | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return runtimeSchema.parse(JSON.parse(text));
+  } catch {
+    return undefined; // half-written by a killed command: the pidfile and /proc still tell the truth
+  }
+}
+
+export const writeRuntime = (path: string, record: RuntimeRecord): Promise<void> =>
+  writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(record)}\n`), {
+    durable: false,
+    what: 'runtime record',
+  });
+
+export async function readPidFile(path: string): Promise<number | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  const pid = Number(text?.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Field 22 of /proc/PID/stat (after the parenthesised command name, which may hold spaces). */
+export async function processStartTicks(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (!stat) return undefined;
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+/** True when `pid` is alive and is the QEMU of this instance: its argv names this instance's QMP socket. */
+export async function isInstanceQemu(
+  pid: number,
+  paths: InstancePaths,
+  startTicks?: string,
+): Promise<boolean> {
+  if (!processAlive(pid)) return false;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!cmdline.split('\0').some((arg) => arg.includes(`path=${paths.qmp},`))) return false;
+  return startTicks === undefined || (await processStartTicks(pid)) === startTicks;
+}
+
+/** Remove what only means something while QEMU runs; never the disk, seed, key or logs. */
+export async function removeRuntimeFiles(paths: InstancePaths): Promise<void> {
+  await Promise.all(RUNTIME_FILES.map((file) => rm(paths[file], { force: true })));
+}

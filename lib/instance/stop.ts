@@ -1,0 +1,86 @@
+// Stopping an instance's QEMU: ACPI power-off and QEMU's SHUTDOWN event, then `quit`, then SIGTERM/SIGKILL —
+// each step only when the one before did not end it.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../logger.js';
+import { processAlive } from '../process-alive.js';
+import { QmpClient } from '../qmp/index.js';
+import type { InstancePaths } from './layout.js';
+import { removeRuntimeFiles } from './runtime.js';
+
+export interface StopInstanceOptions {
+  /** Milliseconds the guest gets to power off after the ACPI request (default 60 s). */
+  timeout?: number | undefined;
+  /** Skip the guest: `quit` QEMU at once (like pulling the plug, but QEMU flushes the disk). */
+  force?: boolean | undefined;
+}
+
+export type StopHow = 'guest-shutdown' | 'quit' | 'terminated' | 'killed';
+
+const GRACE_MS = 3000;
+
+/** Wait until `pid` is gone, up to `ms`; true when it is. */
+async function gone(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (processAlive(pid)) {
+    if (Date.now() >= until) return false;
+    await sleep(25);
+  }
+  return true;
+}
+
+/** Stop QEMU `pid` of a running or paused instance (caller holds the lock) and remove its runtime files. */
+export async function stopQemu(
+  paths: InstancePaths,
+  pid: number,
+  paused: boolean,
+  options: StopInstanceOptions & { logger: Logger },
+): Promise<StopHow> {
+  const how = await shutDown(paths, pid, paused, options);
+  await removeRuntimeFiles(paths);
+  options.logger.info({ how }, 'instance stopped');
+  return how;
+}
+
+async function shutDown(
+  paths: InstancePaths,
+  pid: number,
+  paused: boolean,
+  options: StopInstanceOptions & { logger: Logger },
+): Promise<StopHow> {
+  const qmp = new QmpClient({ connectTimeout: GRACE_MS, commandTimeout: GRACE_MS });
+  try {
+    await qmp.connect(paths.qmp);
+    // A paused guest cannot act on the power button: only a running one gets the chance to shut down cleanly.
+    if (!options.force && !paused) {
+      const cursor = qmp.eventCursor();
+      await qmp.execute('system_powerdown');
+      const timeout = options.timeout ?? 60_000;
+      try {
+        await qmp.waitFor('SHUTDOWN', { since: cursor, timeout });
+        // Without -no-shutdown, QEMU exits by itself once the guest is off.
+        if (await gone(pid, GRACE_MS)) return 'guest-shutdown';
+      } catch (error) {
+        options.logger.warn({ err: error }, 'the guest did not power off in time; quitting QEMU');
+      }
+    }
+    await qmp.execute('quit').catch(() => {});
+    if (await gone(pid, GRACE_MS)) return 'quit';
+  } catch (error) {
+    options.logger.warn({ err: error }, 'QMP did not answer; signalling QEMU');
+  } finally {
+    qmp.destroy();
+  }
+  // SIGTERM is QEMU's own clean quit (it flushes disks and removes its pidfile); SIGKILL is the last resort.
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return 'terminated';
+  }
+  if (await gone(pid, GRACE_MS)) return 'terminated';
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {}
+  await gone(pid, GRACE_MS);
+  return 'killed';
+}
