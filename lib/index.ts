@@ -42,11 +42,31 @@ export {
   type VmSpecInput,
 } from './machine/spec.js';
 export { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from './qemu/arch.js';
-export { type ArgvPlan, buildQemuArgv, type QemuCommand } from './qemu/argv.js';
+export { type ArgvPlan, buildQemuArgv, type QemuCommand, type ResolvedFirmware } from './qemu/argv.js';
+export { privateNetMac, privateNetSegment } from './qemu/private-net.js';
+export {
+  GuestAgent,
+  type GuestExecOptions,
+  type GuestExecResult,
+  QgaCommandError,
+  QgaError,
+  type WaitForAgentOptions,
+  waitForAgent,
+} from './qga/index.js';
 export * from './qmp/index.js';
 export { type CloudLaunchInput, type CloudLaunchOptions, CloudVm, launchImage } from './vm/cloud.js';
+export { type ResolveFirmwareOptions, resolveFirmware } from './vm/firmware.js';
 export { type LaunchOptions, launch, startVm } from './vm/launch.js';
 export type { Forward, ForwardOptions } from './vm/ports.js';
 export type { SerialConsole, SerialMatch, WaitForSerialOptions } from './vm/serial.js';
+export {
+  deleteSnapshot,
+  listSnapshots,
+  loadSnapshot,
+  type SaveSnapshotOptions,
+  type SnapshotInfo,
+  type SnapshotOptions,
+  saveSnapshot,
+} from './vm/snapshot.js';
 export { type SshClient, type SshResult, type SshTarget, sshExec } from './vm/ssh.js';
 export { type StopOptions, Vm, type VmExit } from './vm/vm.js';

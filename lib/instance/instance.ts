@@ -8,6 +8,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import type { PortForward } from '../machine/spec.js';
 import { parsePortForward } from '../machine/spec.js';
 import { didYouMean } from '../machine/suggest.js';
+import { ARCH_TABLE } from '../qemu/arch.js';
 import type { QmpClient } from '../qmp/index.js';
 import { QmpClient as Qmp } from '../qmp/index.js';
 import { addForward, removeForward } from '../vm/ports.js';
@@ -443,6 +444,7 @@ export class Instance {
       const how = await stopQemu(this.paths, status.pid, status.state === 'paused', {
         ...options,
         logger: log,
+        powerButton: ARCH_TABLE[this.config.arch].powerButton,
       });
       return { how, was: status.state };
     }

@@ -15,9 +15,16 @@ export interface StopInstanceOptions {
   force?: boolean | undefined;
 }
 
+interface StopContext extends StopInstanceOptions {
+  logger: Logger;
+  /** The machine has a power button (ACPI/gpio-keys); without one, the guest agent is asked instead. */
+  powerButton: boolean;
+}
+
 export type StopHow = 'guest-shutdown' | 'quit' | 'terminated' | 'killed';
 
 const GRACE_MS = 3000;
+const AGENT_CONNECT_MS = 2000;
 
 /** Wait until `pid` is gone, up to `ms`; true when it is. */
 async function gone(pid: number, ms: number): Promise<boolean> {
@@ -34,7 +41,7 @@ export async function stopQemu(
   paths: InstancePaths,
   pid: number,
   paused: boolean,
-  options: StopInstanceOptions & { logger: Logger },
+  options: StopContext,
 ): Promise<StopHow> {
   const how = await shutDown(paths, pid, paused, options);
   await removeRuntimeFiles(paths);
@@ -42,11 +49,28 @@ export async function stopQemu(
   return how;
 }
 
+/** Ask the guest agent to power the guest off; false when no agent answers. */
+async function agentPowerdown(socket: string, logger: Logger): Promise<boolean> {
+  try {
+    const { GuestAgent } = await import('../qga/index.js');
+    const agent = await GuestAgent.connect(socket, { timeout: AGENT_CONNECT_MS });
+    try {
+      await agent.shutdown({ mode: 'powerdown', timeout: GRACE_MS });
+    } finally {
+      await agent.close();
+    }
+    return true;
+  } catch (error) {
+    logger.warn({ err: error }, 'the guest agent did not take the power-off request');
+    return false;
+  }
+}
+
 async function shutDown(
   paths: InstancePaths,
   pid: number,
   paused: boolean,
-  options: StopInstanceOptions & { logger: Logger },
+  options: StopContext,
 ): Promise<StopHow> {
   const qmp = new QmpClient({ connectTimeout: GRACE_MS, commandTimeout: GRACE_MS });
   try {
@@ -54,12 +78,16 @@ async function shutDown(
     // A paused guest cannot act on the power button: only a running one gets the chance to shut down cleanly.
     if (!options.force && !paused) {
       const cursor = qmp.eventCursor();
-      await qmp.execute('system_powerdown');
+      const asked = options.powerButton
+        ? await qmp.execute('system_powerdown').then(() => true)
+        : await agentPowerdown(paths.guestAgent, options.logger);
       const timeout = options.timeout ?? 60_000;
       try {
-        await qmp.waitFor('SHUTDOWN', { since: cursor, timeout });
-        // Without -no-shutdown, QEMU exits by itself once the guest is off.
-        if (await gone(pid, GRACE_MS)) return 'guest-shutdown';
+        if (asked) {
+          await qmp.waitFor('SHUTDOWN', { since: cursor, timeout });
+          // Without -no-shutdown, QEMU exits by itself once the guest is off.
+          if (await gone(pid, GRACE_MS)) return 'guest-shutdown';
+        }
       } catch (error) {
         options.logger.warn({ err: error }, 'the guest did not power off in time; quitting QEMU');
       }

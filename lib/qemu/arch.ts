@@ -32,6 +32,8 @@ export interface ArchInfo {
   bios: BiosInfo;
   /** Where UEFI comes from, and the Debian package that ships it. */
   uefi: UefiInfo;
+  /** Whether `system_powerdown` reaches the guest (ACPI power button, or gpio-keys on arm virt). */
+  powerButton: boolean;
 }
 
 export type BiosInfo =
@@ -63,6 +65,7 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     // SeaBIOS is what q35 runs when given nothing: the fastest way into a BIOS-bootable image.
     bios: { kind: 'builtin', file: 'bios-256k.bin', debianPackage: 'seabios' },
     uefi: { kind: 'edk2', debianPackage: 'ovmf' },
+    powerButton: true,
   },
   aarch64: {
     binary: 'qemu-system-aarch64',
@@ -80,6 +83,7 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     diskFirmware: 'uefi',
     bios: { kind: 'none', why: "QEMU's arm virt machine has no BIOS" },
     uefi: { kind: 'edk2', debianPackage: 'qemu-efi-aarch64' },
+    powerButton: true,
   },
   riscv64: {
     binary: 'qemu-system-riscv64',
@@ -108,6 +112,8 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
       debianPackage: 'u-boot-qemu',
       why: 'riscv64 UEFI is U-Boot booted as the kernel on OpenSBI',
     },
+    // QEMU's riscv virt machine has no power button device: only the guest agent or the guest itself can power off.
+    powerButton: false,
   },
 };
 

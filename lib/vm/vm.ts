@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { VmSpec } from '../machine/spec.js';
+import { ARCH_TABLE } from '../qemu/arch.js';
 import type { QmpClient } from '../qmp/index.js';
 import { addForward, type Forward, type ForwardOptions, removeForward } from './ports.js';
 import type { SerialConsole, SerialMatch, WaitForSerialOptions } from './serial.js';
@@ -117,6 +118,8 @@ export class Vm implements AsyncDisposable {
     const gone = this.exited.then(() => true);
     const within = (ms: number) => Promise.race([gone, sleep(ms, false, { ref: false })]);
     try {
+      if (!ARCH_TABLE[this.spec.arch].powerButton)
+        throw new Error(`${this.spec.arch} guests have no power button`);
       const cursor = this.qmp.eventCursor();
       await this.qmp.execute('system_powerdown', undefined, { timeout: QUIT_GRACE_MS });
       // QEMU exits on its own after a guest shutdown; the SHUTDOWN event says it is coming.

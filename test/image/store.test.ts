@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import {
@@ -185,3 +185,42 @@ t.test(
     await t.rejects(listImages(store), { code: 'IMAGE_STORE', message: /cannot read the image store/ });
   },
 );
+
+t.test('rm refuses an image that instances stand on, and names them', async (t) => {
+  const home = t.testdir();
+  const store = openImageStore({ env: { QLAUNCH_HOME: home } });
+  const image = await addImage(store, 'base', async (dir) => {
+    writeFileSync(join(dir, 'disk.raw'), 'x');
+    return described();
+  });
+  const { writeInstanceConfig } = await import('../../lib/instance/config.js');
+  for (const name of ['web', 'db']) {
+    mkdirSync(join(home, 'instances', name), { recursive: true });
+    await writeInstanceConfig(join(home, 'instances', name, 'instance.json'), {
+      schema: 1,
+      name,
+      created: 'now',
+      source: 'base',
+      arch: 'x86_64',
+      cpus: 1,
+      memoryMiB: 512,
+      accel: 'auto',
+      base: { path: image.path, format: 'raw' },
+      disk: true,
+      seed: true,
+      ports: [],
+      networks: [],
+      mac: '02:00:00:00:00:01',
+      readiness: 'cloud-init',
+    });
+  }
+  mkdirSync(join(home, 'instances', 'half-made'));
+  await t.rejects(removeImage(store, 'base'), {
+    code: 'IMAGE_IN_USE',
+    message: 'image base is the base disk of instances db, web',
+    hint: /qlaunch rm db web/,
+  });
+  t.ok(existsSync(image.path), 'nothing removed');
+  rmSync(join(home, 'instances'), { recursive: true });
+  t.same(await removeImage(store, 'base'), { name: 'base', dir: join(store.dir, 'base') });
+});

@@ -83,7 +83,7 @@ t.test('a Debian instance: agent exec, qmp, ports, snapshots, stop and start wit
   );
   const viaCli = await q(['exec', name, '--', 'sh', '-c', 'echo cli; exit 4']);
   t.equal(viaCli.exitCode, 4, 'exec passes the exit code through');
-  t.equal(viaCli.stdout, 'cli\n');
+  t.equal(viaCli.stdout, 'cli', viaCli.stderr); // execa strips the final newline
   const viaSsh = await q(['ssh', name, '--', 'cat', '/etc/hostname']);
   t.equal(viaSsh.exitCode, 0, viaSsh.stderr);
   t.equal(viaSsh.stdout.trim(), name);
