@@ -9,12 +9,10 @@ import { ErrorCode, QlaunchError } from '../errors.js';
 import { createOverlay } from '../image/qemu-img.js';
 import { openImageStore } from '../image/store.js';
 import type { Logger } from '../logger.js';
-import { loadMachineFile } from '../machine/file.js';
-import { resolveMachine } from '../machine/resolve.js';
 import { parseAccel } from '../machine/spec.js';
 import { privateNetMac } from '../qemu/private-net.js';
 import { hostnameFor, userDataFor } from '../vm/cloud.js';
-import { baseDisk, machineFor } from '../vm/cloud-image.js';
+import { baseDisk, chooseMachine } from '../vm/cloud-image.js';
 import { createKeyPair } from '../vm/ssh-key.js';
 import { type InstanceConfig, type InstanceReadiness, writeInstanceConfig } from './config.js';
 import { checkSocketPaths, type InstancePaths, instancePaths } from './layout.js';
@@ -70,17 +68,7 @@ export async function createInstance(
   const networks = parseNetworks(input.networks ?? []);
   const accel = parseAccel(input.accel);
   const store = openImageStore();
-  const def = input.machine
-    ? await loadMachineFile(input.machine)
-    : await machineFor(input.image ?? '', store);
-  const machine = resolveMachine(def, {
-    arch: input.arch,
-    cpus: input.cpus,
-    memory: input.memory,
-    diskSize: input.diskSize,
-    ports: input.ports,
-    userData: input.userData,
-  });
+  const machine = await chooseMachine(input, store);
   const userData = machine.image ? await userDataFor(machine) : undefined;
   const base = machine.image
     ? await baseDisk(machine, store, { onProgress: options.onProgress, signal: options.signal })
@@ -112,7 +100,7 @@ export async function createInstance(
         schema: 1,
         name: input.name,
         created: new Date().toISOString(),
-        source: input.machine ?? input.image ?? def.source,
+        source: input.machine ?? input.image ?? machine.name,
         arch: machine.arch,
         cpus: machine.cpus,
         memoryMiB: machine.memoryMiB,

@@ -8,8 +8,8 @@ import { imageNameForArch } from '../image/image-name.js';
 import { pullImage } from '../image/pull.js';
 import { findImage, getImage, type ImageStore } from '../image/store.js';
 import { buildStoredDebianImage } from '../image/store-build.js';
-import type { MachineDefinition } from '../machine/file.js';
-import type { ResolvedMachine } from '../machine/resolve.js';
+import { loadMachineFile, type MachineDefinition } from '../machine/file.js';
+import { type MachineOverrides, type ResolvedMachine, resolveMachine } from '../machine/resolve.js';
 
 export interface BaseDisk {
   path: string;
@@ -18,6 +18,20 @@ export interface BaseDisk {
   initrd?: string | undefined;
   append?: string | undefined;
   defaultUser?: string | undefined;
+}
+
+/** What a caller names to boot: an image (template, stored image, disk file) or a machine file, plus overrides. */
+export interface MachineChoice extends MachineOverrides {
+  image?: string | undefined;
+  machine?: string | undefined;
+}
+
+/** The machine `choice` names, resolved for one architecture with its overrides applied. */
+export async function chooseMachine(choice: MachineChoice, store: ImageStore): Promise<ResolvedMachine> {
+  const def = choice.machine
+    ? await loadMachineFile(choice.machine)
+    : await machineFor(choice.image ?? '', store);
+  return resolveMachine(def, choice);
 }
 
 /** A machine definition for a name: a template first, then a disk file (a path), then a stored image. */

@@ -8,10 +8,9 @@ import { writeSeedImage } from '../cidata/seed.js';
 import { createOverlay } from '../image/qemu-img.js';
 import { openImageStore } from '../image/store.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { loadMachineFile } from '../machine/file.js';
-import { type ResolvedMachine, resolveMachine } from '../machine/resolve.js';
+import type { ResolvedMachine } from '../machine/resolve.js';
 import { type Firmware, normalizeSpec } from '../machine/spec.js';
-import { baseDisk, machineFor } from './cloud-image.js';
+import { baseDisk, chooseMachine } from './cloud-image.js';
 import { startVm } from './launch.js';
 import { type CloudInitResult, consoleGuest, waitReady } from './ready.js';
 import { type SshClient, sshClient } from './ssh.js';
@@ -130,17 +129,7 @@ export async function launchImage(
   const logger = options.logger ?? silentLogger;
   const say = options.onProgress ?? (() => {});
   const store = openImageStore();
-  const def = input.machine
-    ? await loadMachineFile(input.machine)
-    : await machineFor(input.image ?? '', store);
-  const machine = resolveMachine(def, {
-    arch: input.arch,
-    cpus: input.cpus,
-    memory: input.memory,
-    diskSize: input.diskSize,
-    ports: input.ports,
-    userData: input.userData,
-  });
+  const machine = await chooseMachine(input, store);
   const userData = await userDataFor(machine);
   const base = await baseDisk(machine, store, { onProgress: say, signal: options.signal });
   const dir = await createRunDir();

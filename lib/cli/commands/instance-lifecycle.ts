@@ -2,6 +2,7 @@
 
 import type { Argv, CommandModule } from 'yargs';
 import { printJson, reportError } from '../output.js';
+import { guestOptions } from './guest-options.js';
 import { type InstanceArgs, instanceOptions, say, seconds, withInstance } from './instance-common.js';
 
 interface CreateArgs extends InstanceArgs {
@@ -71,33 +72,13 @@ export const createCommand = (setExit: (code: number) => void): CommandModule<ob
   builder: (y) =>
     jsonOption(
       waitOptions(
-        nameArg(y)
+        guestOptions(nameArg(y))
           .option('image', { type: 'string', describe: 'template, stored image or disk file' })
-          .option('machine', { type: 'string', describe: 'a machine file (YAML) instead of --image' })
-          .option('arch', { type: 'string', describe: 'guest architecture: x86_64, aarch64, riscv64' })
-          .option('cpus', { type: 'number', describe: 'virtual CPUs' })
-          .option('memory', { type: 'string', describe: 'guest memory, e.g. 2G' })
-          .option('disk-size', { type: 'string', describe: 'grow the root disk to SIZE, e.g. 20G' })
-          .option('port', {
-            type: 'string',
-            array: true,
-            describe: 'forward 127.0.0.1:HOST to guest port: HOST:GUEST',
-          })
-          .option('user-data', {
-            type: 'string',
-            describe: 'cloud-init user-data file, passed through untouched',
-          })
           .option('network', {
             type: 'string',
             array: true,
             describe: 'also join private:NET, an L2 network shared with other instances on it',
           })
-          .option('accel', {
-            type: 'string',
-            choices: ['auto', 'kvm', 'tcg'],
-            describe: 'accelerator (default: probe)',
-          })
-          .option('firmware', { type: 'string', describe: 'bios, uefi or a firmware file' })
           .option('start', { type: 'boolean', describe: 'start it right away' }),
       ),
     ),

@@ -3,6 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import { cliLogger, EXIT, reportError } from '../output.js';
+import { guestOptions } from './guest-options.js';
 
 interface RunArgs {
   image?: string | undefined;
@@ -32,37 +33,20 @@ export const runCommand = (setExit: (code: number) => void): CommandModule<objec
   describe:
     'boot a throwaway guest: IMAGE (a template, stored image or disk file) [-- COMMAND…] over SSH, or --kernel FILE in the foreground',
   builder: (y) =>
-    y
+    guestOptions(y)
       .parserConfiguration({ 'populate--': true })
       .positional('image', {
         type: 'string',
         describe: 'template (qlaunch image ls, machines/), stored image or disk file',
       })
-      .option('machine', { type: 'string', describe: 'a machine file (YAML) instead of IMAGE' })
-      .option('disk-size', { type: 'string', describe: 'grow the root disk to SIZE, e.g. 10G' })
-      .option('user-data', {
-        type: 'string',
-        describe: 'cloud-init user-data file, passed through untouched',
-      })
       .option('keep', { type: 'boolean', describe: 'keep the overlay, seed and key after the guest stops' })
       .option('kernel', { type: 'string', describe: 'kernel to boot directly (bzImage, vmlinux, Image)' })
       .option('initrd', { type: 'string', describe: 'initramfs for the kernel' })
       .option('append', { type: 'string', describe: 'kernel command line (console= is added when missing)' })
-      .option('arch', {
-        type: 'string',
-        describe: 'guest architecture: x86_64, aarch64, riscv64 (default: host)',
-      })
-      .option('cpus', { type: 'number', describe: 'virtual CPUs (default 1, or the machine file’s)' })
-      .option('memory', { type: 'string', describe: 'guest memory, e.g. 512M, 2G' })
       .option('disk', {
         type: 'string',
         array: true,
         describe: 'disk image (raw or .qcow2) as a virtio disk',
-      })
-      .option('port', {
-        type: 'string',
-        array: true,
-        describe: 'forward 127.0.0.1:HOST to guest port: HOST:GUEST',
       })
       .option('wait-serial', {
         type: 'string',
@@ -71,16 +55,6 @@ export const runCommand = (setExit: (code: number) => void): CommandModule<objec
       .option('timeout', {
         type: 'number',
         describe: 'seconds: with IMAGE, to become ready (SSH + cloud-init); with --kernel, to power off',
-      })
-      .option('accel', {
-        type: 'string',
-        choices: ['auto', 'kvm', 'tcg'],
-        describe: 'accelerator (default: probe)',
-      })
-      .option('firmware', {
-        type: 'string',
-        describe:
-          'bios, uefi (from QEMU firmware descriptors) or a firmware FILE (default: none for --kernel, else the arch’s)',
       })
       .option('quiet', { type: 'boolean', alias: 'q', describe: 'do not copy the serial console to stdout' }),
   handler: async (args) =>

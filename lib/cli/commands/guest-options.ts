@@ -1,0 +1,31 @@
+// The options that describe a guest, shared by `run` and `create` so both read the same way.
+
+import type { Argv } from 'yargs';
+
+/** --machine, --arch, --cpus, --memory, --disk-size, --port, --user-data, --accel, --firmware. */
+export const guestOptions = <T>(y: Argv<T>) =>
+  y
+    .option('machine', { type: 'string', describe: 'a machine file (YAML) instead of an image' })
+    .option('arch', {
+      type: 'string',
+      describe: 'guest architecture: x86_64, aarch64, riscv64 (default: host)',
+    })
+    .option('cpus', { type: 'number', describe: 'virtual CPUs (default 1, or the machine file’s)' })
+    .option('memory', { type: 'string', describe: 'guest memory, e.g. 512M, 2G' })
+    .option('disk-size', { type: 'string', describe: 'grow the root disk to SIZE, e.g. 10G' })
+    .option('port', {
+      type: 'string',
+      array: true,
+      describe: 'forward 127.0.0.1:HOST to guest port: HOST:GUEST',
+    })
+    .option('user-data', { type: 'string', describe: 'cloud-init user-data file, passed through untouched' })
+    .option('accel', {
+      type: 'string',
+      choices: ['auto', 'kvm', 'tcg'],
+      describe: 'accelerator (default: probe)',
+    })
+    .option('firmware', {
+      type: 'string',
+      describe:
+        'bios, uefi (from QEMU firmware descriptors) or a firmware FILE (default: none for a kernel, else the arch’s)',
+    });
