@@ -7,10 +7,33 @@ import { processAlive } from '../process-alive.js';
 import { SerialConsole } from '../vm/serial.js';
 
 const POLL_MS = 100;
+const TAIL_SEARCH_BYTES = 4 * 1024 * 1024;
+
+/** The line qlaunch appends to the console log before each boot. */
+export const BOOT_LINE = '\n-- qlaunch: boot at ';
+export const bootLine = (date: Date): string => `${BOOT_LINE}${date.toISOString()} --\n`;
 
 /** The file's size now: where a tail that wants only new output starts. */
 export const fileSize = async (path: string): Promise<number> =>
   (await stat(path).catch(() => undefined))?.size ?? 0;
+
+/** Where the current boot's output starts in the console log: after the last boot line qlaunch wrote. */
+export async function lastBootOffset(path: string): Promise<number> {
+  const size = await fileSize(path);
+  const from = Math.max(0, size - TAIL_SEARCH_BYTES);
+  const handle = await open(path, 'r').catch(() => undefined);
+  if (!handle) return 0;
+  try {
+    const buffer = Buffer.alloc(size - from);
+    await handle.read(buffer, 0, buffer.length, from);
+    const at = buffer.lastIndexOf(BOOT_LINE);
+    if (at < 0) return from;
+    const end = buffer.indexOf('\n', at + 1);
+    return from + (end < 0 ? buffer.length : end + 1);
+  } finally {
+    await handle.close();
+  }
+}
 
 /** Yield chunks appended to `path` from `offset` on, until `signal` aborts (or, when given, `pid` dies). */
 export async function* followFile(

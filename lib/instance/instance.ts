@@ -1,7 +1,7 @@
 // The named-instance library: create/open/list, start/stop/restart/remove, exec/ssh/qmp, ports, snapshots, console.
 // Every CLI instance command is a thin layer over this class.
 
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, readlink, rm, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
@@ -15,11 +15,18 @@ import { addForward, removeForward } from '../vm/ports.js';
 import type { SnapshotInfo } from '../vm/snapshot-info.js';
 import { type SshClient, sshClient } from '../vm/ssh.js';
 import { type InstanceConfig, type InstanceReadiness, readInstanceConfig } from './config.js';
+import { lastBootOffset } from './console-log.js';
 import { type CreateInstanceInput, type CreateInstanceOptions, createInstance } from './create.js';
 import { journalLogger, teeLogger } from './journal.js';
 import { INSTANCE_NAME, type InstancePaths, instancePaths, instancesRoot } from './layout.js';
 import { acquireLock, type InstanceLock } from './lock.js';
-import { type RuntimeRecord, readRuntime, removeRuntimeFiles } from './runtime.js';
+import {
+  processStartTicks,
+  type RuntimeRecord,
+  readRuntime,
+  removeRuntimeFiles,
+  writeRuntime,
+} from './runtime.js';
 import { bootInstance } from './start.js';
 import { type InstanceStatus, instanceStatus } from './state.js';
 import { type StopHow, type StopInstanceOptions, stopQemu } from './stop.js';
@@ -213,10 +220,10 @@ export class Instance {
     const { runtime, consoleOffset, fresh } = await this.#locked('start', async (log) => {
       const status = await this.status();
       if (status.state === 'running' || status.state === 'paused') {
+        // A start killed half-way left QEMU paused before `cont`, maybe without its record or SSH forward: finish it.
+        const record = await this.#finishStart(status.pid ?? 0, log);
         if (status.state === 'paused' && status.qemuStatus === 'prelaunch') await this.qmp('cont');
-        const record = await readRuntime(this.paths.runtime);
-        if (!record) throw this.#noRuntime();
-        return { runtime: record, consoleOffset: 0, fresh: false };
+        return { runtime: record, consoleOffset: await lastBootOffset(this.paths.console), fresh: false };
       }
       // Whatever a crash or a killed command left is evidence already read, never reused.
       await removeRuntimeFiles(this.paths);
@@ -475,14 +482,25 @@ export class Instance {
     }
   }
 
-  #noRuntime(): QlaunchError {
-    return new QlaunchError(
-      ErrorCode.INSTANCE_BUSY,
-      `instance ${this.name} is running but its runtime record is missing`,
-      {
-        hint: `a start was probably interrupted: \`qlaunch stop ${this.name}\` then start it again`,
-      },
-    );
+  /** The runtime record of running QEMU `pid`, rebuilt from QEMU itself if a killed start never wrote it. */
+  async #finishStart(pid: number, log: Logger): Promise<RuntimeRecord> {
+    let record = await readRuntime(this.paths.runtime);
+    if (!record) {
+      const kvm = (await this.qmp('query-kvm')) as { enabled: boolean };
+      record = {
+        pid,
+        startTicks: await processStartTicks(pid),
+        startedAt: new Date().toISOString(),
+        binary: await readlink(`/proc/${pid}/exe`).catch(() => 'qemu'),
+        accel: kvm.enabled ? 'kvm' : 'tcg',
+      };
+      log.warn({ runtime: record }, 'rebuilt the runtime record of an interrupted start');
+    }
+    if (this.config.seed && record.sshPort === undefined) {
+      record.sshPort = (await this.withQmp((qmp) => addForward(qmp, 22))).hostPort;
+    }
+    await writeRuntime(this.paths.runtime, record);
+    return record;
   }
 
   async #journal(): Promise<Logger> {

@@ -11,7 +11,7 @@ import { resolveHost } from '../vm/host-choice.js';
 import { addForward } from '../vm/ports.js';
 import { connectWithRetry } from '../vm/unix-socket.js';
 import type { InstanceConfig } from './config.js';
-import { fileSize } from './console-log.js';
+import { bootLine, fileSize } from './console-log.js';
 import { spawnDetached } from './detached.js';
 import type { InstancePaths } from './layout.js';
 import { processStartTicks, type RuntimeRecord, removeRuntimeFiles, writeRuntime } from './runtime.js';
@@ -85,7 +85,7 @@ export async function bootInstance(
     guestAgentSocket: paths.guestAgent,
     pidFile: paths.pid,
   });
-  await appendFile(paths.console, `\n-- qlaunch: boot at ${new Date().toISOString()} --\n`, { mode: 0o600 });
+  await appendFile(paths.console, bootLine(new Date()), { mode: 0o600 });
   const consoleOffset = await fileSize(paths.console);
   const qemuLogOffset = await fileSize(paths.qemuLog);
   logger.info({ argv: [command.file, ...command.args] }, 'starting qemu');

@@ -1,6 +1,6 @@
 // Named instances on the tiny guest: the whole lifecycle and its faults, through the library.
 
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import t from 'tap';
 import { Instance } from '../../lib/instance/instance.js';
 import { alive, shortTempDir } from '../fixtures/guests.js';
@@ -26,6 +26,10 @@ t.test('lifecycle: create, start, stop, start again, crash, remove', async (t) =
   const again = await dev.start();
   t.notOk(again.started, 'a second start finds it running');
   t.equal(again.pid, started.pid);
+  // A start killed between spawning QEMU and recording it: the next start rebuilds the record from QEMU.
+  rmSync(dev.paths.runtime);
+  t.match(await dev.start(), { started: false, pid: started.pid });
+  t.match(JSON.parse(readFileSync(dev.paths.runtime, 'utf8')), { pid: started.pid, accel: 'tcg' });
 
   // Ports at runtime: QEMU itself is asked which forwards exist.
   const forward = await dev.addPort('0:80');

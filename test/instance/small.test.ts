@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import t from 'tap';
 import { stableMac } from '../../lib/instance/mac.js';
 import { parseNetworks } from '../../lib/instance/networks.js';
@@ -37,4 +38,17 @@ t.test('host forwards from `info usernet`', async (t) => {
     { protocol: 'udp', hostAddress: '127.0.0.1', hostPort: 5353, guestPort: 53 },
   ]);
   t.same(parseUsernetForwards(''), []);
+});
+
+t.test('the current boot starts after the last boot line in the console log', async (t) => {
+  const { lastBootOffset, bootLine } = await import('../../lib/instance/console-log.js');
+  const dir = t.testdir();
+  const path = `${dir}/console.log`;
+  t.equal(await lastBootOffset(path), 0, 'no log yet');
+  const first = `${bootLine(new Date(0))}old boot READY\n`;
+  const second = bootLine(new Date(1000));
+  writeFileSync(path, `${first}${second}new boot`);
+  t.equal(await lastBootOffset(path), first.length + second.length);
+  writeFileSync(path, 'no boot line at all');
+  t.equal(await lastBootOffset(path), 0);
 });
