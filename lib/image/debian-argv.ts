@@ -2,7 +2,7 @@
 
 import { ARCH_TABLE } from '../qemu/arch.js';
 import type { DebianBuildPlan } from './debian-recipe.js';
-import { ROOT_LABEL } from './debian-recipe.js';
+import { ROOT_LABEL, UPDATE_INITRAMFS_CONF } from './debian-recipe.js';
 
 /** `root`: mmdebstrap as real root into a directory; `unshare`: in a user namespace, to a tarball. */
 export type BuildMode = 'root' | 'unshare';
@@ -37,6 +37,11 @@ export const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
 // Each instance must make its own host keys: cloud-init generates them on first boot.
 const REMOVE_HOST_KEYS = 'rm -f "$1"/etc/ssh/ssh_host_*';
 const LOCK_ROOT = 'chroot "$1" passwd --quiet --lock root';
+// --force-confold kept the build-only file and put Debian's beside it as .dpkg-dist: Debian's goes back (as is).
+const RESTORE_UPDATE_INITRAMFS_CONF = `mv "$1"${UPDATE_INITRAMFS_CONF}.dpkg-dist "$1"${UPDATE_INITRAMFS_CONF}`;
+// mmdebstrap leaves --dpkgopt/--aptopt in the root: unsafe io and keeping old conffiles are for the build only.
+const REMOVE_BUILD_OPTIONS =
+  'rm -f "$1"/etc/dpkg/dpkg.cfg.d/99mmdebstrap "$1"/etc/apt/apt.conf.d/99mmdebstrap';
 
 export interface MmdebstrapInput {
   plan: DebianBuildPlan;
@@ -56,12 +61,16 @@ export function mmdebstrapCommand({ plan, mode }: MmdebstrapInput): Command {
     `--include=${plan.packages.join(',')}`,
     // The image is written once and then copied into ext4: dpkg's fsyncs only cost time.
     '--dpkgopt=force-unsafe-io',
+    // Files the setup hook put in place before their package (update-initramfs.conf) win, without a prompt.
+    '--dpkgopt=force-confold',
     '--aptopt=Acquire::Retries "3"',
     `--hook-dir=${MERGED_USR_HOOKS}`,
     `--setup-hook=tar-in ${STAGING_FILES.setupTar} /`,
     `--customize-hook=tar-in ${STAGING_FILES.customizeTar} /`,
     `--customize-hook=${REMOVE_HOST_KEYS}`,
     `--customize-hook=${LOCK_ROOT}`,
+    `--customize-hook=${RESTORE_UPDATE_INITRAMFS_CONF}`,
+    `--customize-hook=${REMOVE_BUILD_OPTIONS}`,
     plan.release,
     mode === 'root' ? STAGING_FILES.root : STAGING_FILES.rootTar,
     ...plan.sources,

@@ -122,8 +122,9 @@ function checkEmulation(facts: BuildHostFacts, arch: DebianImageArch): void {
     throw missingTool(`${qemu}-static`, 'qemu-user-static binfmt-support arch-test', why);
   if (!facts.tools['arch-test']) throw missingTool('arch-test', 'arch-test', why);
   if (!facts.binfmtMounted) {
+    // update-binfmts mounts binfmt_misc itself when it is not (containers without systemd), then enables.
     throw new QlaunchError(ErrorCode.HOST_EMULATION_UNAVAILABLE, `binfmt_misc is not mounted: ${why}`, {
-      hint: 'as root: mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc',
+      hint: `as root: update-binfmts --enable ${qemu} (mounts it too), or mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc`,
     });
   }
   if (!facts.binfmtRegistered) {

@@ -120,9 +120,14 @@ apt_candidates() {
 }
 
 apt_candidates_uncached() {
-  local pkg args=() out
+  local pkg args=() all=() out
   for pkg in "$@"; do args+=("$pkg:$debarch"); done
   out=$(apt-cache "${apt_opts[@]}" show --no-all-versions "${args[@]}" 2>/dev/null) || return 1
+  # Architecture: all packages (cloud-init) have no :arm64 name when arm64 is a foreign architecture.
+  for pkg in "$@"; do grep -qx "Package: $pkg" <<<"$out" || all+=("$pkg:all"); done
+  if ((${#all[@]})); then
+    out+=$'\n'$(apt-cache "${apt_opts[@]}" show --no-all-versions "${all[@]}" 2>/dev/null) || return 1
+  fi
   # A kernel metapackage names the real image package and its exact version: "Depends: linux-image-X (= V)".
   out=$(awk '
     /^Package:/ { pkg = $2 }

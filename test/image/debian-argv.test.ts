@@ -43,6 +43,18 @@ t.test(
       customize.some((h) => /passwd .*--lock root$/.test(h)),
       'locks root',
     );
+    t.ok(args.includes('--dpkgopt=force-confold'), 'the setup files win over conffiles, without a prompt');
+    t.ok(
+      customize.includes(
+        'mv "$1"/etc/initramfs-tools/update-initramfs.conf.dpkg-dist "$1"/etc/initramfs-tools/update-initramfs.conf',
+      ),
+      "puts Debian's update-initramfs.conf back over the build-only one",
+    );
+    t.equal(
+      customize.at(-1),
+      'rm -f "$1"/etc/dpkg/dpkg.cfg.d/99mmdebstrap "$1"/etc/apt/apt.conf.d/99mmdebstrap',
+      'the build-only dpkg and apt options do not stay in the image',
+    );
     t.notOk(
       args.some((a) => a.includes('htop') && a.includes('hook')),
       'package names never reach a hook',

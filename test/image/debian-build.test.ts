@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -156,6 +157,15 @@ t.test(
       t.match(await debugfs(raw, 'cat /etc/fstab'), /^LABEL=rootfs \/ ext4 /m);
       t.match(await debugfs(raw, 'cat /etc/shadow'), /^root:!/m);
       t.notMatch(await debugfs(raw, 'ls /var/lib/apt/lists'), /_Packages/);
+      // The build-only settings are gone: Debian's update-initramfs.conf, no unsafe-io or confold for dpkg.
+      const status = await debugfs(raw, 'cat /var/lib/dpkg/status');
+      const shipped = / \/etc\/initramfs-tools\/update-initramfs\.conf ([0-9a-f]{32})/.exec(status)?.[1];
+      const conf = await debugfs(raw, 'cat /etc/initramfs-tools/update-initramfs.conf');
+      t.match(conf, /^update_initramfs=yes$/m);
+      t.equal(createHash('md5').update(`${conf}\n`).digest('hex'), shipped, "Debian's conffile, unmodified");
+      t.notMatch(await debugfs(raw, 'ls /etc/initramfs-tools'), /dpkg-dist/);
+      t.notMatch(await debugfs(raw, 'ls /etc/dpkg/dpkg.cfg.d'), /99mmdebstrap/);
+      t.notMatch(await debugfs(raw, 'ls /etc/apt/apt.conf.d'), /99mmdebstrap/);
       t.match(
         await debugfs(raw, 'cat /etc/cloud/cloud.cfg.d/99_qlaunch.cfg'),
         /datasource_list: \[NoCloud, None\]/,

@@ -104,15 +104,25 @@ t.test(
       code: 'HOST_TOOL_MISSING',
       hint: /arch-test/,
     });
-    t.throws(() => chooseBuildMode(host({ binfmtMounted: false }), 'aarch64'), {
+    // A container without systemd: the packages are in, but nothing mounted binfmt_misc or enabled the handler.
+    t.throws(() => chooseBuildMode(host({ binfmtMounted: false, binfmtRegistered: false }), 'aarch64'), {
       code: 'HOST_EMULATION_UNAVAILABLE',
-      message: /binfmt_misc is not mounted/,
-      hint: /mount -t binfmt_misc/,
+      message: /^binfmt_misc is not mounted: building arm64 on this amd64 host/,
+      hint: 'as root: update-binfmts --enable qemu-aarch64 (mounts it too), or mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc',
     });
     t.throws(() => chooseBuildMode(host({ binfmtRegistered: false }), 'aarch64'), {
       code: 'HOST_EMULATION_UNAVAILABLE',
-      message: /qemu-aarch64/,
+      message: /^no enabled binfmt_misc handler qemu-aarch64: building arm64/,
+      hint: 'as root: apt-get install qemu-user-static binfmt-support arch-test, then update-binfmts --enable qemu-aarch64',
     });
+    t.throws(
+      () => chooseBuildMode(host({ uid: 1000, binfmtRegistered: false }), 'aarch64'),
+      {
+        code: 'HOST_EMULATION_UNAVAILABLE',
+        message: /qemu-aarch64/,
+      },
+      'unshare mode needs the handler just the same',
+    );
     t.throws(() => chooseBuildMode(host({ hostDebianArch: 'arm64' }, ['qemu-x86_64-static']), 'x86_64'), {
       code: 'HOST_TOOL_MISSING',
     });

@@ -12,6 +12,7 @@ import {
   planDebianBuild,
   reportedPackages,
   setupFiles,
+  UPDATE_INITRAMFS_CONF,
 } from '../../lib/image/debian-recipe.js';
 
 const MiB = 2 ** 20;
@@ -96,6 +97,8 @@ t.test('setup files: a MODULES=list virtio initramfs, cloud-init on NoCloud only
     setupFiles('aarch64').some((f) => f.content.split('\n').includes('virtio_mmio')),
     'aarch64 adds virtio_mmio',
   );
+  // Only the kernel's postinst builds the initramfs; the update initramfs-tools queues for later is skipped.
+  t.match(files.get(UPDATE_INITRAMFS_CONF)?.content, /^update_initramfs=no$/m);
   const cloud = parse(files.get('/etc/cloud/cloud.cfg.d/99_qlaunch.cfg')?.content ?? '');
   t.same(cloud.datasource_list, ['NoCloud', 'None']);
   t.equal(cloud.locale, 'C.UTF-8');
