@@ -234,17 +234,26 @@ export class Instance {
       });
       return { ...boot, fresh: true };
     });
-    await waitInstance(
-      this.config,
-      this.paths,
-      runtime,
-      consoleOffset,
-      options.wait ?? this.config.readiness,
-      {
-        timeout: options.timeout,
-        signal: options.signal,
-      },
-    );
+    try {
+      await waitInstance(
+        this.config,
+        this.paths,
+        runtime,
+        consoleOffset,
+        options.wait ?? this.config.readiness,
+        {
+          timeout: options.timeout,
+          signal: options.signal,
+        },
+      );
+    } catch (error) {
+      // A guest that is slow or broken is left running for the user to look at: say so, and how to end it.
+      if (!isQlaunchError(error) || !(await this.status()).pid) throw error;
+      throw new QlaunchError(error.code, `instance ${this.name} started but is not ready: ${error.message}`, {
+        hint: `it is still running: \`qlaunch logs ${this.name}\` shows its console, \`qlaunch stop ${this.name}\` stops it`,
+        cause: error,
+      });
+    }
     return { started: fresh, pid: runtime.pid, sshPort: runtime.sshPort, ms: Date.now() - started };
   }
 

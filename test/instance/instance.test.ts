@@ -82,6 +82,11 @@ t.test('two starts at once: one boots, the other is told the instance is busy', 
   t.match((lost[0] as PromiseRejectedResult).reason, { code: 'INSTANCE_BUSY' });
   const status = await a.status();
   t.ok(status.state === 'running' || status.state === 'paused');
+  await t.rejects(a.start({ wait: { serial: 'NEVER-PRINTED' }, timeout: 2000 }), {
+    code: 'VM_TIMEOUT',
+    message: /instance race started but is not ready/,
+    hint: /still running: `qlaunch logs race`/,
+  });
   t.match(await a.stop({ force: true }), { how: 'quit' });
 });
 
