@@ -25,9 +25,10 @@ export function spawnDetached(command: QemuCommand, logFile: string): DetachedQe
   }
   let running = child.pid !== undefined;
   const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
-    child.once('error', (error) => {
+    // A binary that cannot be run emits 'error' and no 'exit'.
+    child.once('error', () => {
       running = false;
-      resolve({ exitCode: null, signal: null, ...{ error } });
+      resolve({ exitCode: null, signal: null });
     });
     child.once('exit', (exitCode, signal) => {
       running = false;

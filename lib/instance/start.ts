@@ -1,7 +1,7 @@
 // `start`: boot an instance's QEMU detached, connected over QMP just long enough to resume it and forward SSH,
 // then wait for whatever readiness was asked; a start that fails leaves no QEMU and no runtime files behind.
 
-import { appendFile } from 'node:fs/promises';
+import { appendFile, chmod } from 'node:fs/promises';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { bootFirmware, normalizeSpec, type VmSpec } from '../machine/spec.js';
@@ -107,6 +107,10 @@ export async function bootInstance(
       throw new Error(qemu.running ? 'QEMU did not open its QMP socket in time' : 'QEMU exited at start');
     }
     await qmp.connect(socket, { timeout: Math.max(1000, deadline - Date.now()) });
+    // QEMU made its sockets with the umask's mode; the 0700 directory already guards them, this is belt and braces.
+    await Promise.all(
+      [paths.qmp, paths.serial, paths.guestAgent].map((path) => chmod(path, 0o600).catch(() => {})),
+    );
     if (config.seed) {
       const ssh = await addForward(qmp, 22);
       runtime.sshPort = ssh.hostPort;

@@ -1,6 +1,6 @@
 // Named instances on the tiny guest: the whole lifecycle and its faults, through the library.
 
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import t from 'tap';
 import { Instance } from '../../lib/instance/instance.js';
 import { alive, shortTempDir } from '../fixtures/guests.js';
@@ -21,6 +21,10 @@ t.test('lifecycle: create, start, stop, start again, crash, remove', async (t) =
   const started = await dev.start();
   t.ok(started.started);
   t.ok(alive(started.pid), 'QEMU runs');
+  t.equal(statSync(dev.paths.dir).mode & 0o777, 0o700, 'the instance directory is private');
+  for (const file of ['qmp', 'serial', 'guestAgent', 'key', 'config', 'pid'] as const) {
+    t.equal(statSync(dev.paths[file]).mode & 0o777, 0o600, `${file} is 0600`);
+  }
   t.match(await dev.status(), { state: 'running', pid: started.pid, qemuStatus: 'running' });
   t.match(await dev.qmp('query-status'), { status: 'running' });
   const again = await dev.start();
