@@ -11,7 +11,7 @@ import { openImageStore } from '../image/store.js';
 import type { Logger } from '../logger.js';
 import { parseAccel } from '../machine/spec.js';
 import { privateNetMac } from '../qemu/private-net.js';
-import { hostnameFor, userDataFor } from '../vm/cloud.js';
+import { type CloudLaunchInput, hostnameFor, userDataFor } from '../vm/cloud.js';
 import { baseDisk, chooseMachine } from '../vm/cloud-image.js';
 import { createKeyPair } from '../vm/ssh-key.js';
 import { type InstanceConfig, type InstanceReadiness, writeInstanceConfig } from './config.js';
@@ -21,22 +21,11 @@ import { stableMac } from './mac.js';
 import { parseNetworks } from './networks.js';
 import { instanceSpec } from './start.js';
 
-export interface CreateInstanceInput {
+/** A cloud launch's inputs (image or machine file, overrides), plus the instance's name and private networks. */
+export interface CreateInstanceInput extends Omit<CloudLaunchInput, 'hostname'> {
   name: string;
-  /** A template, a stored image name or a disk file; or `machine`. */
-  image?: string | undefined;
-  machine?: string | undefined;
-  arch?: string | undefined;
-  cpus?: number | undefined;
-  memory?: string | number | undefined;
-  diskSize?: string | number | undefined;
-  /** HOST:GUEST forwards, bound to 127.0.0.1, set up on every start. */
-  ports?: readonly string[] | undefined;
-  userData?: string | undefined;
   /** `private:NET` entries: private L2 networks besides user networking. */
   networks?: readonly string[] | undefined;
-  accel?: string | undefined;
-  firmware?: string | undefined;
 }
 
 export interface CreateInstanceOptions {
@@ -47,9 +36,10 @@ export interface CreateInstanceOptions {
   signal?: AbortSignal | undefined;
 }
 
-function parseFirmware(value: string | undefined): InstanceConfig['firmware'] {
-  if (value === undefined) return undefined;
-  return value === 'bios' || value === 'uefi' ? value : { path: resolve(value) };
+/** The firmware as the config keeps it: a file's path made absolute, since later starts run from anywhere. */
+function parseFirmware(value: CreateInstanceInput['firmware']): InstanceConfig['firmware'] {
+  if (value === undefined || value === 'bios' || value === 'uefi') return value;
+  return { path: resolve(typeof value === 'string' ? value : value.path) };
 }
 
 /** Make instance `input.name`; on any failure nothing of it is left. Returns its paths and config. */

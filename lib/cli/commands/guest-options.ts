@@ -1,6 +1,7 @@
 // The options that describe a guest, shared by `run` and `create` so both read the same way.
 
 import type { Argv } from 'yargs';
+import type { CloudLaunchInput } from '../../vm/cloud.js';
 
 /** --machine, --arch, --cpus, --memory, --disk-size, --port, --user-data, --accel, --firmware. */
 export const guestOptions = <T>(y: Argv<T>) =>
@@ -29,3 +30,30 @@ export const guestOptions = <T>(y: Argv<T>) =>
       describe:
         'bios, uefi (from QEMU firmware descriptors) or a firmware FILE (default: none for a kernel, else the arch’s)',
     });
+
+/** What `guestOptions` parsed, plus the image, as the library takes it (`launch({ image })`, `Instance.create`). */
+export interface GuestArgs {
+  image?: string | undefined;
+  machine?: string | undefined;
+  arch?: string | undefined;
+  cpus?: number | undefined;
+  memory?: string | undefined;
+  'disk-size'?: string | undefined;
+  port?: string[] | undefined;
+  'user-data'?: string | undefined;
+  accel?: string | undefined;
+  firmware?: string | undefined;
+}
+
+export const guestInput = (args: GuestArgs): CloudLaunchInput => ({
+  image: args.image,
+  machine: args.machine,
+  arch: args.arch,
+  cpus: args.cpus,
+  memory: args.memory,
+  diskSize: args['disk-size'],
+  ports: args.port,
+  userData: args['user-data'],
+  accel: args.accel,
+  firmware: args.firmware,
+});

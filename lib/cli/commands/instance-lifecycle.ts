@@ -2,7 +2,7 @@
 
 import type { Argv, CommandModule } from 'yargs';
 import { printJson, reportError } from '../output.js';
-import { guestOptions } from './guest-options.js';
+import { guestInput, guestOptions } from './guest-options.js';
 import { type InstanceArgs, instanceOptions, say, seconds, withInstance } from './instance-common.js';
 
 interface CreateArgs extends InstanceArgs {
@@ -86,20 +86,7 @@ export const createCommand = (setExit: (code: number) => void): CommandModule<ob
     try {
       const { Instance } = await import('../../instance/instance.js');
       const instance = await Instance.create(
-        {
-          name: args.name,
-          image: args.image,
-          machine: args.machine,
-          arch: args.arch,
-          cpus: args.cpus,
-          memory: args.memory,
-          diskSize: args['disk-size'],
-          ports: args.port,
-          userData: args['user-data'],
-          networks: args.network,
-          accel: args.accel,
-          firmware: args.firmware,
-        },
+        { ...guestInput(args), name: args.name, networks: args.network },
         { ...(await instanceOptions(args)), onProgress: say },
       );
       if (args.start) return setExit(await startInstance(instance, { ...args, json: args.json }));

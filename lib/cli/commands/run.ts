@@ -3,7 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import { cliLogger, EXIT, reportError } from '../output.js';
-import { guestOptions } from './guest-options.js';
+import { guestInput, guestOptions } from './guest-options.js';
 
 interface RunArgs {
   image?: string | undefined;
@@ -93,27 +93,13 @@ async function runImage(args: RunArgs): Promise<number> {
   });
   const exitFor = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
   try {
-    const cloud = await launchImage(
-      {
-        image: args.image,
-        machine: args.machine,
-        arch: args.arch,
-        cpus: args.cpus,
-        memory: args.memory,
-        diskSize: args['disk-size'],
-        ports: args.port,
-        userData: args['user-data'],
-        accel: args.accel,
-        firmware: args.firmware,
-      },
-      {
-        logger,
-        onProgress: say,
-        keep: args.keep,
-        signal: aborting.signal,
-        readyTimeout: args.timeout === undefined ? undefined : args.timeout * 1000,
-      },
-    );
+    const cloud = await launchImage(guestInput(args), {
+      logger,
+      onProgress: say,
+      keep: args.keep,
+      signal: aborting.signal,
+      readyTimeout: args.timeout === undefined ? undefined : args.timeout * 1000,
+    });
     aborting.signal.addEventListener('abort', () => void cloud.stop({ timeout: 10_000 }), { once: true });
     say(
       `ready after ${((Date.now() - started) / 1000).toFixed(1)} s (ssh -p ${cloud.ssh.target.port} ${cloud.ssh.target.user}@127.0.0.1)`,
