@@ -149,12 +149,32 @@ export class Instance {
       instance = await Instance.open(name, options);
     } catch (error) {
       const paths = instancePaths(name, options.root);
-      const unfinished =
-        isQlaunchError(error, ErrorCode.INSTANCE_NOT_FOUND) && (await stat(paths.dir).catch(() => undefined));
-      if (!unfinished) throw error;
+      // Unfinished (no config) or damaged (a config that does not parse): removable all the same.
+      const removable =
+        (isQlaunchError(error, ErrorCode.INSTANCE_NOT_FOUND) ||
+          isQlaunchError(error, ErrorCode.INSTANCE_CONFIG_INVALID)) &&
+        (await stat(paths.dir).catch(() => undefined));
+      if (!removable) throw error;
       const key = await stat(paths.lockKey).catch(() => undefined);
       const lock = key ? await acquireLock(name, paths.dir, paths.lockKey, 'remove') : undefined;
       try {
+        const status = await instanceStatus(paths);
+        if (status.pid !== undefined) {
+          if (!options.force) {
+            throw new QlaunchError(
+              ErrorCode.INSTANCE_RUNNING,
+              `instance ${name} is ${status.state}; not removing it`,
+              {
+                hint: `pass --force to stop and remove it`,
+              },
+            );
+          }
+          await stopQemu(paths, status.pid, true, {
+            force: true,
+            logger: options.logger ?? silentLogger,
+            powerButton: false,
+          });
+        }
         await rm(paths.dir, { recursive: true, force: true });
       } finally {
         await lock?.release();

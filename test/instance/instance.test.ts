@@ -1,6 +1,7 @@
 // Named instances on the tiny guest: the whole lifecycle and its faults, through the library.
 
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { Instance } from '../../lib/instance/instance.js';
 import { alive, shortTempDir } from '../fixtures/guests.js';
@@ -97,3 +98,23 @@ t.test('two starts at once: one boots, the other is told the instance is busy', 
 async function waitGone(pid: number): Promise<void> {
   while (alive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
 }
+
+t.test('a damaged or unfinished instance is listed with its problem and can still be removed', async (t) => {
+  const root = shortTempDir(t);
+  const machine = await tinyMachineFile(root);
+  const broken = await Instance.create({ name: 'broken', machine, accel: 'tcg' }, { root });
+  writeFileSync(broken.paths.config, '{"schema": 1');
+  mkdirSync(join(root, 'half'));
+  await t.rejects(Instance.open('broken', { root }), { code: 'INSTANCE_CONFIG_INVALID' });
+  await t.rejects(Instance.open('half', { root }), { code: 'INSTANCE_NOT_FOUND', message: /never finished/ });
+  t.match(await Instance.list({ root }), [
+    { name: 'broken', error: /is damaged/ },
+    { name: 'half', error: /never finished/ },
+  ]);
+  await Instance.destroy('broken', { root });
+  await Instance.destroy('half', { root });
+  t.same(
+    readdirSync(root).filter((f) => !f.endsWith('.yaml')),
+    [],
+  );
+});
