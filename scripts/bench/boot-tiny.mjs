@@ -10,7 +10,7 @@ import { compare } from './compare.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const runs = Number(process.argv[2] ?? 5);
-const arches = process.argv.slice(3).length ? process.argv.slice(3) : ['x86_64', 'aarch64'];
+const arches = process.argv.slice(3).length ? process.argv.slice(3) : ['x86_64', 'aarch64', 'riscv64'];
 const memory = '256M';
 
 for (const arch of arches) {
