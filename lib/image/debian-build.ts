@@ -35,7 +35,7 @@ import { abortedError, runTool } from './tool-run.js';
 export type { DebianImage } from './debian-manifest.js';
 
 export interface BuildDebianImageOptions {
-  release?: DebianRelease;
+  release?: DebianRelease | undefined;
   arch: DebianImageArch;
   /** Where the finished image goes; must not exist yet (or be empty). Built beside it, then renamed into place. */
   outDir: string;
@@ -72,20 +72,21 @@ const tarEntries = (files: readonly RootFile[]) => {
   ];
 };
 
-/** The one kernel in the root's /boot and its initrd. */
+/** The one kernel in the root's /boot and its initrd (riscv64's is an uncompressed `vmlinux-VERSION`). */
 async function findKernel(root: string): Promise<{ version: string; kernel: string; initrd: string }> {
   const boot = join(root, 'boot');
   const names = await readdir(boot).catch(() => [] as string[]);
-  const versions = names.flatMap((name) => /^vmlinuz-(.+)$/.exec(name)?.[1] ?? []);
-  const version = versions[0];
-  if (versions.length !== 1 || version === undefined || !names.includes(`initrd.img-${version}`)) {
+  const kernels = names.filter((name) => /^vmlinu[zx]-.+$/.test(name));
+  const file = kernels.length === 1 ? kernels[0] : undefined;
+  const version = file?.slice('vmlinuz-'.length);
+  if (file === undefined || version === undefined || !names.includes(`initrd.img-${version}`)) {
     throw new QlaunchError(
       ErrorCode.IMAGE_BUILD_FAILED,
       `expected one kernel and its initrd in the image's /boot, found: ${names.join(', ') || 'nothing'}`,
       { hint: 'check the mmdebstrap output above for a failed kernel or initramfs-tools step' },
     );
   }
-  return { version, kernel: join(boot, `vmlinuz-${version}`), initrd: join(boot, `initrd.img-${version}`) };
+  return { version, kernel: join(boot, file), initrd: join(boot, `initrd.img-${version}`) };
 }
 
 /** Bytes the root's files take on disk. */

@@ -3,14 +3,24 @@
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { ARCH_TABLE, type Arch } from '../qemu/arch.js';
 
+/** The architectures qlaunch builds Debian images for, across releases. */
+export const DEBIAN_IMAGE_ARCHES = ['x86_64', 'aarch64', 'riscv64'] as const satisfies readonly Arch[];
+export type DebianImageArch = (typeof DEBIAN_IMAGE_ARCHES)[number];
+
+// Debian 12 has no riscv64 port; Debian 13 (trixie) is the first release with one.
 export const DEBIAN_RELEASES = {
-  bookworm: { version: '12' },
-} as const;
+  bookworm: { version: '12', arches: ['x86_64', 'aarch64'] },
+  trixie: { version: '13', arches: ['x86_64', 'aarch64', 'riscv64'] },
+} as const satisfies Record<string, { version: string; arches: readonly DebianImageArch[] }>;
 export type DebianRelease = keyof typeof DEBIAN_RELEASES;
 
-/** The architectures qlaunch builds Debian images for (Debian 12 has no riscv64 port). */
-export const DEBIAN_IMAGE_ARCHES = ['x86_64', 'aarch64'] as const satisfies readonly Arch[];
-export type DebianImageArch = (typeof DEBIAN_IMAGE_ARCHES)[number];
+/** The release whose image is called `name` (`debian-12` → bookworm), or undefined. */
+export const releaseOfImage = (name: string): DebianRelease | undefined =>
+  (Object.keys(DEBIAN_RELEASES) as DebianRelease[]).find((release) => imageName(release) === name);
+
+/** The architectures `release` has a port for. */
+export const releaseArches = (release: DebianRelease): readonly DebianImageArch[] =>
+  DEBIAN_RELEASES[release].arches;
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 export const DEFAULT_SECURITY_MIRROR = 'http://deb.debian.org/debian-security';
@@ -48,10 +58,11 @@ const INITRAMFS_MODULES: readonly string[] = [
   'virtio_rng',
   'ext4',
 ];
-// aarch64 virt may put virtio devices on MMIO rather than PCI.
+// The virt machines of aarch64 and riscv64 may put virtio devices on MMIO rather than PCI.
 const EXTRA_INITRAMFS_MODULES: Readonly<Record<DebianImageArch, readonly string[]>> = {
   x86_64: [],
   aarch64: ['virtio_mmio'],
+  riscv64: ['virtio_mmio'],
 };
 
 export const imageName = (release: DebianRelease): string => `debian-${DEBIAN_RELEASES[release].version}`;
@@ -217,9 +228,16 @@ export function planDebianBuild(request: DebianBuildRequest): DebianBuildPlan {
     );
   }
   const arch = request.arch;
-  if (!(DEBIAN_IMAGE_ARCHES as readonly string[]).includes(arch)) {
-    throw new QlaunchError(ErrorCode.SPEC_ARCH_UNSUPPORTED, `cannot build a Debian image for '${arch}'`, {
-      hint: `use one of: ${DEBIAN_IMAGE_ARCHES.join(', ')}`,
+  const arches: readonly string[] = releaseArches(release as DebianRelease);
+  if (!arches.includes(arch)) {
+    const other = (Object.keys(DEBIAN_RELEASES) as DebianRelease[]).filter((r) =>
+      (releaseArches(r) as readonly string[]).includes(arch),
+    );
+    const name = `Debian ${DEBIAN_RELEASES[release as DebianRelease].version} (${release})`;
+    throw new QlaunchError(ErrorCode.SPEC_ARCH_UNSUPPORTED, `cannot build a ${name} image for '${arch}'`, {
+      hint: other.length
+        ? `${name} has no ${arch} port: build ${other.map((r) => imageName(r)).join(' or ')} for ${arch}, or use one of: ${arches.join(', ')}`
+        : `use one of: ${arches.join(', ')}`,
     });
   }
   const size = request.diskSizeMiB;

@@ -2,17 +2,17 @@
 
 import { z } from 'zod';
 import { parseChecksum } from '../image/checksum.js';
-import { DEBIAN_IMAGE_ARCHES, DEBIAN_RELEASES, imageName } from '../image/debian-recipe.js';
+import { DEBIAN_RELEASES, type DebianRelease, imageName, releaseArches } from '../image/debian-recipe.js';
 import { IMAGE_NAME } from '../image/image-name.js';
 import { ARCHES, type Arch } from '../qemu/arch.js';
 import { parseSizeMiB } from './size.js';
 import { parsePortForward } from './spec.js';
 
-/** What `image: { build: … }` accepts, the images `qlaunch image build` makes (debian-12), and their arches. */
+/** What `image: { build: … }` accepts, the images `qlaunch image build` makes (debian-12, …), and their arches. */
 export const BUILD_RECIPE_ARCHES: Readonly<Record<string, readonly Arch[]>> = Object.fromEntries(
-  Object.keys(DEBIAN_RELEASES).map((release) => [
-    imageName(release as keyof typeof DEBIAN_RELEASES),
-    DEBIAN_IMAGE_ARCHES,
+  (Object.keys(DEBIAN_RELEASES) as DebianRelease[]).map((release) => [
+    imageName(release),
+    releaseArches(release),
   ]),
 );
 const BUILD_RECIPES = Object.keys(BUILD_RECIPE_ARCHES) as [string, ...string[]];

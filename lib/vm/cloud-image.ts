@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
+import { releaseOfImage } from '../image/debian-recipe.js';
 import { checkDiskImage } from '../image/disk-check.js';
 import { imageNameForArch } from '../image/image-name.js';
 import { pullImage } from '../image/pull.js';
@@ -92,18 +93,10 @@ export async function baseDisk(
       const name = imageNameForArch(image.name, machine.arch);
       const found = await findImage(store, name);
       if (found) return fromStored(found);
-      if (machine.arch === 'riscv64') {
-        throw new QlaunchError(
-          ErrorCode.SPEC_ARCH_UNSUPPORTED,
-          `${image.name} cannot be built for riscv64 yet`,
-          {
-            hint: 'build it for x86_64 or aarch64',
-          },
-        );
-      }
       say(`building ${name} from Debian packages (once; it is kept in ${store.dir})`);
       const built = await buildStoredDebianImage(store, {
         name,
+        release: releaseOfImage(image.name),
         arch: machine.arch,
         onProgress: (line: string) => say(line),
         ...(options.signal && { signal: options.signal }),

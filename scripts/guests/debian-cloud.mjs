@@ -1,11 +1,11 @@
-// Runs qlaunch's Debian image builder for scripts/guests/debian-cloud: node debian-cloud.mjs MODULE ARCH OUTDIR.
+// Runs qlaunch's Debian image builder for scripts/guests/debian-cloud: node debian-cloud.mjs MODULE ARCH OUTDIR RELEASE.
 // Progress goes to stderr, the manifest path to stdout; SIGINT/SIGTERM abort the build, which then cleans up.
 
 import { pathToFileURL } from 'node:url';
 
-const [modulePath, arch, outDir] = process.argv.slice(2);
-if (!modulePath || !arch || !outDir) {
-  process.stderr.write('usage: node debian-cloud.mjs MODULE ARCH OUTDIR\n');
+const [modulePath, arch, outDir, release] = process.argv.slice(2);
+if (!modulePath || !arch || !outDir || !release) {
+  process.stderr.write('usage: node debian-cloud.mjs MODULE ARCH OUTDIR RELEASE\n');
   process.exit(2);
 }
 const { buildDebianImage } = await import(pathToFileURL(modulePath).href);
@@ -13,6 +13,7 @@ const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => controller.abort());
 try {
   const image = await buildDebianImage({
+    release,
     arch,
     outDir,
     signal: controller.signal,

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Makes (once) a qlaunch home for the tests whose image store holds the cached Debian test images.
 // Usage: node scripts/guests/test-home.mjs MANIFEST...   → prints the home directory (QLAUNCH_HOME for the tests).
-// Each image is stored under the name `run debian-12-local --arch ARCH` looks for: debian-12-local (x86_64),
-// debian-12-local-aarch64.
+// Each image is stored under the name `image build` gives it, which `run debian-N-local --arch ARCH` looks for:
+// debian-12-local (x86_64), debian-12-local-aarch64, debian-13-local-riscv64.
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { defaultBuildName } from '../../dist/lib/image/store-build.js';
 import { findImage, openImageStore, readDebianManifest, registerDebianImage } from '../../dist/lib/index.js';
 
 const manifestPaths = process.argv.slice(2);
@@ -16,7 +17,7 @@ if (manifestPaths.length === 0) {
   process.exit(2);
 }
 const manifests = await Promise.all(manifestPaths.map((path) => readDebianManifest(path)));
-const names = manifests.map((m) => (m.arch === 'x86_64' ? 'debian-12-local' : `debian-12-local-${m.arch}`));
+const names = manifests.map((m) => defaultBuildName(m.release, m.arch));
 const twice = names.find((name, i) => names.indexOf(name) !== i);
 if (twice) {
   console.error(`test-home: two manifests for ${twice}`);

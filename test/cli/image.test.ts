@@ -212,21 +212,24 @@ t.test('pull by template name: unknown names are clear errors', async (t) => {
   t.match(result.stderr, /no-such-template/);
 });
 
-t.test(
-  'build: a taken name fails before any work; a host without mmdebstrap is told the package',
-  async (t) => {
-    const home = join(t.testdir(), 'home');
-    t.equal((await cli(home, ['image', 'import', qcow2Path, '--name', 'debian-12-local'])).exitCode, 0);
-    const taken = await cli(home, ['image', 'build', 'debian-12', '--arch', 'x86_64']);
-    t.equal(taken.exitCode, 1);
-    t.match(taken.stderr, /an image 'debian-12-local' is already in .*\n {2}fix: remove it first/);
-    const noTools = await cli(home, ['image', 'build', 'debian-12', '--arch', 'aarch64'], {
-      PATH: '/nonexistent',
-    });
-    t.equal(noTools.exitCode, 1);
-    t.match(noTools.stderr, /mmdebstrap is not installed.*\n {2}fix: apt-get install mmdebstrap/);
-    t.same(readdirSync(join(home, 'images')), ['debian-12-local'], 'no scratch directory left');
-    const badRecipe = await cli(home, ['image', 'build', 'arch-linux']);
-    t.equal(badRecipe.exitCode, 2);
-  },
-);
+t.test('build: a taken name, a missing tool or an arch the release lacks fail before any work', async (t) => {
+  const home = join(t.testdir(), 'home');
+  t.equal((await cli(home, ['image', 'import', qcow2Path, '--name', 'debian-12-local'])).exitCode, 0);
+  const taken = await cli(home, ['image', 'build', 'debian-12', '--arch', 'x86_64']);
+  t.equal(taken.exitCode, 1);
+  t.match(taken.stderr, /an image 'debian-12-local' is already in .*\n {2}fix: remove it first/);
+  const noTools = await cli(home, ['image', 'build', 'debian-12', '--arch', 'aarch64'], {
+    PATH: '/nonexistent',
+  });
+  t.equal(noTools.exitCode, 1);
+  t.match(noTools.stderr, /mmdebstrap is not installed.*\n {2}fix: apt-get install mmdebstrap/);
+  const noPort = await cli(home, ['image', 'build', 'debian-12', '--arch', 'riscv64']);
+  t.equal(noPort.exitCode, 1);
+  t.match(
+    noPort.stderr,
+    /Debian 12 \(bookworm\) image for 'riscv64'\n {2}fix: .*build debian-13 for riscv64/,
+  );
+  t.same(readdirSync(join(home, 'images')), ['debian-12-local'], 'no scratch directory left');
+  const badRecipe = await cli(home, ['image', 'build', 'arch-linux']);
+  t.equal(badRecipe.exitCode, 2);
+});

@@ -10,6 +10,8 @@ import {
   kernelAppend,
   kernelMetaPackage,
   planDebianBuild,
+  releaseArches,
+  releaseOfImage,
   reportedPackages,
   setupFiles,
   UPDATE_INITRAMFS_CONF,
@@ -52,8 +54,12 @@ t.test('a plan with every option', async (t) => {
 
 t.test('bad options are refused, naming the option and value', async (t) => {
   const cases: [Parameters<typeof planDebianBuild>[0], string, RegExp][] = [
-    [{ arch: 'x86_64', release: 'trixie' }, 'IMAGE_BUILD_INVALID', /release 'trixie'/],
-    [{ arch: 'riscv64' }, 'SPEC_ARCH_UNSUPPORTED', /'riscv64'/],
+    [{ arch: 'x86_64', release: 'sid' }, 'IMAGE_BUILD_INVALID', /release 'sid'/],
+    [
+      { arch: 'sparc64', release: 'trixie' },
+      'SPEC_ARCH_UNSUPPORTED',
+      /Debian 13 \(trixie\) image for 'sparc64'/,
+    ],
     [{ arch: 'x86_64', diskSizeMiB: 100 }, 'IMAGE_BUILD_INVALID', /diskSizeMiB 100/],
     [{ arch: 'x86_64', diskSizeMiB: 1024.5 }, 'IMAGE_BUILD_INVALID', /diskSizeMiB 1024.5/],
     [{ arch: 'x86_64', extraPackages: ['htop,curl'] }, 'IMAGE_BUILD_INVALID', /'htop,curl'/],
@@ -67,6 +73,35 @@ t.test('bad options are refused, naming the option and value', async (t) => {
     t.throws(() => planDebianBuild(request), { code, message }, JSON.stringify(request));
   }
 });
+
+t.test(
+  'riscv64 is built from Debian 13: Debian 12 has no port, and says which release has one',
+  async (t) => {
+    t.throws(() => planDebianBuild({ arch: 'riscv64' }), {
+      code: 'SPEC_ARCH_UNSUPPORTED',
+      message: "cannot build a Debian 12 (bookworm) image for 'riscv64'",
+      hint: 'Debian 12 (bookworm) has no riscv64 port: build debian-13 for riscv64, or use one of: x86_64, aarch64',
+    });
+    const plan = planDebianBuild({ release: 'trixie', arch: 'riscv64' });
+    t.same(plan.sources, [
+      'deb http://deb.debian.org/debian trixie main',
+      'deb http://deb.debian.org/debian trixie-updates main',
+      'deb http://deb.debian.org/debian-security trixie-security main',
+    ]);
+    t.equal(plan.packages[0], 'linux-image-riscv64');
+    t.equal(kernelAppend('riscv64'), 'root=LABEL=rootfs console=ttyS0');
+    const modules =
+      setupFiles('riscv64').find((f) => f.path === '/etc/initramfs-tools/modules')?.content ?? '';
+    t.match(modules, /^virtio_mmio$/m, 'virt may put virtio on MMIO');
+    t.match(modules, /^virtio_blk$/m);
+    t.equal(imageName('trixie'), 'debian-13');
+    t.equal(releaseOfImage('debian-13'), 'trixie');
+    t.equal(releaseOfImage('debian-12'), 'bookworm');
+    t.equal(releaseOfImage('debian-11'), undefined);
+    t.same(releaseArches('bookworm'), ['x86_64', 'aarch64']);
+    t.same(releaseArches('trixie'), ['x86_64', 'aarch64', 'riscv64']);
+  },
+);
 
 t.test('names, packages, command line', async (t) => {
   t.equal(imageName('bookworm'), 'debian-12');

@@ -167,9 +167,9 @@ t.test('wrong values name the field, its line and the fix', async (t) => {
     message: "arch (line 2): 'sparc64' is not one of x86_64, aarch64, riscv64",
   });
   t.match(failure('image: { name: a }\nreadiness: cloudinit\n'), { hint: "did you mean 'cloud-init'?" });
-  t.match(failure('image:\n  build: debian-13\n'), {
-    message: "image.build (line 2): 'debian-13' is not one of debian-12",
-    hint: "did you mean 'debian-12'?",
+  t.match(failure('image:\n  build: debian-14\n'), {
+    message: "image.build (line 2): 'debian-14' is not one of debian-12, debian-13",
+    hint: "did you mean 'debian-12' or 'debian-13'?",
   });
   t.match(failure('image: debian\n'), {
     message: "image (line 1): should be a mapping, not 'debian'",

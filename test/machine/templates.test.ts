@@ -22,9 +22,19 @@ t.test('the templates directory is found from lib/ and from dist/lib/', async (t
 t.test('listTemplates: the shipped images, with their architectures', async (t) => {
   const list = await listTemplates();
   const byName = Object.fromEntries(list.map((template) => [template.name, template]));
-  t.same(Object.keys(byName), ['alpine', 'debian-12', 'debian-12-local', 'fedora', 'ubuntu-24.04']);
+  t.same(Object.keys(byName), [
+    'alpine',
+    'debian-12',
+    'debian-12-local',
+    'debian-13',
+    'debian-13-local',
+    'fedora',
+    'ubuntu-24.04',
+  ]);
   t.same(byName['debian-12']?.arches, ['x86_64', 'aarch64']);
   t.same(byName['debian-12-local']?.arches, ['x86_64', 'aarch64']);
+  t.same(byName['debian-13']?.arches, ['x86_64', 'aarch64']);
+  t.same(byName['debian-13-local']?.arches, ['x86_64', 'aarch64', 'riscv64']);
   t.same(byName['ubuntu-24.04']?.arches, ['x86_64', 'aarch64', 'riscv64']);
   t.same(byName['fedora']?.arches, ['x86_64', 'aarch64', 'riscv64']);
   t.same(byName['alpine']?.arches, ['x86_64', 'aarch64']);
@@ -80,7 +90,7 @@ t.test('an unknown name lists the templates and suggests a close one', async (t)
   await t.rejects(findTemplate('debain-12'), {
     code: 'MACHINE_UNKNOWN',
     message: "there is no machine template 'debain-12'",
-    hint: /^did you mean 'debian-12'\? the templates are: alpine, debian-12, debian-12-local, fedora, ubuntu-24\.04/,
+    hint: /^did you mean 'debian-12' or 'debian-13'\? the templates are: alpine, debian-12, debian-12-local, debian-13, debian-13-local, fedora, ubuntu-24\.04/,
   });
   await t.rejects(findTemplate('ubuntu'), {
     code: 'MACHINE_UNKNOWN',

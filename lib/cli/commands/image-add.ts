@@ -1,7 +1,15 @@
 // `qlaunch image import` and `qlaunch image build`: images made on this host (a local file, a Debian build) stored.
 
 import type { CommandModule } from 'yargs';
-import type { DebianImageArch } from '../../image/debian-recipe.js';
+import {
+  DEBIAN_IMAGE_ARCHES,
+  DEBIAN_RELEASES,
+  type DebianImageArch,
+  type DebianRelease,
+  imageName,
+  releaseArches,
+  releaseOfImage,
+} from '../../image/debian-recipe.js';
 import type { StoredImage } from '../../image/store.js';
 import { interruptible } from '../interruptible.js';
 import { cliLogger, printJson } from '../output.js';
@@ -63,32 +71,36 @@ interface BuildArgs {
   'log-level'?: string | undefined;
 }
 
+const RECIPES = (Object.keys(DEBIAN_RELEASES) as DebianRelease[]).map((release) => imageName(release));
+
 export const buildCommand = (setExit: SetExit): CommandModule<object, BuildArgs> => ({
   command: 'build <recipe>',
-  describe: 'build an image from distribution packages (debian-12) into the store; needs mmdebstrap',
+  describe: `build an image from distribution packages (${RECIPES.join(', ')}) into the store; needs mmdebstrap`,
   builder: (y) =>
     y
-      .positional('recipe', { type: 'string', demandOption: true, choices: ['debian-12'] })
-      .option('arch', { type: 'string', choices: ['x86_64', 'aarch64'], describe: 'default: the host’s' })
-      .option('name', { type: 'string', describe: 'default: debian-12-local, or debian-12-local-<arch>' })
+      .positional('recipe', { type: 'string', demandOption: true, choices: RECIPES })
+      .option('arch', {
+        type: 'string',
+        choices: [...DEBIAN_IMAGE_ARCHES],
+        describe: 'default: the host’s (riscv64 from debian-13 on)',
+      })
+      .option('name', { type: 'string', describe: 'default: debian-N-local, or debian-N-local-<arch>' })
       .option('json', { type: 'boolean', describe: 'print the stored image as JSON' }),
   handler: async (args) =>
     setExit(
       await interruptible(async (signal) => {
-        const recipe = await import('../../image/debian-recipe.js');
         const { hostArch } = await import('../../qemu/arch.js');
-        const releases = Object.keys(recipe.DEBIAN_RELEASES) as (keyof typeof recipe.DEBIAN_RELEASES)[];
-        const release = releases.find((r) => recipe.imageName(r) === args.recipe)!;
+        const release = releaseOfImage(args.recipe)!;
         const buildable = (arch: string | undefined): arch is DebianImageArch =>
-          (recipe.DEBIAN_IMAGE_ARCHES as readonly (string | undefined)[]).includes(arch);
+          (releaseArches(release) as readonly (string | undefined)[]).includes(arch);
         // The host's architecture builds natively; another one needs binfmt emulation (the builder checks).
         const host = hostArch();
-        const arch = buildable(args.arch) ? args.arch : buildable(host) ? host : 'x86_64';
+        const arch = args.arch ?? (buildable(host) ? host : 'x86_64');
         const { openImageStore } = await import('../../image/store.js');
         const { buildStoredDebianImage } = await import('../../image/store-build.js');
         const image = await buildStoredDebianImage(openImageStore(), {
           release,
-          arch,
+          arch: arch as DebianImageArch,
           name: args.name,
           signal,
           logger: await cliLogger(args['log-level']),
