@@ -96,7 +96,7 @@ export async function baseDisk(
       say(`building ${name} from Debian packages (once; it is kept in ${store.dir})`);
       const built = await buildStoredDebianImage(store, {
         name,
-        release: releaseOfImage(image.name),
+        release: releaseOfImage(image.recipe),
         arch: machine.arch,
         onProgress: (line: string) => say(line),
         ...(options.signal && { signal: options.signal }),

@@ -230,6 +230,13 @@ t.test('build: a taken name, a missing tool or an arch the release lacks fail be
     /Debian 12 \(bookworm\) image for 'riscv64'\n {2}fix: .*build debian-13 for riscv64/,
   );
   t.same(readdirSync(join(home, 'images')), ['debian-12-local'], 'no scratch directory left');
+  // run of a template that builds debian-13 asks the builder for trixie (stopped early here: no mmdebstrap).
+  const viaRun = await cli(home, ['run', '--arch', 'riscv64', 'debian-13-local', '--', 'true'], {
+    PATH: '/nonexistent',
+  });
+  t.equal(viaRun.exitCode, 1);
+  t.match(viaRun.stderr, /mmdebstrap is not installed/);
+  t.notMatch(viaRun.stderr, /bookworm/);
   const badRecipe = await cli(home, ['image', 'build', 'arch-linux']);
   t.equal(badRecipe.exitCode, 2);
 });
