@@ -1,7 +1,24 @@
 // qlaunch's public library API.
 
+export { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from './arch/table.js';
 export * from './cidata/index.js';
 export { ErrorCode, isQlaunchError, QlaunchError } from './errors.js';
+export { type SshClient, type SshResult, type SshTarget, sshExec } from './guest/access/ssh.js';
+export { type CloudLaunchInput, type CloudLaunchOptions, CloudVm, launchImage } from './guest/cloud-guest.js';
+export type { SerialConsole, SerialMatch, WaitForSerialOptions } from './guest/console/serial.js';
+export { type ResolveFirmwareOptions, resolveFirmware } from './guest/firmware.js';
+export { type StopOptions, Vm, type VmExit } from './guest/guest.js';
+export { type LaunchOptions, launch, startVm } from './guest/launch.js';
+export type { Forward, ForwardOptions } from './guest/ports/ports.js';
+export {
+  deleteSnapshot,
+  listSnapshots,
+  loadSnapshot,
+  type SaveSnapshotOptions,
+  type SnapshotInfo,
+  type SnapshotOptions,
+  saveSnapshot,
+} from './guest/snapshot/snapshot.js';
 export * from './host/index.js';
 export { type BuildDebianImageOptions, buildDebianImage } from './image/debian-build.js';
 export { type DebianImage, readDebianManifest } from './image/debian-manifest.js';
@@ -31,6 +48,7 @@ export {
 export { INSTANCE_FILES, instancesRoot } from './instance/layout.js';
 export type { InstanceState, InstanceStatus } from './instance/state.js';
 export type { Logger } from './logger.js';
+export { privateNetMac, privateNetSegment } from './machine/private-net.js';
 export { formatMiB, parseSizeMiB } from './machine/size.js';
 export {
   type DiskSpec,
@@ -41,9 +59,7 @@ export {
   type VmSpec,
   type VmSpecInput,
 } from './machine/spec.js';
-export { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from './qemu/arch.js';
 export { type ArgvPlan, buildQemuArgv, type QemuCommand, type ResolvedFirmware } from './qemu/argv.js';
-export { privateNetMac, privateNetSegment } from './qemu/private-net.js';
 export {
   GuestAgent,
   type GuestExecOptions,
@@ -54,19 +70,3 @@ export {
   waitForAgent,
 } from './qga/index.js';
 export * from './qmp/index.js';
-export { type CloudLaunchInput, type CloudLaunchOptions, CloudVm, launchImage } from './vm/cloud.js';
-export { type ResolveFirmwareOptions, resolveFirmware } from './vm/firmware.js';
-export { type LaunchOptions, launch, startVm } from './vm/launch.js';
-export type { Forward, ForwardOptions } from './vm/ports.js';
-export type { SerialConsole, SerialMatch, WaitForSerialOptions } from './vm/serial.js';
-export {
-  deleteSnapshot,
-  listSnapshots,
-  loadSnapshot,
-  type SaveSnapshotOptions,
-  type SnapshotInfo,
-  type SnapshotOptions,
-  saveSnapshot,
-} from './vm/snapshot.js';
-export { type SshClient, type SshResult, type SshTarget, sshExec } from './vm/ssh.js';
-export { type StopOptions, Vm, type VmExit } from './vm/vm.js';

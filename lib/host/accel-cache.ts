@@ -3,7 +3,7 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, release } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import type { Arch } from '../qemu/arch.js';
+import type { Arch } from '../arch/table.js';
 import type { AccelVerdict } from './types.js';
 
 export const ACCEL_CACHE_FILE = 'accel.json';

@@ -1,7 +1,7 @@
 // Deciding KVM or TCG for an arch: by running guest code under KVM and seeing it finish, cached per boot and QEMU.
 
+import { ARCH_TABLE, type Arch, hostArch as detectHostArch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { ARCH_TABLE, type Arch, hostArch as detectHostArch } from '../qemu/arch.js';
 import {
   type AccelCacheEntry,
   binaryStamp,

@@ -3,8 +3,8 @@
 import { constants, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { ARCH_TABLE, type Arch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { ARCH_TABLE, type Arch } from '../qemu/arch.js';
 import type { QemuBinary, QemuImgBinary, QemuVersion } from './types.js';
 import { parseQemuVersion } from './version.js';
 

@@ -1,7 +1,7 @@
 // Host probing in one call: QEMU binaries, qemu-img, the accelerator per arch, firmware, what each arch can run, KVM.
 
 import { basename, dirname } from 'node:path';
-import { ARCH_TABLE, ARCHES, type Arch, hostArch as detectHostArch } from '../qemu/arch.js';
+import { ARCH_TABLE, ARCHES, type Arch, hostArch as detectHostArch } from '../arch/table.js';
 import { probeAccel } from './accel.js';
 import { type BinaryLookupOptions, findQemu, findQemuImg } from './binaries.js';
 import type { FirmwareDescriptor } from './firmware.js';

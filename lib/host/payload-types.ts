@@ -1,6 +1,6 @@
 // The shape of a KVM probe payload: guest code QEMU can run, the serial markers it writes, how it ends.
 
-import type { Arch } from '../qemu/arch.js';
+import type { Arch } from '../arch/table.js';
 
 export interface PayloadStage {
   /** The byte the code writes to its serial port on reaching this stage. */

@@ -1,6 +1,6 @@
 // KVM probe payloads by architecture, the QEMU argv that runs one, and what a run's output means: pure.
 
-import { ARCH_TABLE, type Arch } from '../qemu/arch.js';
+import { ARCH_TABLE, type Arch } from '../arch/table.js';
 import { aarch64Payload } from './payload-aarch64.js';
 import type { ProbePayload } from './payload-types.js';
 import { x86_64Payload } from './payload-x86_64.js';

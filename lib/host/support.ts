@@ -1,6 +1,6 @@
 // Which architectures this host can run, from the probed binaries and firmware: pure.
 
-import { ARCH_TABLE, type Arch } from '../qemu/arch.js';
+import { ARCH_TABLE, type Arch } from '../arch/table.js';
 import type { ArchFirmware, ArchSupport, MissingPiece, QemuBinary } from './types.js';
 
 /** Runnable or not, for kernels and for disk images, and what to install for what is missing. */

@@ -1,6 +1,6 @@
 // What host probing finds out: the facts argv building and `doctor` rely on.
 
-import type { Arch } from '../qemu/arch.js';
+import type { Arch } from '../arch/table.js';
 
 /** A QEMU tool's version, parsed from the first line it prints for `-version` / `--version`. */
 export interface QemuVersion {

@@ -1,6 +1,6 @@
 // Command lines of the Debian image build's steps (mmdebstrap, tar, mkfs.ext4, qemu-img) and its file names: pure.
 
-import { ARCH_TABLE } from '../qemu/arch.js';
+import { ARCH_TABLE } from '../arch/table.js';
 import type { DebianBuildPlan } from './debian-recipe.js';
 import { ROOT_LABEL, UPDATE_INITRAMFS_CONF } from './debian-recipe.js';
 

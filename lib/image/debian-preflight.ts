@@ -3,8 +3,8 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { ARCH_TABLE, hostArch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { ARCH_TABLE, hostArch } from '../qemu/arch.js';
 import { type BuildMode, MERGED_USR_HOOKS } from './debian-argv.js';
 import type { DebianImageArch } from './debian-recipe.js';
 

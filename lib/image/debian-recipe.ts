@@ -1,7 +1,7 @@
 // What goes into a qlaunch Debian cloud image (releases, packages, files written into the root) and option checks: pure.
 
+import { ARCH_TABLE, type Arch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { ARCH_TABLE, type Arch } from '../qemu/arch.js';
 
 /** The architectures qlaunch builds Debian images for, across releases. */
 export const DEBIAN_IMAGE_ARCHES = ['x86_64', 'aarch64', 'riscv64'] as const satisfies readonly Arch[];

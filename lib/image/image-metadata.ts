@@ -1,7 +1,7 @@
 // image.json, the record beside each stored disk: what it is, where it came from, how to boot it. Pure.
 
+import { ARCHES, type Arch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { ARCHES, type Arch } from '../qemu/arch.js';
 import { IMAGE_NAME } from './image-name.js';
 
 export const IMAGE_ORIGINS = ['pull', 'import', 'build'] as const;

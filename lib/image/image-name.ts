@@ -1,8 +1,8 @@
 // Names of stored images: the rule they follow, and a name made from a URL or a file name when none is given: pure.
 
 import { basename } from 'node:path';
+import type { Arch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import type { Arch } from '../qemu/arch.js';
 
 /** Lower-case, starts with a letter or digit, at most 63 characters: safe as a directory name and in a URL. */
 export const IMAGE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;

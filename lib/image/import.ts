@@ -3,8 +3,8 @@
 import { createReadStream } from 'node:fs';
 import { rename, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Arch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import type { Arch } from '../qemu/arch.js';
 import { formatChecksum } from './checksum.js';
 import { checkDiskImage } from './disk-check.js';
 import { writeHashed } from './hashed-write.js';

@@ -3,8 +3,8 @@
 
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Arch } from '../arch/table.js';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
-import type { Arch } from '../qemu/arch.js';
 import {
   type Checksum,
   checksumForFile,

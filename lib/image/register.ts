@@ -3,8 +3,8 @@
 import { createReadStream } from 'node:fs';
 import { copyFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Arch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import type { Arch } from '../qemu/arch.js';
 import { type Checksum, formatChecksum, hashFile } from './checksum.js';
 import type { DebianImage } from './debian-manifest.js';
 import { DEFAULT_USER, imageName } from './debian-recipe.js';

@@ -1,7 +1,7 @@
 // Building a Debian image straight into the store: built in a scratch directory there, then moved in as one image.
 
 import { join } from 'node:path';
-import type { Arch } from '../qemu/arch.js';
+import type { Arch } from '../arch/table.js';
 import { type BuildDebianImageOptions, buildDebianImage } from './debian-build.js';
 import { type DebianRelease, imageName } from './debian-recipe.js';
 import { checkImageName, imageNameForArch } from './image-name.js';

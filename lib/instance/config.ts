@@ -2,9 +2,9 @@
 
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { ARCHES } from '../arch/table.js';
 import { writeFileAtomic } from '../cidata/seed.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { ARCHES } from '../qemu/arch.js';
 
 const forward = z.object({
   protocol: z.enum(['tcp', 'udp']),

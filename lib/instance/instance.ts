@@ -3,19 +3,20 @@
 
 import { readdir, readlink, rm, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { ARCH_TABLE } from '../arch/table.js';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
+import { type SshClient, sshClient } from '../guest/access/ssh.js';
+import { lastBootOffset } from '../guest/console/console-log.js';
+import { addForward, removeForward } from '../guest/ports/ports.js';
+import { parseUsernetForwards } from '../guest/ports/usernet.js';
+import type { SnapshotInfo } from '../guest/snapshot/snapshot-info.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { PortForward } from '../machine/spec.js';
 import { parsePortForward } from '../machine/spec.js';
 import { didYouMean } from '../machine/suggest.js';
-import { ARCH_TABLE } from '../qemu/arch.js';
 import type { QmpClient } from '../qmp/index.js';
 import { QmpClient as Qmp } from '../qmp/index.js';
-import { addForward, removeForward } from '../vm/ports.js';
-import type { SnapshotInfo } from '../vm/snapshot-info.js';
-import { type SshClient, sshClient } from '../vm/ssh.js';
 import { type InstanceConfig, type InstanceReadiness, readInstanceConfig } from './config.js';
-import { lastBootOffset } from './console-log.js';
 import { type CreateInstanceInput, type CreateInstanceOptions, createInstance } from './create.js';
 import { journalLogger, teeLogger } from './journal.js';
 import { INSTANCE_NAME, type InstancePaths, instancePaths, instancesRoot } from './layout.js';
@@ -30,7 +31,6 @@ import {
 import { bootInstance } from './start.js';
 import { type InstanceStatus, instanceStatus } from './state.js';
 import { type StopHow, type StopInstanceOptions, stopQemu } from './stop.js';
-import { parseUsernetForwards } from './usernet.js';
 import { sshTargetOf, waitInstance } from './wait.js';
 
 export interface InstanceOptions {
@@ -84,8 +84,8 @@ export interface InstanceInfo {
   dir: string;
 }
 
+export type { SnapshotInfo } from '../guest/snapshot/snapshot-info.js';
 export type { GuestExecResult as ExecResult } from '../qga/index.js';
-export type { SnapshotInfo } from '../vm/snapshot-info.js';
 
 /** The block node of the instance's overlay (argv names disks disk0, disk1, … in order; the overlay is first). */
 const ROOT_NODE = 'disk0';
@@ -408,7 +408,7 @@ export class Instance {
   ): Promise<SnapshotInfo> {
     this.#requireDisk();
     return this.#locked('snapshot', async (log) => {
-      const { saveSnapshot } = await import('../vm/snapshot.js');
+      const { saveSnapshot } = await import('../guest/snapshot/snapshot.js');
       const info = await this.withQmp((qmp) => saveSnapshot(qmp, { tag, nodes: [ROOT_NODE], ...options }));
       log.info({ snapshot: info }, 'snapshot saved');
       return info;
@@ -420,9 +420,9 @@ export class Instance {
     this.#requireDisk();
     return this.#locked('snapshot', async (log) => {
       const status = await this.status();
-      const snapshots = await import('../vm/snapshot.js');
+      const snapshots = await import('../guest/snapshot/snapshot.js');
       if (status.state !== 'running' && status.state !== 'paused') {
-        const { loadSnapshotOffline } = await import('../vm/snapshot-offline.js');
+        const { loadSnapshotOffline } = await import('../guest/snapshot/snapshot-offline.js');
         return loadSnapshotOffline(this.paths.overlay, tag);
       }
       const info = await this.withQmp((qmp) =>
@@ -439,10 +439,10 @@ export class Instance {
     return this.#locked('snapshot', async (log) => {
       const status = await this.status();
       if (status.state === 'running' || status.state === 'paused') {
-        const { deleteSnapshot } = await import('../vm/snapshot.js');
+        const { deleteSnapshot } = await import('../guest/snapshot/snapshot.js');
         await this.withQmp((qmp) => deleteSnapshot(qmp, { tag, nodes: [ROOT_NODE] }));
       } else {
-        const { deleteSnapshotOffline } = await import('../vm/snapshot-offline.js');
+        const { deleteSnapshotOffline } = await import('../guest/snapshot/snapshot-offline.js');
         await deleteSnapshotOffline(this.paths.overlay, tag);
       }
       log.info({ tag }, 'snapshot deleted');
@@ -454,10 +454,10 @@ export class Instance {
     this.#requireDisk();
     const status = await this.status();
     if (status.state === 'running' || status.state === 'paused') {
-      const { listSnapshots } = await import('../vm/snapshot.js');
+      const { listSnapshots } = await import('../guest/snapshot/snapshot.js');
       return this.withQmp((qmp) => listSnapshots(qmp, ROOT_NODE));
     }
-    const { listSnapshotsOffline } = await import('../vm/snapshot-offline.js');
+    const { listSnapshotsOffline } = await import('../guest/snapshot/snapshot-offline.js');
     return listSnapshotsOffline(this.paths.overlay);
   }
 

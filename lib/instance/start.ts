@@ -3,16 +3,16 @@
 
 import { appendFile, chmod } from 'node:fs/promises';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
+import { bootLine, fileSize } from '../guest/console/console-log.js';
+import { spawnDetached } from '../guest/detached.js';
+import { addForward } from '../guest/ports/ports.js';
+import { connectWithRetry } from '../guest/unix-socket.js';
+import { resolveHost } from '../host/choice.js';
 import type { Logger } from '../logger.js';
 import { bootFirmware, normalizeSpec, type VmSpec } from '../machine/spec.js';
 import { buildQemuArgv } from '../qemu/argv.js';
 import { QmpClient } from '../qmp/index.js';
-import { resolveHost } from '../vm/host-choice.js';
-import { addForward } from '../vm/ports.js';
-import { connectWithRetry } from '../vm/unix-socket.js';
 import type { InstanceConfig } from './config.js';
-import { bootLine, fileSize } from './console-log.js';
-import { spawnDetached } from './detached.js';
 import type { InstancePaths } from './layout.js';
 import { processStartTicks, type RuntimeRecord, removeRuntimeFiles, writeRuntime } from './runtime.js';
 import { tailFile } from './tail.js';
@@ -68,7 +68,7 @@ export async function bootInstance(
   });
   // Firmware is found once per start; an instance keeps its own UEFI variable store across boots.
   const firmware = bootFirmware(spec)
-    ? await (await import('../vm/firmware.js')).resolveFirmware(spec, {
+    ? await (await import('../guest/firmware.js')).resolveFirmware(spec, {
         binary: host.binary,
         nvramPath: paths.nvram,
         keepExistingNvram: true,

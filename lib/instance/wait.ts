@@ -2,11 +2,11 @@
 // text on its console — always failing fast when the guest dies or panics.
 
 import { ErrorCode, QlaunchError } from '../errors.js';
+import { consoleGuest, defaultReadyTimeout, waitForSsh, waitReady } from '../guest/access/ready.js';
+import type { SshTarget } from '../guest/access/ssh.js';
+import { tailConsole } from '../guest/console/console-log.js';
 import { processAlive } from '../process-alive.js';
-import { consoleGuest, defaultReadyTimeout, waitForSsh, waitReady } from '../vm/ready.js';
-import type { SshTarget } from '../vm/ssh.js';
 import { type InstanceConfig, type InstanceReadiness, WAIT_KINDS } from './config.js';
-import { tailConsole } from './console-log.js';
 import type { InstancePaths } from './layout.js';
 import type { RuntimeRecord } from './runtime.js';
 

@@ -1,10 +1,10 @@
 // The schema of a machine file (YAML or JSON): one zod schema that validates files and emits the JSON Schema editors use.
 
 import { z } from 'zod';
+import { ARCHES, type Arch } from '../arch/table.js';
 import { parseChecksum } from '../image/checksum.js';
 import { DEBIAN_RELEASES, type DebianRelease, imageName, releaseArches } from '../image/debian-recipe.js';
 import { IMAGE_NAME } from '../image/image-name.js';
-import { ARCHES, type Arch } from '../qemu/arch.js';
 import { parseSizeMiB } from './size.js';
 import { parsePortForward } from './spec.js';
 

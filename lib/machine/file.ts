@@ -3,8 +3,8 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Arch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import type { Arch } from '../qemu/arch.js';
 import { fieldText, problemsFromIssues } from './file-issues.js';
 import { type MachineFile, type MachineImageSource, machineFileSchema } from './file-schema.js';
 import { locate, type MachineProblem, machineFileError, parseMachineYaml } from './file-yaml.js';

@@ -1,7 +1,7 @@
 // A machine definition plus command-line overrides → the inputs of one launch, for one architecture: pure.
 
+import { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from '../qemu/arch.js';
 import type { Firmware, MachineDefinition, MachineImage, Readiness, UserDataSource } from './file.js';
 import { parseSizeMiB } from './size.js';
 import { type PortForward, parsePortForward } from './spec.js';

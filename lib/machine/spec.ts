@@ -1,8 +1,8 @@
 // What a VM is, as the rest of qlaunch sees it: the input a user gives (loose) and the checked spec (strict).
 
+import { ARCH_TABLE, type Arch, hostArch, parseArch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { ARCH_TABLE, type Arch, hostArch, parseArch } from '../qemu/arch.js';
-import { isUnicastMac, PRIVATE_NET_NAME, privateNetMac } from '../qemu/private-net.js';
+import { isUnicastMac, PRIVATE_NET_NAME, privateNetMac } from './private-net.js';
 import { parseSizeMiB } from './size.js';
 
 export type DiskFormat = 'raw' | 'qcow2';

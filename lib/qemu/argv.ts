@@ -1,9 +1,9 @@
 // The pure core of qlaunch: a checked VM spec plus host facts in, a qemu-system argv out. No I/O here.
 
+import { ARCH_TABLE } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
+import { privateNetdev } from '../machine/private-net.js';
 import type { VmSpec } from '../machine/spec.js';
-import { ARCH_TABLE } from './arch.js';
-import { privateNetdev } from './private-net.js';
 
 export interface AccelChoice {
   accel: 'kvm' | 'tcg';

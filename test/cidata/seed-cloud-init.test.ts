@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import t from 'tap';
 import { buildCloudConfig, buildMetaData } from '../../lib/cidata/cloud-config.js';
 import { type SeedFilesystem, writeSeedImage } from '../../lib/cidata/seed.js';
-import { launch } from '../../lib/vm/launch.js';
+import { launch } from '../../lib/guest/launch.js';
 import { debianImage, shortTempDir } from '../fixtures/guests.js';
 
 t.setTimeout(900_000);

@@ -1,9 +1,9 @@
 import { execa } from 'execa';
 import t from 'tap';
+import { ARCHES, hostArch } from '../../lib/arch/table.js';
 import { formatDoctor } from '../../lib/cli/commands/doctor.js';
 import { archSupport } from '../../lib/host/support.js';
 import type { HostFacts, QemuBinary } from '../../lib/host/types.js';
-import { ARCHES, hostArch } from '../../lib/qemu/arch.js';
 import { cliPath } from '../fixtures/guests.js';
 
 t.setTimeout(60_000);

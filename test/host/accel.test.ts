@@ -1,6 +1,7 @@
 import { access, chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { ARCH_TABLE, ARCHES, hostArch } from '../../lib/arch/table.js';
 import { isQlaunchError } from '../../lib/errors.js';
 import { failureReason, kvmCpuCandidates, probeAccel } from '../../lib/host/accel.js';
 import { ACCEL_CACHE_FILE } from '../../lib/host/accel-cache.js';
@@ -8,7 +9,6 @@ import { findQemu } from '../../lib/host/binaries.js';
 import { checkKvmDevice } from '../../lib/host/kvm-device.js';
 import { judgeRun, type PayloadRun, payloadFor } from '../../lib/host/payload.js';
 import { runPayload } from '../../lib/host/payload-run.js';
-import { ARCH_TABLE, ARCHES, hostArch } from '../../lib/qemu/arch.js';
 
 // This file boots real (tiny) guests, one at a time: the KVM probe and the same payloads under TCG.
 t.setTimeout(120_000);

@@ -1,6 +1,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { ARCHES } from '../../lib/arch/table.js';
 import { isQlaunchError } from '../../lib/errors.js';
 import {
   findExecutable,
@@ -10,7 +11,6 @@ import {
   requireQemu,
   requireQemuImg,
 } from '../../lib/host/binaries.js';
-import { ARCHES } from '../../lib/qemu/arch.js';
 
 /** A fake tool: a shell script that prints `stdout` and exits with `status`. */
 async function fakeTool(dir: string, name: string, stdout: string, status = 0): Promise<string> {

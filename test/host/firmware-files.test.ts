@@ -1,6 +1,7 @@
 import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { ARCH_TABLE, type Arch } from '../../lib/arch/table.js';
 import { findQemu } from '../../lib/host/binaries.js';
 import {
   defaultFirmwareDirs,
@@ -11,7 +12,6 @@ import {
   queryDataDirs,
 } from '../../lib/host/firmware-files.js';
 import { listMachines, machineNames } from '../../lib/host/machines.js';
-import { ARCH_TABLE, type Arch } from '../../lib/qemu/arch.js';
 
 const descriptor = (arch: string, machines: string[], code: string, features: string[] = []): string =>
   JSON.stringify({

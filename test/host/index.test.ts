@@ -1,8 +1,8 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { ARCHES, hostArch } from '../../lib/arch/table.js';
 import { probeHost } from '../../lib/host/index.js';
-import { ARCHES, hostArch } from '../../lib/qemu/arch.js';
 
 // Forcing TCG keeps these from booting anything; the KVM probe itself is tested in accel.test.ts.
 

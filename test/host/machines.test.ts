@@ -1,9 +1,9 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { ARCH_TABLE, ARCHES } from '../../lib/arch/table.js';
 import { findQemu } from '../../lib/host/binaries.js';
 import { listMachines, machineNames, parseMachineHelp } from '../../lib/host/machines.js';
-import { ARCH_TABLE, ARCHES } from '../../lib/qemu/arch.js';
 
 const HELP = `Supported machines are:
 microvm              microvm (i386)

@@ -1,7 +1,7 @@
 import t from 'tap';
+import type { Arch } from '../../lib/arch/table.js';
 import { archSupport } from '../../lib/host/support.js';
 import type { QemuBinary } from '../../lib/host/types.js';
-import type { Arch } from '../../lib/qemu/arch.js';
 
 const qemu = (arch: Arch): QemuBinary => ({
   arch,

@@ -1,6 +1,7 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { ARCH_TABLE, hostArch } from '../../lib/arch/table.js';
 import {
   type BuildHostFacts,
   chooseBuildMode,
@@ -8,7 +9,6 @@ import {
   probeBuildHost,
   subordinateIdCount,
 } from '../../lib/image/debian-preflight.js';
-import { ARCH_TABLE, hostArch } from '../../lib/qemu/arch.js';
 
 const allTools = Object.fromEntries(
   ['mmdebstrap', 'mkfs.ext4', 'qemu-img', 'unshare', 'fakeroot', 'tar', 'newuidmap', 'newgidmap', 'arch-test']

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import t from 'tap';
+import { parseUsernetForwards } from '../../lib/guest/ports/usernet.js';
 import { stableMac } from '../../lib/instance/mac.js';
 import { parseNetworks } from '../../lib/instance/networks.js';
-import { parseUsernetForwards } from '../../lib/instance/usernet.js';
 
 t.test('stable MACs: locally administered unicast, one per seed', async (t) => {
   const mac = stableMac('dev/user');
@@ -41,7 +41,7 @@ t.test('host forwards from `info usernet`', async (t) => {
 });
 
 t.test('the current boot starts after the last boot line in the console log', async (t) => {
-  const { lastBootOffset, bootLine } = await import('../../lib/instance/console-log.js');
+  const { lastBootOffset, bootLine } = await import('../../lib/guest/console/console-log.js');
   const dir = t.testdir();
   const path = `${dir}/console.log`;
   t.equal(await lastBootOffset(path), 0, 'no log yet');

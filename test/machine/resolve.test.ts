@@ -1,7 +1,7 @@
 import t from 'tap';
+import { ARCH_TABLE, ARCHES, hostArch } from '../../lib/arch/table.js';
 import { parseMachineText } from '../../lib/machine/file.js';
 import { chooseArch, machineArches, resolveMachine } from '../../lib/machine/resolve.js';
-import { ARCH_TABLE, ARCHES, hostArch } from '../../lib/qemu/arch.js';
 
 const SUM = `sha256:${'0'.repeat(64)}`;
 const machine = (yaml: string) => parseMachineText(yaml, '/vms/m.yaml');

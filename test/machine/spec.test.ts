@@ -1,8 +1,8 @@
 import t from 'tap';
+import { hostArch, parseArch } from '../../lib/arch/table.js';
 import { isQlaunchError } from '../../lib/errors.js';
 import { formatMiB, parseSizeMiB } from '../../lib/machine/size.js';
 import { bootFirmware, normalizeSpec, parsePortForward } from '../../lib/machine/spec.js';
-import { hostArch, parseArch } from '../../lib/qemu/arch.js';
 
 t.test('sizes', async (t) => {
   t.equal(parseSizeMiB('512'), 512);

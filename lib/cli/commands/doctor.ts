@@ -1,8 +1,8 @@
 // `qlaunch doctor`: what this host can run — QEMU binaries, accelerators (proven by running guest code), firmware.
 
 import type { CommandModule } from 'yargs';
+import { ARCH_TABLE, ARCHES } from '../../arch/table.js';
 import type { ArchSupport, HostFacts } from '../../host/types.js';
-import { ARCH_TABLE, ARCHES } from '../../qemu/arch.js';
 import { printJson, reportError } from '../output.js';
 
 interface DoctorArgs {

@@ -1,7 +1,7 @@
 // The options that describe a guest, shared by `run` and `create` so both read the same way.
 
 import type { Argv } from 'yargs';
-import type { CloudLaunchInput } from '../../vm/cloud.js';
+import type { CloudLaunchInput } from '../../guest/cloud-guest.js';
 
 /** --machine, --arch, --cpus, --memory, --disk-size, --port, --user-data, --accel, --firmware. */
 export const guestOptions = <T>(y: Argv<T>) =>

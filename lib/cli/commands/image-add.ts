@@ -37,7 +37,7 @@ export const importCommand = (setExit: SetExit): CommandModule<object, ImportArg
   handler: async (args) =>
     setExit(
       await interruptible(async (signal) => {
-        const { parseArch } = await import('../../qemu/arch.js');
+        const { parseArch } = await import('../../arch/table.js');
         const { openImageStore } = await import('../../image/store.js');
         const { importImage } = await import('../../image/import.js');
         const arch = args.arch === undefined ? undefined : parseArch(args.arch);
@@ -89,7 +89,7 @@ export const buildCommand = (setExit: SetExit): CommandModule<object, BuildArgs>
   handler: async (args) =>
     setExit(
       await interruptible(async (signal) => {
-        const { hostArch } = await import('../../qemu/arch.js');
+        const { hostArch } = await import('../../arch/table.js');
         const release = releaseOfImage(args.recipe)!;
         const buildable = (arch: string | undefined): arch is DebianImageArch =>
           (releaseArches(release) as readonly (string | undefined)[]).includes(arch);

@@ -1,9 +1,9 @@
 // `qlaunch image pull`: a URL, or a machine template's image for the arch, downloaded into the store and verified.
 
 import type { CommandModule } from 'yargs';
+import type { Arch } from '../../arch/table.js';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import type { MachineDefinition } from '../../machine/file.js';
-import type { Arch } from '../../qemu/arch.js';
 import { interruptible } from '../interruptible.js';
 import { printJson } from '../output.js';
 import { progressReporter } from '../progress.js';
@@ -56,7 +56,7 @@ export async function pullRequest(
   args: Omit<PullArgs, 'verify'>,
   findTemplate: TemplateLookup = shippedTemplate,
 ): Promise<PullRequest> {
-  const { parseArch } = await import('../../qemu/arch.js');
+  const { parseArch } = await import('../../arch/table.js');
   const arch = args.arch === undefined ? undefined : parseArch(args.arch);
   const { imageNameForArch, imageNameFromUrl } = await import('../../image/image-name.js');
   if (args.source.includes('://')) {

@@ -140,7 +140,7 @@ export const logsCommand = (setExit: (code: number) => void): CommandModule<obje
   handler: async (args) =>
     setExit(
       await withInstance(args, async (instance) => {
-        const { followFile, fileSize } = await import('../../instance/console-log.js');
+        const { followFile, fileSize } = await import('../../guest/console/console-log.js');
         const { tailFile, lastLines } = await import('../../instance/tail.js');
         const file = {
           console: instance.paths.console,

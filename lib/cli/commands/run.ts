@@ -80,7 +80,7 @@ async function runImage(args: RunArgs): Promise<number> {
       }),
     );
   }
-  const { launchImage } = await import('../../vm/cloud.js');
+  const { launchImage } = await import('../../guest/cloud-guest.js');
   const logger = await cliLogger(args['log-level']);
   const say = (line: string) => process.stderr.write(`qlaunch: ${line}\n`);
   const started = Date.now();
@@ -124,7 +124,7 @@ async function runImage(args: RunArgs): Promise<number> {
 }
 
 async function run(args: RunArgs): Promise<number> {
-  const { launch } = await import('../../vm/launch.js');
+  const { launch } = await import('../../guest/launch.js');
   const logger = await cliLogger(args['log-level']);
   const started = Date.now();
   const timeoutMs = args.timeout === undefined ? undefined : args.timeout * 1000;

@@ -1,0 +1,247 @@
+// Commands in a guest over the system OpenSSH client: a pure argv builder, POSIX quoting, and exec/interactive runs.
+
+import { constants } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { missingOpenSsh } from '../../cloud/ssh-key.js';
+import { ErrorCode, QlaunchError } from '../../errors.js';
+
+export interface SshTarget {
+  /** Where the forward listens; qlaunch binds its forwards to 127.0.0.1. */
+  host: string;
+  port: number;
+  user: string;
+  /** The per-instance private key (0600). */
+  privateKey: string;
+  /** Pin the guest's host key here on first use; without it, host keys are neither checked nor kept. */
+  knownHostsFile?: string | undefined;
+}
+
+export interface SshArgsOptions {
+  /** Ask for a terminal (-t) for a person at a keyboard; otherwise -T. */
+  interactive?: boolean | undefined;
+  /** Seconds for the TCP connect plus the SSH handshake (default 10). */
+  connectTimeout?: number | undefined;
+  /** Seconds between keepalives; a guest that misses 3 in a row is given up on (default 5). */
+  serverAliveInterval?: number | undefined;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_S = 10;
+const DEFAULT_ALIVE_INTERVAL_S = 5;
+
+const invalid = (message: string, hint: string) =>
+  new QlaunchError(ErrorCode.SPEC_INVALID, message, { hint });
+
+// Names useradd and cloud-init accept; a leading '-' would read as an option.
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
+
+/** A path as ssh's config parser must see it: ssh expands `%` tokens (and `${VAR}`) in key and known-hosts paths. */
+function sshPath(what: string, path: string): string {
+  if (path === '' || path.includes('${') || path.includes('"') || /[\0\n\r]/.test(path)) {
+    throw invalid(
+      `the ${what} path ${JSON.stringify(path)} cannot be given to ssh`,
+      `move the ${what} to a plain path`,
+    );
+  }
+  return path.replaceAll('%', '%%');
+}
+
+const positiveInteger = (what: string, value: number): string => {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw invalid(
+      `${what} must be a positive whole number of seconds, got ${value}`,
+      `pass e.g. ${what}: 10`,
+    );
+  }
+  return String(value);
+};
+
+/** ssh's options and destination for `target` (PURE); a remote command goes after them. */
+export function sshArgs(target: SshTarget, options: SshArgsOptions = {}): string[] {
+  if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65_535) {
+    throw invalid(
+      `SSH port ${target.port} is not a TCP port`,
+      'use the host port of the forward to guest port 22',
+    );
+  }
+  if (!USER_NAME.test(target.user)) {
+    throw invalid(
+      `SSH user ${JSON.stringify(target.user)} is not a user name`,
+      'use the image default user, e.g. debian',
+    );
+  }
+  if (target.host === '' || target.host.startsWith('-') || /[\s@]/.test(target.host)) {
+    throw invalid(`SSH host ${JSON.stringify(target.host)} is not a host name or address`, 'use 127.0.0.1');
+  }
+  const knownHosts = target.knownHostsFile;
+  return [
+    // No ~/.ssh/config or /etc/ssh/ssh_config: a user's ProxyCommand or ControlMaster must not reach the guest.
+    '-F',
+    'none',
+    '-i',
+    sshPath('private key', target.privateKey),
+    '-p',
+    String(target.port),
+    '-l',
+    target.user,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    // With a per-instance file, the first key seen is pinned (a changed one is refused); without, nothing is kept.
+    '-o',
+    `StrictHostKeyChecking=${knownHosts === undefined ? 'no' : 'accept-new'}`,
+    '-o',
+    `UserKnownHostsFile=${knownHosts === undefined ? '/dev/null' : `"${sshPath('known-hosts file', knownHosts)}"`}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    `ConnectTimeout=${positiveInteger('connectTimeout', options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_S)}`,
+    '-o',
+    `ServerAliveInterval=${positiveInteger('serverAliveInterval', options.serverAliveInterval ?? DEFAULT_ALIVE_INTERVAL_S)}`,
+    '-o',
+    'ServerAliveCountMax=3',
+    options.interactive ? '-t' : '-T',
+    '--',
+    target.host,
+  ];
+}
+
+/** One string that a POSIX shell splits back into exactly `argv`: each word in single quotes, `'` as `'\''`. */
+export function shellQuote(argv: readonly string[]): string {
+  return argv.map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(' ');
+}
+
+/** ssh joins its command words with spaces for the remote login shell, so the argv travels as one quoted string. */
+function remoteCommand(argv: readonly string[]): string {
+  if (argv.some((word) => word.includes('\0'))) {
+    throw invalid('a command word contains a NUL byte', 'remove the NUL byte: no program can receive one');
+  }
+  return shellQuote(argv);
+}
+
+/** Where streamed output goes as it arrives: a stream (not ended afterwards) or a function taking text. */
+export type OutputSink = Writable | ((text: string) => void);
+
+export interface SshExecOptions {
+  /** Written to the command's stdin, which is then closed; without it stdin is empty. */
+  input?: string | Uint8Array | undefined;
+  /** Milliseconds before ssh is killed (VM_TIMEOUT). */
+  timeout?: number | undefined;
+  /** Aborting kills ssh (VM_ABORTED). */
+  signal?: AbortSignal | undefined;
+  stdout?: OutputSink | undefined;
+  stderr?: OutputSink | undefined;
+  /** Seconds for ssh's connect and handshake (default 10). */
+  connectTimeout?: number | undefined;
+}
+
+export interface SshResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  /**
+   * Exit 255: ssh itself failed (nothing listening, the key refused, the connection lost) — or, rarely, the
+   * remote command exited 255 or died of a signal, which ssh reports the same way.
+   */
+  connectionFailed: boolean;
+}
+
+const SSH_FAILED = 255;
+
+function follow(stream: Readable | null, sink: OutputSink | undefined): void {
+  if (!stream || !sink) return;
+  if (typeof sink !== 'function') {
+    stream.on('data', (chunk: Buffer) => sink.write(chunk));
+    return;
+  }
+  // A decoder keeps a UTF-8 character split across chunks whole.
+  const decoder = new StringDecoder('utf8');
+  stream.on('data', (chunk: Buffer) => {
+    const text = decoder.write(chunk);
+    if (text) sink(text);
+  });
+  stream.on('end', () => {
+    const rest = decoder.end();
+    if (rest) sink(rest);
+  });
+}
+
+const describe = (target: SshTarget, argv: readonly string[]) =>
+  `${JSON.stringify(argv)} on ${target.user}@${target.host}:${target.port}`;
+
+/** Run `argv` in the guest; its exit code comes back as is, and only a local failure throws. */
+export async function sshExec(
+  target: SshTarget,
+  argv: readonly string[],
+  options: SshExecOptions = {},
+): Promise<SshResult> {
+  if (argv.length === 0) {
+    throw invalid('no command to run over SSH', 'pass the command as an argv array, e.g. ["uname", "-a"]');
+  }
+  const args = [...sshArgs(target, { connectTimeout: options.connectTimeout }), remoteCommand(argv)];
+  // Loaded on first use: execa costs start-up time that `qlaunch run` without SSH should not pay.
+  const { execa } = await import('execa');
+  const subprocess = execa('ssh', args, {
+    reject: false,
+    stripFinalNewline: false,
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
+    ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+    ...(options.signal === undefined ? {} : { cancelSignal: options.signal }),
+  });
+  follow(subprocess.stdout, options.stdout);
+  follow(subprocess.stderr, options.stderr);
+  const result = await subprocess;
+  const stdout = String(result.stdout ?? '');
+  const stderr = String(result.stderr ?? '');
+  if (result.isCanceled) {
+    throw new QlaunchError(ErrorCode.VM_ABORTED, `ssh ${describe(target, argv)} was aborted`);
+  }
+  if (result.timedOut) {
+    throw new QlaunchError(
+      ErrorCode.VM_TIMEOUT,
+      `ssh ${describe(target, argv)} did not finish within ${options.timeout} ms${stderr ? `; it said: ${stderr.trim()}` : ''}`,
+      { hint: 'raise the timeout, or check that the command does not wait for input' },
+    );
+  }
+  if ((result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
+    throw missingOpenSsh('ssh', result.cause);
+  if (typeof result.exitCode !== 'number') {
+    throw new QlaunchError(ErrorCode.VM_SSH, `ssh ${describe(target, argv)} failed: ${result.shortMessage}`, {
+      hint: 'check that the ssh client works: ssh -V',
+      cause: result.cause,
+    });
+  }
+  return { stdout, stderr, exitCode: result.exitCode, connectionFailed: result.exitCode === SSH_FAILED };
+}
+
+/**
+ * ssh with this process's stdin, stdout and stderr: a login shell without `argv`, else that command (with a
+ * terminal when stdin is one). Resolves to ssh's exit code, 128 + the signal number if ssh was killed.
+ */
+export async function sshInteractive(target: SshTarget, argv: readonly string[] = []): Promise<number> {
+  const interactive = process.stdin.isTTY === true;
+  const args = [...sshArgs(target, { interactive }), ...(argv.length > 0 ? [remoteCommand(argv)] : [])];
+  const { execa } = await import('execa');
+  const result = await execa('ssh', args, { stdio: 'inherit', reject: false });
+  if ((result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
+    throw missingOpenSsh('ssh', result.cause);
+  if (typeof result.exitCode === 'number') return result.exitCode;
+  const signal = result.signal === undefined ? undefined : constants.signals[result.signal];
+  return signal === undefined ? SSH_FAILED : 128 + signal;
+}
+
+export interface SshClient {
+  readonly target: SshTarget;
+  exec(argv: readonly string[], options?: SshExecOptions): Promise<SshResult>;
+  interactive(argv?: readonly string[]): Promise<number>;
+}
+
+/** `target` with the runners bound: what a cloud `Vm` exposes as `vm.ssh`. */
+export const sshClient = (target: SshTarget): SshClient => ({
+  target,
+  exec: (argv, options) => sshExec(target, argv, options),
+  interactive: (argv) => sshInteractive(target, argv),
+});
