@@ -31,7 +31,6 @@ export {
   type ImageStore,
   listImages,
   openImageStore,
-  removeImage,
   type StoredImage,
 } from './image/store.js';
 export type { InstanceConfig, InstanceReadiness } from './instance/config.js';
@@ -47,6 +46,7 @@ export {
 } from './instance/instance.js';
 export { INSTANCE_FILES, instancesRoot } from './instance/layout.js';
 export type { InstanceState, InstanceStatus } from './instance/state.js';
+export { removeUnusedImage as removeImage } from './instance/usage.js';
 export type { Logger } from './logger.js';
 export { privateNetMac, privateNetSegment } from './machine/private-net.js';
 export { formatMiB, parseSizeMiB } from './machine/size.js';

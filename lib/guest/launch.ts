@@ -5,13 +5,13 @@ import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { resolveHost } from '../host/choice.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { bootFirmware, normalizeSpec, type VmSpec, type VmSpecInput } from '../machine/spec.js';
 import { type AccelChoice, buildQemuArgv, type QemuCommand, type ResolvedFirmware } from '../qemu/argv.js';
 import { MAX_UNIX_PATH_BYTES } from '../qmp/socket.js';
 import type { CloudLaunchInput, CloudLaunchOptions, CloudVm } from './cloud-guest.js';
 import type { Vm } from './guest.js';
+import { resolveHost } from './host-choice.js';
 import { describeExit, type QemuProcess, spawnQemu } from './process.js';
 
 export interface LaunchOptions {

@@ -6,7 +6,7 @@ import type { ProbePayload } from './payload-types.js';
 import { x86_64Payload } from './payload-x86_64.js';
 import type { AccelName } from './types.js';
 
-export type { PayloadStage, ProbePayload } from './payload-types.js';
+export type { ProbePayload } from './payload-types.js';
 
 // riscv64 hosts with KVM are rare and untestable here; without a payload they get TCG with a reason.
 const PAYLOADS: Partial<Record<Arch, ProbePayload>> = { x86_64: x86_64Payload, aarch64: aarch64Payload };

@@ -146,13 +146,23 @@ export async function createScratch(store: ImageStore, kind: 'tmp' | 'rm' = 'tmp
   return mkdtemp(join(store.dir, `.${kind}-${process.pid}-`));
 }
 
-/** Removes the image called `name` (its directory is renamed aside first, so it vanishes at once) and returns it. */
-/** Remove a stored image; one that instances (in `<home>/instances` beside the store) stand on is refused. */
-export async function removeImage(store: ImageStore, name: string): Promise<{ name: string; dir: string }> {
+export interface RemoveImageOptions {
+  /** Who stands on the image in `dir` (names): the store knows nothing of them, its caller does. */
+  inUse?: ((dir: string) => Promise<string[]>) | undefined;
+}
+
+/**
+ * Removes the image called `name` (its directory is renamed aside first, so it vanishes at once) and returns it;
+ * one that `inUse` names users of is refused.
+ */
+export async function removeImage(
+  store: ImageStore,
+  name: string,
+  options: RemoveImageOptions = {},
+): Promise<{ name: string; dir: string }> {
   const dir = join(store.dir, checkImageName(name));
   if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw notFound(store, name);
-  const { instancesUsing } = await import('../instance/usage.js');
-  const users = await instancesUsing(dir, join(dirname(store.dir), 'instances'));
+  const users = (await options.inUse?.(dir)) ?? [];
   if (users.length > 0) {
     throw new QlaunchError(
       ErrorCode.IMAGE_IN_USE,

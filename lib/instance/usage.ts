@@ -1,7 +1,8 @@
 // Which instances stand on a base image: their overlays need it, so it must not be removed under them.
 
 import { readdir } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
+import { type ImageStore, removeImage } from '../image/store.js';
 import { readInstanceConfig } from './config.js';
 import { INSTANCE_FILES, INSTANCE_NAME } from './layout.js';
 
@@ -16,3 +17,7 @@ export async function instancesUsing(dir: string, root: string): Promise<string[
   }
   return users;
 }
+
+/** Remove a stored image unless instances (in `<home>/instances` beside the store) stand on it. */
+export const removeUnusedImage = (store: ImageStore, name: string): Promise<{ name: string; dir: string }> =>
+  removeImage(store, name, { inUse: (dir) => instancesUsing(dir, join(dirname(store.dir), 'instances')) });

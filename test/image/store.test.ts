@@ -194,6 +194,7 @@ t.test('rm refuses an image that instances stand on, and names them', async (t) 
     return described();
   });
   const { writeInstanceConfig } = await import('../../lib/instance/config.js');
+  const { removeUnusedImage } = await import('../../lib/instance/usage.js');
   for (const name of ['web', 'db']) {
     mkdirSync(join(home, 'instances', name), { recursive: true });
     await writeInstanceConfig(join(home, 'instances', name, 'instance.json'), {
@@ -215,12 +216,12 @@ t.test('rm refuses an image that instances stand on, and names them', async (t) 
     });
   }
   mkdirSync(join(home, 'instances', 'half-made'));
-  await t.rejects(removeImage(store, 'base'), {
+  await t.rejects(removeUnusedImage(store, 'base'), {
     code: 'IMAGE_IN_USE',
     message: 'image base is the base disk of instances db, web',
     hint: /qlaunch rm db web/,
   });
   t.ok(existsSync(image.path), 'nothing removed');
   rmSync(join(home, 'instances'), { recursive: true });
-  t.same(await removeImage(store, 'base'), { name: 'base', dir: join(store.dir, 'base') });
+  t.same(await removeUnusedImage(store, 'base'), { name: 'base', dir: join(store.dir, 'base') });
 });

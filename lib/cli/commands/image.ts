@@ -69,8 +69,9 @@ const rmCommand = (setExit: SetExit): CommandModule<object, { name: string }> =>
   describe: 'remove a stored image',
   builder: (y) => y.positional('name', { type: 'string', demandOption: true }),
   handler: guarded(setExit, async (args) => {
-    const { openImageStore, removeImage } = await import('../../image/store.js');
-    const removed = await removeImage(openImageStore(), args.name);
+    const { openImageStore } = await import('../../image/store.js');
+    const { removeUnusedImage } = await import('../../instance/usage.js');
+    const removed = await removeUnusedImage(openImageStore(), args.name);
     process.stdout.write(`removed ${removed.name} (${removed.dir})\n`);
   }),
 });

@@ -23,7 +23,6 @@ export { snapshotNodes } from './snapshot-nodes.js';
 export type {
   ListSnapshotOptions,
   SaveSnapshotOptions,
-  SnapshotMethod,
   SnapshotOptions,
 } from './snapshot-plan.js';
 

@@ -1,9 +1,9 @@
 // Which QEMU binary and accelerator a spec runs with on this host: probed (and cached) unless the caller says.
 
+import { probeAccel } from '../host/accel.js';
+import { locateQemu } from '../host/binaries.js';
 import type { VmSpec } from '../machine/spec.js';
 import type { AccelChoice } from '../qemu/argv.js';
-import { probeAccel } from './accel.js';
-import { locateQemu } from './binaries.js';
 
 export interface HostChoice {
   binary: string;
