@@ -4,11 +4,18 @@ export { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from './arch/table
 export * from './cidata/index.js';
 export { ErrorCode, isQlaunchError, QlaunchError } from './errors.js';
 export { type SshClient, type SshResult, type SshTarget, sshExec } from './guest/access/ssh.js';
-export { type CloudLaunchInput, type CloudLaunchOptions, CloudVm, launchImage } from './guest/cloud-guest.js';
 export type { SerialConsole, SerialMatch, WaitForSerialOptions } from './guest/console/serial.js';
 export { type ResolveFirmwareOptions, resolveFirmware } from './guest/firmware.js';
-export { type StopOptions, Vm, type VmExit } from './guest/guest.js';
-export { type LaunchOptions, launch, startVm } from './guest/launch.js';
+export {
+  type CloudGuest,
+  type CloudParts,
+  Guest,
+  type GuestCommandResult,
+  type GuestExecOptions as GuestCommandOptions,
+  type GuestExit,
+  type StopOptions,
+} from './guest/guest.js';
+export { type LaunchInput, type LaunchOptions, launch } from './guest/launch.js';
 export type { Forward, ForwardOptions } from './guest/ports/ports.js';
 export {
   deleteSnapshot,
@@ -19,6 +26,7 @@ export {
   type SnapshotOptions,
   saveSnapshot,
 } from './guest/snapshot/snapshot.js';
+export { STOP_DEFAULTS, type StopHow } from './guest/stop.js';
 export * from './host/index.js';
 export { type BuildDebianImageOptions, buildDebianImage } from './image/debian-build.js';
 export { type DebianImage, readDebianManifest } from './image/debian-manifest.js';

@@ -11,6 +11,7 @@ import { findImage, getImage, type ImageStore } from '../image/store.js';
 import { buildStoredDebianImage } from '../image/store-build.js';
 import { loadMachineFile, type MachineDefinition } from '../machine/file.js';
 import { type MachineOverrides, type ResolvedMachine, resolveMachine } from '../machine/resolve.js';
+import type { Firmware } from '../machine/spec.js';
 
 export interface BaseDisk {
   path: string;
@@ -25,6 +26,13 @@ export interface BaseDisk {
 export interface MachineChoice extends MachineOverrides {
   image?: string | undefined;
   machine?: string | undefined;
+}
+
+/** A cloud guest as `run IMAGE`, `create` and `launch({ image })` describe it: the machine, the accelerator, firmware. */
+export interface CloudGuestInput extends MachineChoice {
+  accel?: string | undefined;
+  /** bios, uefi or a firmware file, instead of the machine's (default: what the arch boots disks with). */
+  firmware?: string | Firmware | undefined;
 }
 
 /** The machine `choice` names, resolved for one architecture with its overrides applied. */

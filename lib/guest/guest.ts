@@ -1,90 +1,153 @@
-// A running QEMU guest: its QMP session, serial console, process, and how to stop it cleanly.
+// A running guest — kernel or cloud image, throwaway or an instance's — as one handle: its QEMU process, QMP session,
+// console, readiness, port forwards, commands and files in the guest, and the one stop policy.
 
-import { rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { ARCH_TABLE } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { ResolvedMachine } from '../machine/resolve.js';
 import type { VmSpec } from '../machine/spec.js';
 import type { QmpClient } from '../qmp/index.js';
+import { type CloudInitResult, consoleGuest, waitReady } from './access/ready.js';
+import type { SshClient } from './access/ssh.js';
 import type { SerialConsole, SerialMatch, WaitForSerialOptions } from './console/serial.js';
 import { addForward, type Forward, type ForwardOptions, removeForward } from './ports/ports.js';
 import { describeExit, type QemuExit, type QemuProcess } from './process.js';
+import { type StopHow, type StopOptions, stopQemu } from './stop.js';
 
-export interface StopOptions {
-  /** How long the guest gets to power off after the ACPI request, in ms (default 30 s). */
-  timeout?: number | undefined;
-}
+export type { StopOptions } from './stop.js';
 
-export interface VmExit extends QemuExit {
-  /** How the VM ended from qlaunch's point of view. */
-  how: 'guest-shutdown' | 'quit' | 'killed' | 'crashed';
+export interface GuestExit extends QemuExit {
+  /** How the guest ended from qlaunch's point of view. */
+  how: StopHow | 'crashed';
   /** The reason of QEMU's last SHUTDOWN event, if one came (e.g. "guest-shutdown", "host-qmp-quit"). */
   shutdownReason?: string | undefined;
 }
 
-export interface VmParts {
+/** What `exec` returns: the command's output and exit code, whichever way it ran. */
+export interface GuestCommandResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface GuestExecOptions {
+  /** Written to the command's stdin. */
+  input?: string | Uint8Array | undefined;
+  /** Milliseconds before the command is given up on. */
+  timeout?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** What a cloud guest has besides QEMU: SSH, the run directory behind it, and what it was made from. */
+export interface CloudParts {
+  ssh: SshClient;
+  machine: ResolvedMachine;
+  /** The run's private directory (overlay, seed, keys, agent socket). */
+  dir: string;
+  /** Keep `dir` after the guest is gone (default: delete it). */
+  keep: boolean;
+  readyTimeout?: number | undefined;
+}
+
+/** A guest booted from a cloud image: SSH and its run directory are always there. */
+export type CloudGuest = Guest & {
+  readonly ssh: SshClient;
+  readonly dir: string;
+  readonly machine: ResolvedMachine;
+};
+
+export interface GuestParts {
   spec: VmSpec;
   process: QemuProcess;
   qmp: QmpClient;
-  serial: SerialConsole;
-  /** Directory removed when the VM is gone (undefined when already removed). */
-  runtimeDir?: string | undefined;
+  /** False when the QMP session could not be opened (the guest is then stopped through its agent and signals). */
+  qmpReachable?: boolean | undefined;
+  /** The live console; undefined for a guest re-attached by another command (an instance's console is its log). */
+  console?: SerialConsole | undefined;
+  /** The guest agent's socket, when the guest has one. */
+  guestAgent?: string | undefined;
   /** The accelerator QEMU runs the guest with. */
   accel: 'kvm' | 'tcg';
   logger: Logger;
+  /** Removed once QEMU has exited (a throwaway run's sockets). */
+  runtimeDir?: string | undefined;
+  cloud?: CloudParts | undefined;
 }
 
-const QUIT_GRACE_MS = 3000;
+const unsupported = (what: string, why: string, hint: string) =>
+  new QlaunchError(ErrorCode.VM_UNSUPPORTED, `${what}: ${why}`, { hint });
 
-export class Vm implements AsyncDisposable {
+export class Guest implements AsyncDisposable {
   readonly spec: VmSpec;
   readonly qmp: QmpClient;
-  readonly serial: SerialConsole;
   readonly pid: number;
   readonly accel: 'kvm' | 'tcg';
+  /** SSH to the guest (cloud images); undefined for kernel guests. */
+  readonly ssh: SshClient | undefined;
+  /** The machine a cloud guest was made from. */
+  readonly machine: ResolvedMachine | undefined;
+  /** A cloud guest's run directory (overlay, seed, key). */
+  readonly dir: string | undefined;
   /** Resolves once QEMU is gone and its files are cleaned up; never rejects. */
-  readonly exited: Promise<VmExit>;
+  readonly exited: Promise<GuestExit>;
+  readonly #console: SerialConsole | undefined;
   readonly #process: QemuProcess;
-  readonly #logger: Logger;
-  #how: VmExit['how'] | undefined;
+  readonly #parts: GuestParts;
+  #how: StopHow | undefined;
   #shutdownReason: string | undefined;
-  #stopping: Promise<VmExit> | undefined;
+  #stopping: Promise<GuestExit> | undefined;
 
-  constructor(parts: VmParts) {
+  constructor(parts: GuestParts) {
     this.spec = parts.spec;
     this.qmp = parts.qmp;
-    this.serial = parts.serial;
     this.pid = parts.process.pid;
     this.accel = parts.accel;
+    this.ssh = parts.cloud?.ssh;
+    this.machine = parts.cloud?.machine;
+    this.dir = parts.cloud?.dir;
+    this.#console = parts.console;
     this.#process = parts.process;
-    this.#logger = parts.logger;
+    this.#parts = parts;
     this.#watchShutdown();
     this.exited = parts.process.exited.then(async (exit) => {
-      const result: VmExit = { ...exit, how: this.#classify(exit), shutdownReason: this.#shutdownReason };
-      this.#logger.info({ exit: result }, 'qemu exited');
-      this.serial.end(
+      const result: GuestExit = { ...exit, how: this.#classify(exit), shutdownReason: this.#shutdownReason };
+      parts.logger.info({ exit: result }, 'qemu exited');
+      this.#console?.end(
         new QlaunchError(
           ErrorCode.VM_EXITED,
           `${describeExit(exit)}${exit.stderr ? `: ${exit.stderr}` : ''}`,
           {
-            hint: `last console lines:\n${this.serial.tail(15)}`,
+            hint: `last console lines:\n${this.#console.tail(15)}`,
           },
         ),
       );
       this.qmp.destroy();
       if (parts.runtimeDir) await rm(parts.runtimeDir, { recursive: true, force: true });
+      if (parts.cloud && !parts.cloud.keep) await rm(parts.cloud.dir, { recursive: true, force: true });
       return result;
     });
+  }
+
+  /** The serial console (output history, waits, a byte stream); kernel and cloud guests alike. */
+  get console(): SerialConsole {
+    if (!this.#console) {
+      throw unsupported(
+        'this guest has no console here',
+        'it was started by another command and its console is not attached',
+        'read its console log instead (`qlaunch logs NAME`)',
+      );
+    }
+    return this.#console;
   }
 
   get running(): boolean {
     return this.#process.running;
   }
 
-  /** Wait for text on the serial console; fails early, with QEMU's exit status, if the VM dies first. */
+  /** Wait for text on the serial console; fails early, with QEMU's exit status, if the guest dies first. */
   waitForSerial(pattern: string | RegExp, options: WaitForSerialOptions = {}): Promise<SerialMatch> {
-    return this.serial.waitFor(pattern, options);
+    return this.console.waitFor(pattern, options);
   }
 
   /** Forward a host port (127.0.0.1, a free one unless given) to `guestPort`, added live over QMP. */
@@ -96,61 +159,179 @@ export class Vm implements AsyncDisposable {
     return removeForward(this.qmp, forward);
   }
 
-  /** Ask the guest to power off (ACPI), wait for it; then `quit`; then SIGKILL. Idempotent. */
-  stop(options: StopOptions = {}): Promise<VmExit> {
-    this.#stopping ??= this.#stop(options.timeout ?? 30_000);
+  /** SSH accepts the key and cloud-init has finished; fails fast on a kernel panic or QEMU exit. */
+  waitReady(
+    options: { timeout?: number | undefined; signal?: AbortSignal | undefined } = {},
+  ): Promise<CloudInitResult> {
+    const cloud = this.#parts.cloud;
+    if (!cloud) {
+      return Promise.reject(
+        unsupported(
+          'a kernel guest has no readiness check',
+          'it has no SSH and no cloud-init',
+          'wait for a console line instead: waitForSerial(TEXT)',
+        ),
+      );
+    }
+    return waitReady(consoleGuest(this.console), cloud.ssh.target, {
+      accel: this.accel,
+      timeout: options.timeout ?? cloud.readyTimeout,
+      signal: options.signal,
+    });
+  }
+
+  /** Run `argv` in the guest (no shell: argv[0] is the program), over the guest agent if it has one, else SSH. */
+  async exec(argv: readonly string[], options: GuestExecOptions = {}): Promise<GuestCommandResult> {
+    if (this.#parts.guestAgent !== undefined) {
+      const { GuestAgent } = await import('../qga/index.js');
+      const agent = await GuestAgent.connect(this.#parts.guestAgent, {
+        timeout: 10_000,
+        signal: options.signal,
+      });
+      try {
+        const result = await agent.exec(argv, options);
+        return {
+          stdout: result.stdout.toString('utf8'),
+          stderr: result.stderr.toString('utf8'),
+          exitCode: result.exitCode,
+        };
+      } finally {
+        await agent.close();
+      }
+    }
+    if (this.ssh) {
+      const result = await this.ssh.exec(argv, options);
+      return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
+    }
+    throw unsupported(
+      'cannot run a command in a kernel guest',
+      'it has neither a guest agent nor SSH',
+      'have its init run the command, and read the console (waitForSerial)',
+    );
+  }
+
+  /** Copy host file `hostPath` to `guestPath` in the guest (made or replaced). */
+  async copyIn(hostPath: string, guestPath: string): Promise<void> {
+    const input = await readFile(hostPath);
+    const result = await this.exec(['sh', '-c', 'cat > "$1"', 'sh', guestPath], { input });
+    if (result.exitCode !== 0) throw copyFailed(`copy ${hostPath} to the guest's ${guestPath}`, result);
+  }
+
+  /** Copy `guestPath` from the guest to host file `hostPath`, byte for byte. */
+  async copyOut(guestPath: string, hostPath: string): Promise<void> {
+    await writeFile(hostPath, await this.#readGuestFile(guestPath), { mode: 0o600 });
+  }
+
+  /** Power the guest off by the one stop policy (guest, then `quit`, then signals). Idempotent. */
+  stop(options: StopOptions = {}): Promise<GuestExit> {
+    this.#stopping ??= this.#stop(options);
     return this.#stopping;
   }
 
   /** SIGKILL QEMU now. */
-  async kill(): Promise<VmExit> {
+  async kill(): Promise<GuestExit> {
     this.#how ??= 'killed';
     this.#process.kill('SIGKILL');
     return this.exited;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop({ timeout: 10_000 });
+    await this.stop();
   }
 
-  async #stop(timeout: number): Promise<VmExit> {
+  /** End this handle's sessions but leave QEMU running (an instance's start hands the guest over). */
+  detach(): void {
+    this.qmp.destroy();
+  }
+
+  async #readGuestFile(guestPath: string): Promise<Buffer> {
+    if (this.#parts.guestAgent !== undefined) {
+      const { GuestAgent } = await import('../qga/index.js');
+      const agent = await GuestAgent.connect(this.#parts.guestAgent, { timeout: 10_000 });
+      try {
+        const result = await agent.exec(['cat', guestPath]);
+        if (result.exitCode !== 0 || result.truncated) {
+          throw copyFailed(`copy the guest's ${guestPath} out`, {
+            exitCode: result.exitCode,
+            stderr: result.truncated
+              ? 'the guest agent cut the file at its capture limit'
+              : result.stderr.toString('utf8'),
+          });
+        }
+        return result.stdout;
+      } finally {
+        await agent.close();
+      }
+    }
+    if (!this.ssh)
+      return Promise.reject(
+        unsupported(
+          'cannot copy files out of a kernel guest',
+          'it has neither a guest agent nor SSH',
+          'write the file to a disk image the host can read',
+        ),
+      );
+    const chunks: Buffer[] = [];
+    const { Writable } = await import('node:stream');
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+    const result = await this.ssh.exec(['cat', guestPath], { stdout: sink });
+    if (result.exitCode !== 0) throw copyFailed(`copy the guest's ${guestPath} out`, result);
+    return Buffer.concat(chunks);
+  }
+
+  async #stop(options: StopOptions): Promise<GuestExit> {
     if (!this.running) return this.exited;
-    const gone = this.exited.then(() => true);
-    const within = (ms: number) => Promise.race([gone, sleep(ms, false, { ref: false })]);
-    try {
-      if (!ARCH_TABLE[this.spec.arch].powerButton)
-        throw new Error(`${this.spec.arch} guests have no power button`);
-      const cursor = this.qmp.eventCursor();
-      await this.qmp.execute('system_powerdown', undefined, { timeout: QUIT_GRACE_MS });
-      // QEMU exits on its own after a guest shutdown; the SHUTDOWN event says it is coming.
-      await Promise.race([gone, this.qmp.waitFor('SHUTDOWN', { since: cursor, timeout })]);
-      if (await within(QUIT_GRACE_MS)) return this.exited;
-    } catch (error) {
-      this.#logger.debug({ err: error }, 'guest did not power off; quitting QEMU');
-    }
-    if (this.running) {
-      this.#how ??= 'quit';
-      await this.qmp.execute('quit', undefined, { timeout: QUIT_GRACE_MS }).catch(() => {});
-      if (await within(QUIT_GRACE_MS)) return this.exited;
-    }
-    return this.kill();
+    const qmp = this.#parts.qmpReachable === false ? undefined : this.qmp;
+    const status = await qmp?.execute('query-status', undefined, { timeout: 3000 }).catch(() => undefined);
+    const how = await stopQemu(
+      {
+        process: this.#process,
+        qmp,
+        powerButton: ARCH_TABLE[this.spec.arch].powerButton,
+        guestAgent: this.#parts.guestAgent,
+        paused: status !== undefined && !status.running,
+        logger: this.#parts.logger,
+        onStep: (how) => {
+          this.#how = how;
+        },
+      },
+      options,
+    );
+    // The policy knows how it ended QEMU; an adopted QEMU's exit status cannot be read to tell.
+    return { ...(await this.exited), how };
   }
 
   #watchShutdown(): void {
     this.qmp.waitFor('SHUTDOWN').then(
       (event) => {
-        const reason = (event.data as { reason?: string } | undefined)?.reason;
-        this.#shutdownReason = reason;
+        this.#shutdownReason = (event.data as { reason?: string } | undefined)?.reason;
       },
       () => {},
     );
   }
 
-  #classify(exit: QemuExit): VmExit['how'] {
-    if (this.#shutdownReason?.startsWith('guest-') && exit.exitCode === 0) return 'guest-shutdown';
-    if (this.#how === 'quit' && exit.exitCode === 0) return 'quit';
+  #classify(exit: QemuExit): GuestExit['how'] {
     if (this.#how === 'killed') return 'killed';
-    if (exit.exitCode === 0 && this.#shutdownReason) return 'quit';
+    const clean = exit.exitCode === 0;
+    if (clean && this.#shutdownReason?.startsWith('guest-')) return 'guest-shutdown';
+    if (this.#how === 'terminated' || (this.#how === 'quit' && clean)) return this.#how;
+    // QEMU quits cleanly on SIGTERM: one qlaunch did not send is still a signal from the host, not a `quit`.
+    if (clean && this.#shutdownReason === 'host-signal') return 'terminated';
+    if (clean && this.#shutdownReason) return 'quit';
     return 'crashed';
   }
 }
+
+const copyFailed = (what: string, result: { exitCode: number; stderr: string }) =>
+  new QlaunchError(
+    ErrorCode.VM_EXEC_FAILED,
+    `could not ${what}: exit status ${result.exitCode}${result.stderr ? `: ${result.stderr.trim()}` : ''}`,
+    {
+      hint: 'check the guest path and that the guest user may read or write it',
+    },
+  );

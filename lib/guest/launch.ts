@@ -1,35 +1,128 @@
-// `launch()`: from a spec to a running, QMP-connected guest, with nothing left behind when anything fails.
+// `launch()`: from a kernel spec or a cloud image to a running, QMP-connected `Guest`, with nothing left behind
+// when anything fails. One input type, one result type, every option honoured on both paths (or refused).
 
 import { constants } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  cloudBoot,
+  cloudDisks,
+  hostnameFor,
+  sshUserFor,
+  userDataFor,
+  writeCloudFiles,
+} from '../cloud/recipe.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
+import { GUEST_FILES } from '../files.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { bootFirmware, normalizeSpec, type VmSpec, type VmSpecInput } from '../machine/spec.js';
-import { type AccelChoice, buildQemuArgv, type QemuCommand, type ResolvedFirmware } from '../qemu/argv.js';
+import {
+  bootFirmware,
+  type Firmware,
+  normalizeSpec,
+  type PortForward,
+  type VmSpec,
+  type VmSpecInput,
+} from '../machine/spec.js';
+import type { AccelChoice, ResolvedFirmware } from '../qemu/argv.js';
 import { MAX_UNIX_PATH_BYTES } from '../qmp/socket.js';
-import type { CloudLaunchInput, CloudLaunchOptions, CloudVm } from './cloud-guest.js';
-import type { Vm } from './guest.js';
+import { sshClient } from './access/ssh.js';
+import { type BootPlan, bootGuest } from './boot.js';
+import type { CloudGuest, CloudParts, Guest } from './guest.js';
 import { resolveHost } from './host-choice.js';
-import { describeExit, type QemuProcess, spawnQemu } from './process.js';
+import { createRunDir } from './run-dir.js';
+
+/** What to boot: a kernel (with disks) as a spec, or a cloud image (`image`) or machine file (`machine`). */
+export interface LaunchInput extends VmSpecInput {
+  /** A template (machines/*.yaml), a stored image name, or a path to a disk image. */
+  image?: string | undefined;
+  /** A machine file instead of `image`. */
+  machine?: string | undefined;
+  /** Grow a cloud image's root disk to this size. */
+  diskSize?: string | number | undefined;
+  /** A cloud guest's HOST:GUEST forwards, bound to 127.0.0.1 (a kernel guest's are `forwards`). */
+  ports?: readonly (string | PortForward)[] | undefined;
+  /** A user-data file, passed to cloud-init untouched (after a check). */
+  userData?: string | undefined;
+  hostname?: string | undefined;
+  /** bios, uefi or a firmware file, instead of the machine's (default: what the arch boots disks with). */
+  firmware?: string | Firmware | undefined;
+}
 
 export interface LaunchOptions {
   logger?: Logger | undefined;
+  /** Lines for people about choices made on their behalf (downloads, builds, firmware, boot steps). */
+  onProgress?: ((line: string) => void) | undefined;
   /** How long QEMU gets to bring up QMP, in ms (default 30 s). */
   startTimeout?: number | undefined;
-  /** Skip probing: use this binary and accelerator. */
+  /** Skip probing: use this binary (and this accelerator). */
   binary?: string | undefined;
   accel?: AccelChoice | undefined;
   /** Where the accelerator verdict is cached (default: the XDG cache dir). */
   cacheDir?: string | undefined;
   /** Firmware descriptor dirs, highest priority first (default: per-user, /etc/qemu, /usr/share/qemu). */
   firmwareDirs?: readonly string[] | undefined;
-  /** Lines for people about choices made on their behalf (e.g. which firmware). */
-  onProgress?: ((line: string) => void) | undefined;
+  /** Cloud guests: wait until SSH works and cloud-init is done (default true). */
+  waitReady?: boolean | undefined;
+  /** Cloud guests: milliseconds for readiness; default 5 min under TCG, 2 under KVM. */
+  readyTimeout?: number | undefined;
+  /** Cloud guests: keep the overlay, seed and key after the guest stops (default: delete them). */
+  keep?: boolean | undefined;
+  /** Aborting gives up the launch (and stops a guest that was already started). */
+  signal?: AbortSignal | undefined;
 }
 
-export const RUNTIME_FILES = { qmp: 'qmp.sock', serial: 'serial.sock', nvram: 'efivars.fd' } as const;
+// What only a kernel spec or only a cloud image means; giving one to the other is refused, not ignored.
+const KERNEL_ONLY = [
+  'kernel',
+  'initrd',
+  'append',
+  'bios',
+  'disks',
+  'network',
+  'networks',
+  'forwards',
+  'noReboot',
+] as const;
+const CLOUD_ONLY = ['diskSize', 'ports', 'userData', 'hostname'] as const;
+const CLOUD_OPTIONS = ['waitReady', 'readyTimeout', 'keep'] as const;
+
+const usage = (message: string, hint: string) => new QlaunchError(ErrorCode.SPEC_INVALID, message, { hint });
+
+/** Boot a throwaway guest; a cloud image boots to SSH-ready, a kernel spec to its first instruction. */
+export async function launch(
+  input: LaunchInput & ({ image: string } | { machine: string }),
+  options?: LaunchOptions,
+): Promise<CloudGuest>;
+export async function launch(input: LaunchInput, options?: LaunchOptions): Promise<Guest>;
+export async function launch(input: LaunchInput, options: LaunchOptions = {}): Promise<Guest> {
+  if (typeof input !== 'object' || input === null) {
+    throw usage(
+      `launch() takes an object, not ${input === null ? 'null' : typeof input}`,
+      'e.g. launch({ image: "debian-12-local" }) or launch({ kernel: "/boot/vmlinuz" })',
+    );
+  }
+  if (options.signal?.aborted) throw aborted();
+  const cloud = input.image !== undefined || input.machine !== undefined;
+  const stray = cloud
+    ? KERNEL_ONLY.filter((key) => input[key] !== undefined)
+    : [
+        ...CLOUD_ONLY.filter((key) => input[key] !== undefined),
+        ...CLOUD_OPTIONS.filter((key) => options[key] !== undefined),
+      ];
+  if (stray.length > 0) {
+    throw usage(
+      `${stray.join(', ')} ${stray.length > 1 ? 'mean' : 'means'} nothing for a ${cloud ? 'cloud image' : 'kernel'} guest`,
+      cloud
+        ? 'a cloud guest boots its image: drop them, or boot a kernel spec without `image`/`machine`'
+        : 'they are for cloud images: pass `image` (or `machine`) too, or drop them',
+    );
+  }
+  return cloud ? launchImage(input, options) : launchKernel(normalizeSpec(input), options);
+}
+
+const aborted = () =>
+  new QlaunchError(ErrorCode.VM_ABORTED, 'the launch was aborted', { hint: 'nothing was left running' });
 
 async function checkFiles(spec: VmSpec): Promise<void> {
   const files: [string, string | undefined, number][] = [
@@ -56,46 +149,25 @@ async function checkFiles(spec: VmSpec): Promise<void> {
   }
 }
 
-function startFailure(qemu: QemuProcess, message: string, cause?: unknown): QlaunchError {
-  const stderr = qemu.stderr();
-  return new QlaunchError(ErrorCode.VM_START_FAILED, `${message}${stderr ? `\nQEMU said: ${stderr}` : ''}`, {
-    hint: 'check the QEMU message above; `qlaunch doctor` shows what this host can run',
-    cause,
-  });
-}
-
-/** Boot a throwaway guest: QEMU is started paused, QMP and the console connected, then the guest resumed. */
-export async function launch(
-  input: CloudLaunchInput & ({ image: string } | { machine: string }),
-  options?: CloudLaunchOptions,
-): Promise<CloudVm>;
-export async function launch(input: VmSpecInput, options?: LaunchOptions): Promise<Vm>;
-/** A cloud image (`{ image }` or `{ machine }`) boots to SSH-ready; anything else boots a kernel/disk spec. */
-export async function launch(
-  input: VmSpecInput | CloudLaunchInput,
-  options: LaunchOptions & CloudLaunchOptions = {},
-): Promise<Vm | CloudVm> {
-  if ('image' in input || 'machine' in input) {
-    const { launchImage } = await import('./cloud-guest.js');
-    return launchImage(input as CloudLaunchInput, options);
-  }
-  return startVm(normalizeSpec(input as VmSpecInput), options);
-}
-
 /**
- * The spec's firmware, with the NVRAM copy in the runtime dir: it is unlinked with the sockets once QEMU is attached,
- * and QEMU keeps writing the open file until it exits, so nothing is left behind.
+ * The spec's firmware, with the NVRAM copy at `nvramPath`: a throwaway run's is unlinked with its sockets once QEMU
+ * is attached (QEMU keeps writing the open file until it exits), an instance keeps its own across boots.
  */
-async function firmwareFor(
+export async function firmwareFor(
   spec: VmSpec,
   binary: string,
   nvramPath: string,
-  options: LaunchOptions,
+  options: Pick<LaunchOptions, 'firmwareDirs' | 'logger' | 'onProgress'> & { keepExistingNvram?: boolean },
 ): Promise<ResolvedFirmware | undefined> {
   if (bootFirmware(spec) === undefined) return undefined;
   // Loaded only when there is firmware to find: a direct kernel boot never reads descriptors.
   const { resolveFirmware } = await import('./firmware.js');
-  const firmware = await resolveFirmware(spec, { binary, nvramPath, firmwareDirs: options.firmwareDirs });
+  const firmware = await resolveFirmware(spec, {
+    binary,
+    nvramPath,
+    firmwareDirs: options.firmwareDirs,
+    keepExistingNvram: options.keepExistingNvram,
+  });
   if (firmware?.description) {
     options.logger?.info({ firmware }, 'firmware chosen');
     options.onProgress?.(`firmware: ${firmware.description}`);
@@ -103,63 +175,124 @@ async function firmwareFor(
   return firmware;
 }
 
-/** `launch()` for an already checked spec. */
-export async function startVm(spec: VmSpec, options: LaunchOptions = {}): Promise<Vm> {
+interface ThrowawayExtras {
+  /** The cloud run dir's agent socket, and what the guest is besides QEMU. */
+  guestAgentSocket?: string | undefined;
+  forwards?: readonly number[] | undefined;
+  cloud?: BootPlan['cloud'];
+}
+
+/** Boot `spec` as a throwaway guest: sockets in a fresh private dir that is gone once QEMU is attached. */
+async function startThrowaway(spec: VmSpec, options: LaunchOptions, extras: ThrowawayExtras = {}) {
   const logger = options.logger ?? silentLogger;
   await checkFiles(spec);
   const host = await resolveHost(spec, options);
   const runtimeDir = await mkdtemp(join(tmpdir(), 'qlaunch-'));
-  const qmpSocket = join(runtimeDir, RUNTIME_FILES.qmp);
-  const serialSocket = join(runtimeDir, RUNTIME_FILES.serial);
-  if (Buffer.byteLength(serialSocket) > MAX_UNIX_PATH_BYTES) {
-    await rm(runtimeDir, { recursive: true, force: true });
-    throw new QlaunchError(
-      ErrorCode.SPEC_INVALID,
-      `socket path ${serialSocket} is longer than the OS allows`,
-      {
-        hint: 'set TMPDIR to a shorter directory',
-      },
-    );
-  }
-  let command: QemuCommand;
+  const qmpSocket = join(runtimeDir, GUEST_FILES.qmp);
+  const serialSocket = join(runtimeDir, GUEST_FILES.serial);
   try {
-    const firmware = await firmwareFor(spec, host.binary, join(runtimeDir, RUNTIME_FILES.nvram), options);
-    command = buildQemuArgv({
-      spec,
-      binary: host.binary,
-      accel: host.accel,
-      qmpSocket,
-      serialSocket,
-      firmware,
+    if (Buffer.byteLength(serialSocket) > MAX_UNIX_PATH_BYTES) {
+      throw usage(
+        `socket path ${serialSocket} is longer than the OS allows`,
+        'set TMPDIR to a shorter directory',
+      );
+    }
+    const firmware = await firmwareFor(spec, host.binary, join(runtimeDir, GUEST_FILES.nvram), options);
+    return await bootGuest({
+      argv: {
+        spec,
+        binary: host.binary,
+        accel: host.accel,
+        qmpSocket,
+        serialSocket,
+        firmware,
+        guestAgentSocket: extras.guestAgentSocket,
+      },
+      mode: { kind: 'attached' },
+      runtimeDir,
+      forwards: extras.forwards,
+      startTimeout: options.startTimeout,
+      cloud: extras.cloud,
+      logger,
     });
   } catch (error) {
     await rm(runtimeDir, { recursive: true, force: true });
     throw error;
   }
-  logger.debug({ argv: [command.file, ...command.args] }, 'starting qemu');
-  let qemu: QemuProcess | undefined;
+}
+
+async function launchKernel(spec: VmSpec, options: LaunchOptions): Promise<Guest> {
+  const { guest } = await startThrowaway(spec, options);
+  if (options.signal?.aborted) {
+    await guest.kill();
+    throw aborted();
+  }
+  return guest;
+}
+
+/** Boot a throwaway guest from a cloud image; the base image is only ever read (the guest writes to an overlay). */
+async function launchImage(input: LaunchInput, options: LaunchOptions): Promise<Guest> {
+  const say = options.onProgress ?? (() => {});
+  const { openImageStore } = await import('../image/store.js');
+  const { baseDisk, chooseMachine } = await import('../cloud/machine-choice.js');
+  const store = openImageStore();
+  const cpus = input.cpus === undefined ? undefined : Number(input.cpus);
+  const machine = await chooseMachine({ ...input, cpus }, store);
+  const userData = await userDataFor(machine);
+  const base = await baseDisk(machine, store, { onProgress: say, signal: options.signal });
+  const dir = await createRunDir();
+  const keep = options.keep ?? false;
   try {
-    qemu = await spawnQemu(command, { dieWithParent: true });
-    const { attachVm } = await import('./attach.js');
-    const deadline = Date.now() + (options.startTimeout ?? 30_000);
-    const vm = await attachVm({
-      spec,
-      qemu,
-      qmpSocket,
-      serialSocket,
-      runtimeDir,
-      deadline,
-      accel: host.accel.accel,
-      logger,
+    // Read at once by this run's QEMU and deleted after it: no fsync.
+    const key = await writeCloudFiles({
+      machine,
+      base,
+      userData,
+      dir,
+      hostname: input.hostname ?? hostnameFor(machine.name),
+      keyComment: `qlaunch-${machine.name}`,
+      durable: false,
     });
-    logger.info({ pid: qemu.pid, accel: host.accel.accel }, 'guest started');
-    return vm;
+    const spec = normalizeSpec({
+      name: machine.name,
+      arch: machine.arch,
+      cpus: machine.cpus,
+      memory: machine.memoryMiB,
+      accel: input.accel,
+      ...cloudBoot(machine, base),
+      firmware: input.firmware ?? machine.firmware,
+      disks: cloudDisks(dir),
+      forwards: machine.ports,
+    });
+    say(`booting ${machine.name} (${machine.arch}, ${machine.cpus} vCPU, ${machine.memoryMiB} MiB)`);
+    const { guest } = await startThrowaway(spec, options, {
+      guestAgentSocket: join(dir, GUEST_FILES.guestAgent),
+      forwards: [22],
+      cloud: ([ssh]): CloudParts => ({
+        ssh: sshClient({
+          host: ssh?.hostAddress ?? '127.0.0.1',
+          port: ssh?.hostPort ?? 0,
+          user: sshUserFor(machine, base),
+          privateKey: key.privateKey,
+          knownHostsFile: join(dir, GUEST_FILES.knownHosts),
+        }),
+        machine,
+        dir,
+        keep,
+        readyTimeout: options.readyTimeout,
+      }),
+    });
+    if (options.waitReady ?? true) {
+      try {
+        await guest.waitReady({ signal: options.signal });
+      } catch (error) {
+        await guest.kill();
+        throw error;
+      }
+    }
+    return guest;
   } catch (error) {
-    qemu?.kill('SIGKILL');
-    const exit = await qemu?.exited;
-    await rm(runtimeDir, { recursive: true, force: true });
-    if (!qemu || !exit) throw error;
-    const why = exit.exitCode !== null && exit.signal === null ? ` (${describeExit(exit)})` : '';
-    throw startFailure(qemu, `QEMU failed to start${why}: ${(error as Error).message}`, error);
+    if (!keep) await rm(dir, { recursive: true, force: true });
+    throw error;
   }
 }

@@ -1,37 +1,44 @@
-// Starting a QEMU process and knowing how it ended: stderr kept for error messages, tied to our lifetime.
+// The one place qlaunch starts QEMU, and knows how it ended: a child tied to our lifetime (throwaway guests), a
+// detached process that outlives us (instances), or one an earlier command started (adopted by pid).
 
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { findExecutable } from '../host/binaries.js';
+import { processAlive } from '../process-alive.js';
 import type { QemuCommand } from '../qemu/argv.js';
 
 export interface QemuExit {
+  /** null when unknown: a detached or adopted QEMU is not our child, so its status cannot be read. */
   exitCode: number | null;
   signal: string | null;
-  /** The tail of what QEMU wrote to stderr. */
+  /** The tail of what QEMU wrote to stderr (empty when it went to a log file). */
   stderr: string;
 }
 
 export interface QemuProcess {
   pid: number;
   /** Resolves when QEMU has exited (never rejects). */
-  exited: Promise<QemuExit>;
+  readonly exited: Promise<QemuExit>;
   readonly running: boolean;
   kill(signal?: NodeJS.Signals): void;
   stderr(): string;
 }
 
-export interface SpawnOptions {
-  /** Have the kernel kill QEMU if this process dies, even by SIGKILL (via util-linux setpriv). */
-  dieWithParent: boolean;
-  env?: NodeJS.ProcessEnv | undefined;
-}
+export type SpawnOptions =
+  /** Our child: stderr kept for messages; the kernel kills it if we die, even by SIGKILL (util-linux setpriv). */
+  | { mode: 'attached'; env?: NodeJS.ProcessEnv | undefined }
+  /** Its own session, output appended to `logFile` (0600); it outlives this process. */
+  | { mode: 'detached'; logFile: string };
 
 const STDERR_CAP = 64 * 1024;
+// How often an adopted QEMU (not our child: no exit event) is looked at.
+const ADOPTED_POLL_MS = 100;
 
 let setprivPath: Promise<string | undefined> | undefined;
 
 /** argv prefix that makes the child die with us; empty when util-linux's setpriv is not installed. */
-export async function parentDeathPrefix(): Promise<string[]> {
+async function parentDeathPrefix(): Promise<string[]> {
   setprivPath ??= findExecutable('setpriv', process.env['PATH']);
   const setpriv = await setprivPath;
   return setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : [];
@@ -40,36 +47,48 @@ export async function parentDeathPrefix(): Promise<string[]> {
 /** Human words for how a QEMU process ended. */
 export function describeExit(exit: QemuExit): string {
   if (exit.signal) return `QEMU was killed by ${exit.signal}`;
+  if (exit.exitCode === null) return 'QEMU exited';
   return `QEMU exited with status ${exit.exitCode}`;
 }
 
-/** Children still running, killed if this process exits without stopping them (normal exit, uncaught error). */
+/** Attached children still running, killed if this process exits without stopping them. */
 const live = new Set<QemuProcess>();
 let exitHookInstalled = false;
 
 // node:child_process rather than execa here: this path runs on every boot, and execa's import costs start-up time.
 export async function spawnQemu(command: QemuCommand, options: SpawnOptions): Promise<QemuProcess> {
-  const prefix = options.dieWithParent ? await parentDeathPrefix() : [];
+  const detached = options.mode === 'detached';
+  const prefix = detached ? [] : await parentDeathPrefix();
   const [file, ...args] = [...prefix, command.file, ...command.args] as [string, ...string[]];
-  const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], env: options.env ?? process.env });
+  const out = detached ? openSync(options.logFile, 'a', 0o600) : undefined;
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(file, args, {
+      detached,
+      stdio: out === undefined ? ['ignore', 'ignore', 'pipe'] : ['ignore', out, out],
+      env: (!detached && options.env) || process.env,
+    });
+  } finally {
+    if (out !== undefined) closeSync(out);
+  }
   let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => {
     stderr = (stderr + text).slice(-STDERR_CAP);
   });
   let running = true;
   const exited = new Promise<QemuExit>((resolve) => {
     let spawnError: Error | undefined;
-    child.once('error', (error) => {
-      spawnError = error;
-      // A child that never started emits no 'close'.
-      if (child.pid === undefined) finish(null, null);
-    });
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       running = false;
       live.delete(handle);
       resolve({ exitCode: code, signal, stderr: stderr.trim() || (spawnError ? spawnError.message : '') });
     };
+    child.once('error', (error) => {
+      spawnError = error;
+      // A child that never started emits no 'close'.
+      if (child.pid === undefined) finish(null, null);
+    });
     child.once('close', finish);
   });
   const handle: QemuProcess = {
@@ -88,6 +107,11 @@ export async function spawnQemu(command: QemuCommand, options: SpawnOptions): Pr
     await exited;
     return handle;
   }
+  if (detached) {
+    // Do not keep this process alive for QEMU: it is meant to outlive us.
+    child.unref();
+    return handle;
+  }
   live.add(handle);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
@@ -96,4 +120,28 @@ export async function spawnQemu(command: QemuCommand, options: SpawnOptions): Pr
     });
   }
   return handle;
+}
+
+/** A QEMU an earlier command started (an instance's), known only by its pid: its end is seen by polling. */
+export function adoptQemu(pid: number): QemuProcess {
+  let exited: Promise<QemuExit> | undefined;
+  return {
+    pid,
+    get exited() {
+      exited ??= (async () => {
+        while (processAlive(pid)) await sleep(ADOPTED_POLL_MS, undefined, { ref: false });
+        return { exitCode: null, signal: null, stderr: '' };
+      })();
+      return exited;
+    },
+    get running() {
+      return processAlive(pid);
+    },
+    kill: (signal = 'SIGKILL') => {
+      try {
+        process.kill(pid, signal);
+      } catch {}
+    },
+    stderr: () => '',
+  };
 }

@@ -2,7 +2,7 @@
 // added whole by a single rename and never written after; half-made additions live in dot-directories beside.
 
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rmdir, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { processAlive } from '../process-alive.js';
 import { type ImageMetadata, METADATA_SCHEMA, metadataJson, parseImageMetadata } from './image-metadata.js';

@@ -3,13 +3,12 @@
 
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { buildMetaData, newInstanceId } from '../cidata/cloud-config.js';
-import { writeSeedImage } from '../cidata/seed.js';
-import { baseDisk, chooseMachine } from '../cloud/machine-choice.js';
+import { newInstanceId } from '../cidata/cloud-config.js';
+import { baseDisk, type CloudGuestInput, chooseMachine } from '../cloud/machine-choice.js';
+import { cloudBoot, hostnameFor, sshUserFor, userDataFor, writeCloudFiles } from '../cloud/recipe.js';
 import { createKeyPair } from '../cloud/ssh-key.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { type CloudLaunchInput, hostnameFor, userDataFor } from '../guest/cloud-guest.js';
-import { createOverlay } from '../image/qemu-img.js';
+import { GUEST_FILES } from '../files.js';
 import { openImageStore } from '../image/store.js';
 import type { Logger } from '../logger.js';
 import { privateNetMac } from '../machine/private-net.js';
@@ -21,8 +20,8 @@ import { stableMac } from './mac.js';
 import { parseNetworks } from './networks.js';
 import { instanceSpec } from './start.js';
 
-/** A cloud launch's inputs (image or machine file, overrides), plus the instance's name and private networks. */
-export interface CreateInstanceInput extends Omit<CloudLaunchInput, 'hostname'> {
+/** A cloud guest's inputs (image or machine file, overrides), plus the instance's name and private networks. */
+export interface CreateInstanceInput extends CloudGuestInput {
   name: string;
   /** `private:NET` entries: private L2 networks besides user networking. */
   networks?: readonly string[] | undefined;
@@ -75,15 +74,21 @@ export async function createInstance(
     await createLockKey(paths.lockKey);
     const lock = await acquireLock(input.name, paths.dir, paths.lockKey, 'create');
     try {
-      if (base) await createOverlay(base.path, base.format, paths.overlay, { sizeMiB: machine.diskSizeMiB });
-      const key = await createKeyPair(paths.dir, { comment: `qlaunch-${input.name}` });
+      const keyComment = `qlaunch-${input.name}`;
       if (base && userData !== undefined) {
-        const metaData = buildMetaData({
-          instanceId: newInstanceId(),
+        // An instance's seed must survive a host crash: it is read again on every boot.
+        await writeCloudFiles({
+          machine,
+          base,
+          userData,
+          dir: paths.dir,
           hostname: hostnameFor(input.name),
-          publicKeys: [key.publicKeyText.trim()],
+          instanceId: newInstanceId(),
+          keyComment,
+          durable: true,
         });
-        await writeSeedImage(paths.seed, { files: { 'meta-data': metaData, 'user-data': userData } });
+      } else {
+        await createKeyPair(paths.dir, { comment: keyComment, name: GUEST_FILES.key });
       }
       const readiness: InstanceReadiness = machine.readiness ?? (base ? 'cloud-init' : 'none');
       const config: InstanceConfig = {
@@ -98,14 +103,12 @@ export async function createInstance(
         base: base && { path: base.path, format: base.format },
         disk: base !== undefined,
         seed: base !== undefined,
-        kernel: machine.kernel ?? base?.kernel,
-        initrd: machine.kernel ? machine.initrd : base?.initrd,
-        append: machine.append ?? base?.append,
+        ...cloudBoot(machine, base),
         firmware: parseFirmware(input.firmware) ?? machine.firmware,
         ports: machine.ports,
         networks: networks.map((net) => ({ name: net, mac: privateNetMac(input.name, net) })),
         mac: stableMac(`${input.name}/user`),
-        sshUser: machine.sshUser ?? base?.defaultUser ?? (base ? 'root' : undefined),
+        sshUser: base ? sshUserFor(machine, base) : undefined,
         readiness,
       };
       // The spec every start will build: checked now, so a machine this host cannot boot is refused at create.

@@ -3,7 +3,7 @@
 
 import { readdir, readlink, rm, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { ARCH_TABLE } from '../arch/table.js';
+import { ROOT_DISK_NODE as ROOT_NODE } from '../cloud/recipe.js';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { type SshClient, sshClient } from '../guest/access/ssh.js';
 import { lastBootOffset } from '../guest/console/console-log.js';
@@ -12,7 +12,7 @@ import { parseUsernetForwards } from '../guest/ports/usernet.js';
 import type { SnapshotInfo } from '../guest/snapshot/snapshot-info.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { PortForward } from '../machine/spec.js';
-import { parsePortForward } from '../machine/spec.js';
+import { normalizeSpec, parsePortForward } from '../machine/spec.js';
 import { didYouMean } from '../machine/suggest.js';
 import type { QmpClient } from '../qmp/index.js';
 import { QmpClient as Qmp } from '../qmp/index.js';
@@ -28,9 +28,9 @@ import {
   removeRuntimeFiles,
   writeRuntime,
 } from './runtime.js';
-import { bootInstance } from './start.js';
+import { bootInstance, instanceSpec } from './start.js';
 import { type InstanceStatus, instanceStatus } from './state.js';
-import { type StopHow, type StopInstanceOptions, stopQemu } from './stop.js';
+import { type StopHow, type StopInstanceOptions, stopInstanceQemu } from './stop.js';
 import { sshTargetOf, waitInstance } from './wait.js';
 
 export interface InstanceOptions {
@@ -86,9 +86,6 @@ export interface InstanceInfo {
 
 export type { SnapshotInfo } from '../guest/snapshot/snapshot-info.js';
 export type { GuestExecResult as ExecResult } from '../qga/index.js';
-
-/** The block node of the instance's overlay (argv names disks disk0, disk1, … in order; the overlay is first). */
-const ROOT_NODE = 'disk0';
 
 export class Instance {
   readonly name: string;
@@ -169,10 +166,11 @@ export class Instance {
               },
             );
           }
-          await stopQemu(paths, status.pid, true, {
+          // No config to read the machine from: a forced stop needs none (the guest is not asked).
+          await stopInstanceQemu(paths, status.pid, normalizeSpec({ name }), {
             force: true,
             logger: options.logger ?? silentLogger,
-            powerButton: false,
+            accel: 'tcg',
           });
         }
         await rm(paths.dir, { recursive: true, force: true });
@@ -477,10 +475,11 @@ export class Instance {
   async #stop(options: StopInstanceOptions, log: Logger): Promise<StopResult> {
     const status = await this.status();
     if (status.pid !== undefined && (status.state === 'running' || status.state === 'paused')) {
-      const how = await stopQemu(this.paths, status.pid, status.state === 'paused', {
+      const runtime = await readRuntime(this.paths.runtime);
+      const how = await stopInstanceQemu(this.paths, status.pid, instanceSpec(this.config, this.paths), {
         ...options,
         logger: log,
-        powerButton: ARCH_TABLE[this.config.arch].powerButton,
+        accel: runtime?.accel ?? 'tcg',
       });
       return { how, was: status.state };
     }

@@ -2,29 +2,12 @@
 
 import { join } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
+import { GUEST_FILES } from '../files.js';
 import { qlaunchHome } from '../image/store-location.js';
 import { MAX_UNIX_PATH_BYTES } from '../qmp/socket.js';
 
-/** Every file an instance directory can hold; nothing else writes names into it. */
-export const INSTANCE_FILES = {
-  config: 'instance.json',
-  overlay: 'disk.qcow2',
-  seed: 'seed.iso',
-  key: 'id_ed25519',
-  knownHosts: 'known_hosts',
-  nvram: 'nvram.fd',
-  lockKey: 'lock.key',
-  // While QEMU runs (or after it crashed):
-  pid: 'qemu.pid',
-  runtime: 'runtime.json',
-  qmp: 'qmp.sock',
-  guestAgent: 'qga.sock',
-  serial: 'serial.sock',
-  // Logs, kept across boots:
-  console: 'console.log',
-  qemuLog: 'qemu.log',
-  log: 'qlaunch.log',
-} as const;
+/** Every file an instance directory can hold (the same names as a throwaway run's). */
+export const INSTANCE_FILES = GUEST_FILES;
 
 export type InstanceFile = keyof typeof INSTANCE_FILES;
 export type InstancePaths = { dir: string } & Record<InstanceFile, string>;

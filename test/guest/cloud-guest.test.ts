@@ -73,7 +73,7 @@ t.test(
       },
       { readyTimeout: 600_000 },
     );
-    t.teardown(() => vm.vm.kill());
+    t.teardown(() => vm.kill());
     t.ok(existsSync(join(vm.dir, 'disk.qcow2')), 'the guest runs on an overlay in the run dir');
 
     const result = await vm.ssh.exec(['sh', '-c', 'hostname; cat /srv/www/hello.txt; echo oops >&2; exit 3']);
@@ -89,7 +89,7 @@ t.test(
     ]);
     t.equal(write.exitCode, 0, 'the guest wrote to its disk');
 
-    const forward = await vm.vm.forwardPort(8000);
+    const forward = await vm.forwardPort(8000);
     let body = '';
     for (let i = 0; i < 30 && body === ''; i++) {
       body = await get(forward.hostPort).catch(async () => {
@@ -101,7 +101,7 @@ t.test(
 
     const exit = await vm.stop({ timeout: 60_000 });
     t.equal(exit.how, 'guest-shutdown');
-    t.notOk(alive(vm.vm.pid), 'no QEMU left');
+    t.notOk(alive(vm.pid), 'no QEMU left');
     t.notOk(existsSync(vm.dir), 'overlay, seed and key are gone');
     t.same(readdirSync(join(runtime, 'qlaunch')), [], 'no run dirs left');
     t.equal(await sha256(base?.path ?? ''), before, 'the base image is byte for byte unchanged');

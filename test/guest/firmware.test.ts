@@ -283,7 +283,7 @@ t.test('a riscv64 disk boots by default through U-Boot on OpenSBI (no kernel giv
   try {
     t.match(lines, [/firmware: UEFI: .*uboot\.elf on OpenSBI/]);
     await vm.waitForSerial(guest.readyMarker, { timeout: 180_000 });
-    t.match(vm.serial.tail(200), /U-Boot/, 'U-Boot ran');
+    t.match(vm.console.tail(200), /U-Boot/, 'U-Boot ran');
     t.pass('the kernel U-Boot loaded from the disk reached /init');
   } finally {
     await vm.stop({ timeout: 10_000 });

@@ -42,7 +42,7 @@ t.test('x86_64: boots to the marker, runs, stops with a guest SHUTDOWN, leaves n
   t.equal(exit.how, 'guest-shutdown', 'the guest saw the power button and powered off');
   t.equal(exit.shutdownReason, 'guest-shutdown');
   t.equal(exit.exitCode, 0);
-  t.match(vm.serial.text(), /QLAUNCH-POWERDOWN/);
+  t.match(vm.console.text(), /QLAUNCH-POWERDOWN/);
   t.notOk(alive(vm.pid), 'no QEMU process left');
   t.same(readdirSync(tmp), [], 'no temp files left');
   t.equal(await vm.stop(), exit, 'stop is idempotent');

@@ -1,7 +1,7 @@
 // Private networks end to end: tiny guests on one name ping each other, a guest on another name cannot.
 
 import t, { type Test } from 'tap';
-import type { Vm } from '../../lib/guest/guest.js';
+import type { Guest } from '../../lib/guest/guest.js';
 import { launch } from '../../lib/guest/launch.js';
 import { alive, type TinyGuest, tinyGuest } from '../fixtures/guests.js';
 
@@ -12,7 +12,7 @@ t.setTimeout(600_000);
 const alpha = `alpha-${process.pid}`;
 const beta = `beta-${process.pid}`;
 
-function boot(guest: TinyGuest, name: string, options: string, network: string): Promise<Vm> {
+function boot(guest: TinyGuest, name: string, options: string, network: string): Promise<Guest> {
   return launch({
     name,
     arch: 'x86_64',
@@ -44,7 +44,7 @@ async function pingFrom(
       timeout: 120_000,
     },
   );
-  const rtt = /round-trip min\/avg\/max = (\S+) ms/.exec(vm.serial.text())?.[1];
+  const rtt = /round-trip min\/avg\/max = (\S+) ms/.exec(vm.console.text())?.[1];
   const exit = await vm.exited;
   t.equal(exit.how, 'guest-shutdown', `${name} powered itself off`);
   t.notOk(alive(vm.pid), `no QEMU left for ${name}`);

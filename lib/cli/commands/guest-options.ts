@@ -1,7 +1,7 @@
 // The options that describe a guest, shared by `run` and `create` so both read the same way.
 
 import type { Argv } from 'yargs';
-import type { CloudLaunchInput } from '../../guest/cloud-guest.js';
+import type { CloudGuestInput } from '../../cloud/machine-choice.js';
 
 /** --machine, --arch, --cpus, --memory, --disk-size, --port, --user-data, --accel, --firmware. */
 export const guestOptions = <T>(y: Argv<T>) =>
@@ -45,7 +45,7 @@ export interface GuestArgs {
   firmware?: string | undefined;
 }
 
-export const guestInput = (args: GuestArgs): CloudLaunchInput => ({
+export const guestInput = (args: GuestArgs): CloudGuestInput => ({
   image: args.image,
   machine: args.machine,
   arch: args.arch,

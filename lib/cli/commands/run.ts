@@ -5,6 +5,9 @@ import { ErrorCode, QlaunchError } from '../../errors.js';
 import { cliLogger, EXIT, reportError } from '../output.js';
 import { guestInput, guestOptions } from './guest-options.js';
 
+// After Ctrl-C or a timeout the user wants the guest gone soon, not after the full power-off wait.
+const STOP_SOON_MS = 10_000;
+
 interface RunArgs {
   image?: string | undefined;
   machine?: string | undefined;
@@ -80,7 +83,7 @@ async function runImage(args: RunArgs): Promise<number> {
       }),
     );
   }
-  const { launchImage } = await import('../../guest/cloud-guest.js');
+  const { launch } = await import('../../guest/launch.js');
   const logger = await cliLogger(args['log-level']);
   const say = (line: string) => process.stderr.write(`qlaunch: ${line}\n`);
   const started = Date.now();
@@ -93,14 +96,18 @@ async function runImage(args: RunArgs): Promise<number> {
   });
   const exitFor = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
   try {
-    const cloud = await launchImage(guestInput(args), {
+    const { image, machine, ...rest } = guestInput(args);
+    const choice = image !== undefined ? { image, machine, ...rest } : { machine: machine ?? '', ...rest };
+    const cloud = await launch(choice, {
       logger,
       onProgress: say,
       keep: args.keep,
       signal: aborting.signal,
       readyTimeout: args.timeout === undefined ? undefined : args.timeout * 1000,
     });
-    aborting.signal.addEventListener('abort', () => void cloud.stop({ timeout: 10_000 }), { once: true });
+    aborting.signal.addEventListener('abort', () => void cloud.stop({ timeout: STOP_SOON_MS }), {
+      once: true,
+    });
     say(
       `ready after ${((Date.now() - started) / 1000).toFixed(1)} s (ssh -p ${cloud.ssh.target.port} ${cloud.ssh.target.user}@127.0.0.1)`,
     );
@@ -112,7 +119,7 @@ async function runImage(args: RunArgs): Promise<number> {
     } else {
       code = await cloud.ssh.interactive();
     }
-    await cloud.stop({ timeout: 30_000 });
+    await cloud.stop();
     if (args.keep) say(`kept the overlay, seed and key in ${cloud.dir}`);
     return signalled ? exitFor(signalled) : code;
   } catch (error) {
@@ -153,14 +160,14 @@ async function run(args: RunArgs): Promise<number> {
   } catch (error) {
     return reportError(error);
   }
-  if (!args.quiet) vm.serial.stream.pipe(process.stdout, { end: false });
+  if (!args.quiet) vm.console.stream.pipe(process.stdout, { end: false });
 
   let outcome: number | undefined;
   const finish = async (code: number, error?: unknown) => {
     if (outcome !== undefined) return;
     outcome = code;
     if (error) reportError(error);
-    await vm.stop({ timeout: 10_000 });
+    await vm.stop({ timeout: STOP_SOON_MS });
   };
   const onSignal = (signal: NodeJS.Signals) => {
     process.stderr.write(`\nqlaunch: ${signal}: stopping the guest\n`);
@@ -178,7 +185,7 @@ async function run(args: RunArgs): Promise<number> {
               ErrorCode.VM_TIMEOUT,
               `the guest was still running after ${args.timeout} s; stopped it`,
               {
-                hint: `last console lines:\n${vm.serial.tail(10)}`,
+                hint: `last console lines:\n${vm.console.tail(10)}`,
               },
             ),
           );
@@ -192,7 +199,7 @@ async function run(args: RunArgs): Promise<number> {
         const reason = vm.running
           ? error
           : new QlaunchError(ErrorCode.VM_EXITED, `the guest stopped before its console showed '${text}'`, {
-              hint: `check the text to wait for; last console lines:\n${vm.serial.tail(10)}`,
+              hint: `check the text to wait for; last console lines:\n${vm.console.tail(10)}`,
             });
         void finish(EXIT.failure, reason);
       },
@@ -207,7 +214,7 @@ async function run(args: RunArgs): Promise<number> {
   const how = exit.signal ? `QEMU was killed by ${exit.signal}` : `QEMU exited with status ${exit.exitCode}`;
   return reportError(
     new QlaunchError(ErrorCode.VM_EXITED, `${how}${exit.stderr ? `: ${exit.stderr}` : ''}`, {
-      hint: `last console lines:\n${vm.serial.tail(10)}`,
+      hint: `last console lines:\n${vm.console.tail(10)}`,
     }),
   );
 }

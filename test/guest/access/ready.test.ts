@@ -236,7 +236,9 @@ t.test(
     });
     t.teardown(() => vm.kill());
     const started = Date.now();
-    const error = await waitReady(consoleGuest(vm.serial), target, { accel: 'tcg' }).catch((e: unknown) => e);
+    const error = await waitReady(consoleGuest(vm.console), target, { accel: 'tcg' }).catch(
+      (e: unknown) => e,
+    );
     t.ok(isQlaunchError(error, ErrorCode.VM_KERNEL_PANIC), String(error));
     t.match((error as Error).message, /Kernel panic - not syncing/);
     t.comment(`panic seen ${Date.now() - started} ms after launch`);

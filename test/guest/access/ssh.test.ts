@@ -273,7 +273,7 @@ t.test(
       privateKey: key.privateKey,
       knownHostsFile: join(dir, 'known_hosts'),
     };
-    const watched = consoleGuest(vm.serial);
+    const watched = consoleGuest(vm.console);
     const watching = new AbortController();
     t.teardown(() => watching.abort());
     const wait = {

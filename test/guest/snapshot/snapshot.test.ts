@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { ErrorCode, isQlaunchError } from '../../../lib/errors.js';
-import type { Vm } from '../../../lib/guest/guest.js';
+import type { Guest } from '../../../lib/guest/guest.js';
 import { launch } from '../../../lib/guest/launch.js';
 import {
   deleteSnapshot,
@@ -23,7 +23,7 @@ t.setTimeout(900_000);
 const codeOf = (error: unknown) => (isQlaunchError(error) ? error.code : String(error));
 
 /** The tiny x86_64 guest on a fresh 64 MiB qcow2, held at the power button (QLAUNCH-HOLDING). */
-async function bootHolding(t: Test, memory = '256M'): Promise<{ vm: Vm; disk: string }> {
+async function bootHolding(t: Test, memory = '256M'): Promise<{ vm: Guest; disk: string }> {
   const tiny = await tinyGuest('x86_64');
   const disk = join(shortTempDir(t), 'overlay.qcow2');
   await execa('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '64M']);
@@ -41,14 +41,14 @@ async function bootHolding(t: Test, memory = '256M'): Promise<{ vm: Vm; disk: st
   return { vm, disk };
 }
 
-const status = async (vm: Vm) => (await vm.qmp.execute('query-status')).status;
+const status = async (vm: Guest) => (await vm.qmp.execute('query-status')).status;
 
 /**
  * Proves a load restores the guest itself, not just the disk: the guest powers off (QEMU paused instead of
  * exiting), the snapshot taken while it held at the power button is loaded, and the same guest answers the power
  * button again.
  */
-async function powerOffThenLoadBack(t: Test, vm: Vm, tag: string, method: 'job' | 'hmp'): Promise<void> {
+async function powerOffThenLoadBack(t: Test, vm: Guest, tag: string, method: 'job' | 'hmp'): Promise<void> {
   await vm.qmp.execute('set-action', { shutdown: 'pause' });
   await powerOff(vm);
   t.equal(await status(vm), 'shutdown', 'the guest powered off; QEMU only paused');
@@ -62,15 +62,15 @@ async function powerOffThenLoadBack(t: Test, vm: Vm, tag: string, method: 'job' 
 }
 
 /** Presses the power button of a holding guest and waits until it is off. */
-async function powerOff(vm: Vm): Promise<void> {
-  const [text, events] = [vm.serial.length, vm.qmp.eventCursor()];
+async function powerOff(vm: Guest): Promise<void> {
+  const [text, events] = [vm.console.length, vm.qmp.eventCursor()];
   await vm.qmp.execute('system_powerdown');
   await vm.waitForSerial('QLAUNCH-POWERDOWN', { since: text, timeout: 60_000 });
   await vm.qmp.waitFor('SHUTDOWN', { since: events, timeout: 60_000 });
 }
 
 /** Loads `tag` into a powered-off (paused) VM and runs it. */
-async function restore(vm: Vm, tag: string, method: 'job' | 'hmp'): Promise<void> {
+async function restore(vm: Guest, tag: string, method: 'job' | 'hmp'): Promise<void> {
   // QEMU refuses to resume a powered-off VM until it is reset; the load then overwrites the reset state anyway.
   await vm.qmp.execute('system_reset');
   await loadSnapshot(vm.qmp, { tag, method });

@@ -1,0 +1,88 @@
+// The one recipe that turns an image into a bootable cloud guest, for throwaway runs and instances alike: a qcow2
+// overlay on the read-only base, a client key, and a NoCloud seed that gives the key to the guest.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { buildCloudConfig, buildMetaData, checkUserData } from '../cidata/cloud-config.js';
+import { writeSeedImage } from '../cidata/seed.js';
+import { GUEST_FILES } from '../files.js';
+import { createOverlay } from '../image/qemu-img.js';
+import type { ResolvedMachine } from '../machine/resolve.js';
+import type { DiskSpec } from '../machine/spec.js';
+import type { BaseDisk } from './machine-choice.js';
+import { createKeyPair, type KeyPair } from './ssh-key.js';
+
+/** The block node of the guest's root overlay (argv names disks disk0, disk1, … in order; the overlay is first). */
+export const ROOT_DISK_NODE = 'disk0';
+
+/** A valid host name (RFC 1123 label) from a machine name. */
+export const hostnameFor = (name: string): string =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .slice(0, 63)
+    .replace(/^-+|-+$/g, '') || 'qlaunch';
+
+/** The user-data the guest gets: the user's file (checked, passed as is), the machine's inline config, or ours. */
+export async function userDataFor(machine: ResolvedMachine): Promise<string> {
+  const source = machine.userData;
+  if (source?.kind === 'file') {
+    const text = await readFile(source.path, 'utf8');
+    checkUserData(text, source.path);
+    return text;
+  }
+  if (source?.kind === 'inline') return `#cloud-config\n${stringify(source.cloudConfig, { lineWidth: 0 })}`;
+  return buildCloudConfig({});
+}
+
+/** The guest's disks, root overlay first: what every boot of a cloud guest attaches. */
+export const cloudDisks = (dir: string): (Partial<DiskSpec> & { path: string })[] => [
+  { path: join(dir, GUEST_FILES.overlay), format: 'qcow2' },
+  { path: join(dir, GUEST_FILES.seed), format: 'raw', readOnly: true, serial: 'cidata' },
+];
+
+/** Boot files a cloud guest takes from its machine, else from its base image. */
+export const cloudBoot = (machine: ResolvedMachine, base: BaseDisk | undefined) => ({
+  kernel: machine.kernel ?? base?.kernel,
+  initrd: machine.kernel ? machine.initrd : base?.initrd,
+  append: machine.append ?? base?.append,
+});
+
+/** The user SSH logs in as. */
+export const sshUserFor = (machine: ResolvedMachine, base: BaseDisk): string =>
+  machine.sshUser ?? base.defaultUser ?? 'root';
+
+export interface CloudFilesInput {
+  machine: ResolvedMachine;
+  base: BaseDisk;
+  userData: string;
+  /** Where the overlay, seed and key go (a run directory or an instance's). */
+  dir: string;
+  hostname: string;
+  /** A fixed instance-id (an instance keeps one for life); default: a fresh one per seed. */
+  instanceId?: string | undefined;
+  keyComment: string;
+  /** fsync the seed: an instance's must survive a host crash; a throwaway run's is read at once and deleted. */
+  durable: boolean;
+}
+
+/** Lay down the overlay, key and seed in `dir`; returns the key the guest will accept. */
+export async function writeCloudFiles(input: CloudFilesInput): Promise<KeyPair> {
+  const { machine, base, dir } = input;
+  await createOverlay(base.path, base.format, join(dir, GUEST_FILES.overlay), {
+    sizeMiB: machine.diskSizeMiB,
+  });
+  const key = await createKeyPair(dir, { comment: input.keyComment, name: GUEST_FILES.key });
+  const metaData = buildMetaData({
+    ...(input.instanceId === undefined ? {} : { instanceId: input.instanceId }),
+    hostname: input.hostname,
+    publicKeys: [key.publicKeyText.trim()],
+  });
+  await writeSeedImage(
+    join(dir, GUEST_FILES.seed),
+    { files: { 'meta-data': metaData, 'user-data': input.userData } },
+    { durable: input.durable },
+  );
+  return key;
+}

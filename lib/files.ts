@@ -1,0 +1,24 @@
+// The names of the files in a guest's directory — a throwaway run's or a named instance's — in one place.
+
+/** Every file qlaunch puts in a run or instance directory; nothing else writes names into one. */
+export const GUEST_FILES = {
+  // The guest's disks and identity, made before it boots:
+  overlay: 'disk.qcow2',
+  seed: 'seed.iso',
+  key: 'id_ed25519',
+  knownHosts: 'known_hosts',
+  nvram: 'nvram.fd',
+  // An instance's record and lock:
+  config: 'instance.json',
+  lockKey: 'lock.key',
+  // While QEMU runs (or after it crashed):
+  pid: 'qemu.pid',
+  runtime: 'runtime.json',
+  qmp: 'qmp.sock',
+  guestAgent: 'qga.sock',
+  serial: 'serial.sock',
+  // Logs, kept across boots:
+  console: 'console.log',
+  qemuLog: 'qemu.log',
+  log: 'qlaunch.log',
+} as const;
