@@ -17,24 +17,6 @@ import { listMachines, machineNames } from './machines.js';
 import { archSupport } from './support.js';
 import type { AccelName, AccelVerdict, ArchFirmware, HostFacts, QemuBinary } from './types.js';
 
-export { type ProbeAccelOptions, probeAccel } from './accel.js';
-export { defaultCacheDir } from './accel-cache.js';
-export { findQemu, findQemuImg, locateQemu, queryQemu, requireQemu, requireQemuImg } from './binaries.js';
-export {
-  type FirmwareDescriptor,
-  type FirmwareRequest,
-  matchFirmware,
-  parseFirmwareDescriptor,
-  selectFirmware,
-} from './firmware.js';
-export {
-  defaultFirmwareDirs,
-  findDataFile,
-  findFirmware,
-  loadFirmwareDescriptors,
-} from './firmware-files.js';
-export { checkKvmDevice } from './kvm-device.js';
-export { archSupport } from './support.js';
 export type * from './types.js';
 
 export interface ProbeHostOptions extends BinaryLookupOptions {

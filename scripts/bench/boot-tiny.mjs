@@ -5,7 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildQemuArgv, normalizeSpec } from '../../dist/lib/index.js';
+import { normalizeSpec } from '../../dist/lib/machine/spec.js';
+import { buildQemuArgv } from '../../dist/lib/qemu/argv.js';
 import { compare } from './compare.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

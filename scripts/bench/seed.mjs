@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSeedImage, writeFileAtomic } from '../../dist/lib/index.js';
+import { buildSeedImage, writeFileAtomic } from '../../dist/lib/cidata/seed.js';
 import { compare } from './compare.mjs';
 
 const cli = fileURLToPath(new URL('../../dist/bin/qlaunch.js', import.meta.url));

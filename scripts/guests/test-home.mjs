@@ -8,8 +8,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readDebianManifest } from '../../dist/lib/image/debian-manifest.js';
+import { registerDebianImage } from '../../dist/lib/image/register.js';
+import { findImage, openImageStore } from '../../dist/lib/image/store.js';
 import { defaultBuildName } from '../../dist/lib/image/store-build.js';
-import { findImage, openImageStore, readDebianManifest, registerDebianImage } from '../../dist/lib/index.js';
 
 const manifestPaths = process.argv.slice(2);
 if (manifestPaths.length === 0) {
