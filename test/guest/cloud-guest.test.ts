@@ -1,6 +1,6 @@
 // launch({ image }) for real: a Debian guest from the store, ready over SSH, with user-data, ports and cleanup.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import t from 'tap';
@@ -88,6 +88,28 @@ t.test(
       'dd if=/dev/urandom of=/home/debian/junk bs=1M count=8 status=none && sync',
     ]);
     t.equal(write.exitCode, 0, 'the guest wrote to its disk');
+
+    // The Guest API a harness uses: exec over the guest agent, files in and out byte for byte.
+    const viaAgent = await vm.exec(['sh', '-c', 'id -un; echo err >&2; exit 4']);
+    t.same(
+      viaAgent,
+      { stdout: 'root\n', stderr: 'err\n', exitCode: 4 },
+      'exec runs over the guest agent (as root)',
+    );
+    const bytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256));
+    writeFileSync(join(dir, 'in.bin'), bytes);
+    await vm.copyIn(join(dir, 'in.bin'), '/tmp/in.bin');
+    t.equal(
+      (await vm.exec(['sha256sum', '/tmp/in.bin'])).stdout.split(' ')[0],
+      createHash('sha256').update(bytes).digest('hex'),
+      'copyIn is byte for byte',
+    );
+    await vm.copyOut('/tmp/in.bin', join(dir, 'out.bin'));
+    t.same(readFileSync(join(dir, 'out.bin')), bytes, 'copyOut is byte for byte');
+    await t.rejects(vm.copyOut('/nonexistent', join(dir, 'x')), {
+      code: 'VM_EXEC_FAILED',
+      message: /\/nonexistent/,
+    });
 
     const forward = await vm.forwardPort(8000);
     let body = '';
