@@ -1,13 +1,22 @@
 // A running guest — kernel or cloud image, throwaway or an instance's — as one handle: its QEMU process, QMP session,
 // console, readiness, port forwards, commands and files in the guest, and the one stop policy.
 
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { ARCH_TABLE } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ResolvedMachine } from '../machine/resolve.js';
 import type { VmSpec } from '../machine/spec.js';
 import type { QmpClient } from '../qmp/index.js';
+import {
+  copyIntoGuest,
+  copyOutOfGuest,
+  execInGuest,
+  type GuestAccess,
+  type GuestCommandResult,
+  type GuestExecOptions,
+  unsupported,
+} from './access/commands.js';
 import { type CloudInitResult, consoleGuest, waitReady } from './access/ready.js';
 import type { SshClient } from './access/ssh.js';
 import type { SerialConsole, SerialMatch, WaitForSerialOptions } from './console/serial.js';
@@ -15,6 +24,7 @@ import { addForward, type Forward, type ForwardOptions, removeForward } from './
 import { describeExit, type QemuExit, type QemuProcess } from './process.js';
 import { type StopHow, type StopOptions, stopQemu } from './stop.js';
 
+export type { GuestCommandResult, GuestExecOptions } from './access/commands.js';
 export type { StopOptions } from './stop.js';
 
 export interface GuestExit extends QemuExit {
@@ -22,21 +32,6 @@ export interface GuestExit extends QemuExit {
   how: StopHow | 'crashed';
   /** The reason of QEMU's last SHUTDOWN event, if one came (e.g. "guest-shutdown", "host-qmp-quit"). */
   shutdownReason?: string | undefined;
-}
-
-/** What `exec` returns: the command's output and exit code, whichever way it ran. */
-export interface GuestCommandResult {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
-
-export interface GuestExecOptions {
-  /** Written to the command's stdin. */
-  input?: string | Uint8Array | undefined;
-  /** Milliseconds before the command is given up on. */
-  timeout?: number | undefined;
-  signal?: AbortSignal | undefined;
 }
 
 /** What a cloud guest has besides QEMU: SSH, the run directory behind it, and what it was made from. */
@@ -74,9 +69,6 @@ export interface GuestParts {
   runtimeDir?: string | undefined;
   cloud?: CloudParts | undefined;
 }
-
-const unsupported = (what: string, why: string, hint: string) =>
-  new QlaunchError(ErrorCode.VM_UNSUPPORTED, `${what}: ${why}`, { hint });
 
 export class Guest implements AsyncDisposable {
   readonly spec: VmSpec;
@@ -181,45 +173,18 @@ export class Guest implements AsyncDisposable {
   }
 
   /** Run `argv` in the guest (no shell: argv[0] is the program), over the guest agent if it has one, else SSH. */
-  async exec(argv: readonly string[], options: GuestExecOptions = {}): Promise<GuestCommandResult> {
-    if (this.#parts.guestAgent !== undefined) {
-      const { GuestAgent } = await import('../qga/index.js');
-      const agent = await GuestAgent.connect(this.#parts.guestAgent, {
-        timeout: 10_000,
-        signal: options.signal,
-      });
-      try {
-        const result = await agent.exec(argv, options);
-        return {
-          stdout: result.stdout.toString('utf8'),
-          stderr: result.stderr.toString('utf8'),
-          exitCode: result.exitCode,
-        };
-      } finally {
-        await agent.close();
-      }
-    }
-    if (this.ssh) {
-      const result = await this.ssh.exec(argv, options);
-      return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
-    }
-    throw unsupported(
-      'cannot run a command in a kernel guest',
-      'it has neither a guest agent nor SSH',
-      'have its init run the command, and read the console (waitForSerial)',
-    );
+  exec(argv: readonly string[], options: GuestExecOptions = {}): Promise<GuestCommandResult> {
+    return execInGuest(this.#access, argv, options);
   }
 
   /** Copy host file `hostPath` to `guestPath` in the guest (made or replaced). */
-  async copyIn(hostPath: string, guestPath: string): Promise<void> {
-    const input = await readFile(hostPath);
-    const result = await this.exec(['sh', '-c', 'cat > "$1"', 'sh', guestPath], { input });
-    if (result.exitCode !== 0) throw copyFailed(`copy ${hostPath} to the guest's ${guestPath}`, result);
+  copyIn(hostPath: string, guestPath: string): Promise<void> {
+    return copyIntoGuest(this.#access, hostPath, guestPath);
   }
 
   /** Copy `guestPath` from the guest to host file `hostPath`, byte for byte. */
-  async copyOut(guestPath: string, hostPath: string): Promise<void> {
-    await writeFile(hostPath, await this.#readGuestFile(guestPath), { mode: 0o600 });
+  copyOut(guestPath: string, hostPath: string): Promise<void> {
+    return copyOutOfGuest(this.#access, guestPath, hostPath);
   }
 
   /** Power the guest off by the one stop policy (guest, then `quit`, then signals). Idempotent. */
@@ -244,44 +209,8 @@ export class Guest implements AsyncDisposable {
     this.qmp.destroy();
   }
 
-  async #readGuestFile(guestPath: string): Promise<Buffer> {
-    if (this.#parts.guestAgent !== undefined) {
-      const { GuestAgent } = await import('../qga/index.js');
-      const agent = await GuestAgent.connect(this.#parts.guestAgent, { timeout: 10_000 });
-      try {
-        const result = await agent.exec(['cat', guestPath]);
-        if (result.exitCode !== 0 || result.truncated) {
-          throw copyFailed(`copy the guest's ${guestPath} out`, {
-            exitCode: result.exitCode,
-            stderr: result.truncated
-              ? 'the guest agent cut the file at its capture limit'
-              : result.stderr.toString('utf8'),
-          });
-        }
-        return result.stdout;
-      } finally {
-        await agent.close();
-      }
-    }
-    if (!this.ssh)
-      return Promise.reject(
-        unsupported(
-          'cannot copy files out of a kernel guest',
-          'it has neither a guest agent nor SSH',
-          'write the file to a disk image the host can read',
-        ),
-      );
-    const chunks: Buffer[] = [];
-    const { Writable } = await import('node:stream');
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        chunks.push(chunk);
-        done();
-      },
-    });
-    const result = await this.ssh.exec(['cat', guestPath], { stdout: sink });
-    if (result.exitCode !== 0) throw copyFailed(`copy the guest's ${guestPath} out`, result);
-    return Buffer.concat(chunks);
+  get #access(): GuestAccess {
+    return { guestAgent: this.#parts.guestAgent, ssh: this.ssh };
   }
 
   async #stop(options: StopOptions): Promise<GuestExit> {
@@ -326,12 +255,3 @@ export class Guest implements AsyncDisposable {
     return 'crashed';
   }
 }
-
-const copyFailed = (what: string, result: { exitCode: number; stderr: string }) =>
-  new QlaunchError(
-    ErrorCode.VM_EXEC_FAILED,
-    `could not ${what}: exit status ${result.exitCode}${result.stderr ? `: ${result.stderr.trim()}` : ''}`,
-    {
-      hint: 'check the guest path and that the guest user may read or write it',
-    },
-  );

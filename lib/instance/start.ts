@@ -5,6 +5,7 @@ import { appendFile } from 'node:fs/promises';
 import { cloudDisks } from '../cloud/recipe.js';
 import { bootGuest } from '../guest/boot.js';
 import { bootLine, fileSize } from '../guest/console/console-log.js';
+import { tailFile } from '../guest/console/tail.js';
 import { resolveHost } from '../guest/host-choice.js';
 import { firmwareFor } from '../guest/launch.js';
 import type { Logger } from '../logger.js';
@@ -12,7 +13,6 @@ import { normalizeSpec, type VmSpec } from '../machine/spec.js';
 import type { InstanceConfig } from './config.js';
 import type { InstancePaths } from './layout.js';
 import { processStartTicks, type RuntimeRecord, removeRuntimeFiles, writeRuntime } from './runtime.js';
-import { tailFile } from './tail.js';
 
 export interface BootOptions {
   logger: Logger;

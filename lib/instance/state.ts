@@ -58,8 +58,10 @@ export async function queryStatus(paths: InstancePaths): Promise<string | undefi
   }
 }
 
-/** Gather the evidence for an instance and judge it. */
-export async function instanceStatus(paths: InstancePaths): Promise<InstanceStatus> {
+/** The pid of the instance's QEMU if one is alive (from the runtime record and QEMU's pidfile), with the record. */
+export async function liveQemu(
+  paths: InstancePaths,
+): Promise<{ runtime: RuntimeRecord | undefined; pidFile: boolean; livePid: number | undefined }> {
   const runtime = await readRuntime(paths.runtime);
   const pidFromFile = await readPidFile(paths.pid);
   const pidFile = await access(paths.pid).then(
@@ -72,6 +74,18 @@ export async function instanceStatus(paths: InstancePaths): Promise<InstanceStat
     const ticks = pid === runtime?.pid ? runtime.startTicks : undefined;
     if (await isInstanceQemu(pid, paths, ticks)) livePid = pid;
   }
-  const qmpStatus = livePid === undefined ? undefined : await queryStatus(paths);
-  return judgeState({ runtime, pidFile, livePid, qmpStatus });
+  return { runtime, pidFile, livePid };
+}
+
+/**
+ * Gather the evidence for an instance and judge it; QEMU's own status is asked over `qmpStatus` when given (a
+ * command's one QMP session), else over a session of its own.
+ */
+export async function instanceStatus(
+  paths: InstancePaths,
+  qmpStatus: () => Promise<string | undefined> = () => queryStatus(paths),
+): Promise<InstanceStatus> {
+  const evidence = await liveQemu(paths);
+  const status = evidence.livePid === undefined ? undefined : await qmpStatus();
+  return judgeState({ ...evidence, qmpStatus: status });
 }

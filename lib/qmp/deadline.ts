@@ -13,21 +13,25 @@ export type DeadlineExpiry = { kind: 'timeout'; timeout: number } | { kind: 'abo
 // setTimeout fires after 1 ms for longer delays, so anything past this means "no timer".
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Returns the timeout if it is a positive number (or Infinity); throws QMP_ARGUMENT naming the option. */
-export const checkTimeout = (value: unknown, option: string): number => {
-  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
-    throw new QmpArgumentError(
-      `Expected the \`${option}\` option to be a positive number of milliseconds or Infinity, got ${String(value)}`,
-    );
-  }
-  return value;
-};
+/** Option checkers that throw the client's own argument error (QMP_ARGUMENT, QGA_ARGUMENT) naming the option. */
+export const optionCheckers = (argumentError: (message: string) => Error) => ({
+  /** Returns the timeout if it is a positive number (or Infinity). */
+  checkTimeout: (value: unknown, option: string): number => {
+    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+      throw argumentError(
+        `Expected the \`${option}\` option to be a positive number of milliseconds or Infinity, got ${String(value)}`,
+      );
+    }
+    return value;
+  },
+  /** Returns the signal if it is an AbortSignal (or undefined). */
+  checkSignal: (value: unknown): AbortSignal | undefined => {
+    if (value === undefined || value instanceof AbortSignal) return value;
+    throw argumentError(`Expected the \`signal\` option to be an AbortSignal, got ${typeof value}`);
+  },
+});
 
-/** Returns the signal if it is an AbortSignal (or undefined); throws QMP_ARGUMENT otherwise. */
-export const checkSignal = (value: unknown): AbortSignal | undefined => {
-  if (value === undefined || value instanceof AbortSignal) return value;
-  throw new QmpArgumentError(`Expected the \`signal\` option to be an AbortSignal, got ${typeof value}`);
-};
+export const { checkTimeout, checkSignal } = optionCheckers((message) => new QmpArgumentError(message));
 
 /**
  * Calls `onExpire` at most once, when the timeout elapses or the signal aborts (at once if already aborted).

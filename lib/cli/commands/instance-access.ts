@@ -1,8 +1,8 @@
 // Reaching into a running instance: `ssh`, `exec` (guest agent), `console`, `logs`, `qmp`.
 
-import { createReadStream } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { ErrorCode, QlaunchError } from '../../errors.js';
+import type { LogSource } from '../../instance/logs.js';
 import { printJson } from '../output.js';
 import { type InstanceArgs, say, seconds, withInstance } from './instance-common.js';
 
@@ -140,30 +140,13 @@ export const logsCommand = (setExit: (code: number) => void): CommandModule<obje
   handler: async (args) =>
     setExit(
       await withInstance(args, async (instance) => {
-        const { followFile, fileSize } = await import('../../guest/console/console-log.js');
-        const { tailFile, lastLines } = await import('../../instance/tail.js');
-        const file = {
-          console: instance.paths.console,
-          qemu: instance.paths.qemuLog,
-          qlaunch: instance.paths.log,
-        }[(args.source ?? 'console') as 'console' | 'qemu' | 'qlaunch'];
-        const size = await fileSize(file);
-        if (args.lines !== undefined) {
-          const text = lastLines(await tailFile(file), args.lines);
-          if (text) process.stdout.write(`${text}\n`);
-        }
-        const from = args.lines !== undefined ? size : 0;
-        if (!args.follow) {
-          if (size > from)
-            for await (const chunk of createReadStream(file, { start: from })) process.stdout.write(chunk);
-          return 0;
-        }
         const aborting = new AbortController();
         const onSignal = () => aborting.abort();
         process.once('SIGINT', onSignal);
         try {
-          for await (const chunk of followFile(file, { offset: from, signal: aborting.signal }))
-            process.stdout.write(chunk);
+          const source = (args.source ?? 'console') as LogSource;
+          const options = { source, lines: args.lines, follow: args.follow, signal: aborting.signal };
+          for await (const chunk of instance.logs(options)) process.stdout.write(chunk);
         } finally {
           process.off('SIGINT', onSignal);
         }

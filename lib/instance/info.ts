@@ -1,0 +1,55 @@
+// What `ls` and `inspect` show of an instance: its config, its state from evidence, and, while it runs, the
+// forwards QEMU has and how to reach it over SSH — with one QMP session.
+
+import type { Logger } from '../logger.js';
+import type { PortForward } from '../machine/spec.js';
+import { listForwards } from './ports.js';
+import { readRuntime } from './runtime.js';
+import { type InstanceContext, openSession } from './session.js';
+import type { InstanceStatus } from './state.js';
+import { sshTargetOf } from './wait.js';
+
+export interface InstanceInfo {
+  name: string;
+  state: InstanceStatus['state'];
+  detail: string;
+  pid?: number | undefined;
+  arch: string;
+  cpus: number;
+  memoryMiB: number;
+  source: string;
+  created: string;
+  /** Forwards QEMU has now when running (from QEMU itself), else the ones it starts with. */
+  ports: PortForward[];
+  networks: string[];
+  ssh?: { host: string; port: number; user: string; key: string } | undefined;
+  dir: string;
+}
+
+export async function instanceInfo(instance: InstanceContext, log: Logger): Promise<InstanceInfo> {
+  const { config, paths } = instance;
+  const { status, guest } = await openSession(instance, log);
+  const live = status.state === 'running' || status.state === 'paused';
+  let ports = config.ports;
+  try {
+    if (guest && live) ports = await listForwards(guest.qmp).catch(() => config.ports);
+  } finally {
+    guest?.detach();
+  }
+  const target = sshTargetOf(config, paths, live ? await readRuntime(paths.runtime) : undefined);
+  return {
+    name: instance.name,
+    state: status.state,
+    detail: status.detail,
+    pid: status.pid,
+    arch: config.arch,
+    cpus: config.cpus,
+    memoryMiB: config.memoryMiB,
+    source: config.source,
+    created: config.created,
+    ports,
+    networks: config.networks.map((n) => n.name),
+    ssh: target && { host: target.host, port: target.port, user: target.user, key: target.privateKey },
+    dir: paths.dir,
+  };
+}

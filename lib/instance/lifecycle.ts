@@ -1,0 +1,114 @@
+// `start`: boot an instance detached (or finish a start that was killed half-way), then wait for the readiness
+// asked; a guest that is slow or broken is left running for the user to look at, and the error says so.
+
+import { readlink } from 'node:fs/promises';
+import { isQlaunchError, QlaunchError } from '../errors.js';
+import { lastBootOffset } from '../guest/console/console-log.js';
+import { addForward } from '../guest/ports/ports.js';
+import type { Logger } from '../logger.js';
+import type { InstanceReadiness } from './config.js';
+import {
+  processStartTicks,
+  type RuntimeRecord,
+  readRuntime,
+  removeRuntimeFiles,
+  writeRuntime,
+} from './runtime.js';
+import { type InstanceContext, withGuest } from './session.js';
+import { bootInstance } from './start.js';
+import { instanceStatus } from './state.js';
+import { waitInstance } from './wait.js';
+
+export interface StartInstanceOptions {
+  /** What "started" means (default: the instance's readiness, e.g. cloud-init for cloud images). */
+  wait?: InstanceReadiness | undefined;
+  /** Milliseconds for the wait (default 5 min under TCG, 2 under KVM). */
+  timeout?: number | undefined;
+  signal?: AbortSignal | undefined;
+  /** Skip probing: this QEMU binary and accelerator (tests, benchmarks). */
+  binary?: string | undefined;
+  accel?: 'kvm' | 'tcg' | undefined;
+}
+
+export interface StartResult {
+  /** False when it was already running (then only the wait ran). */
+  started: boolean;
+  pid: number;
+  sshPort?: number | undefined;
+  /** Milliseconds from the call to ready. */
+  ms: number;
+}
+
+type Locked = <T>(doing: string, work: (log: Logger) => Promise<T>) => Promise<T>;
+
+/** Boot `instance` detached (it outlives this process), then wait as asked. Already running: only waits. */
+export async function startInstance(
+  instance: InstanceContext,
+  options: StartInstanceOptions,
+  locked: Locked,
+): Promise<StartResult> {
+  const started = Date.now();
+  const { paths, config } = instance;
+  const { runtime, consoleOffset, fresh } = await locked('start', async (log) => {
+    const status = await instanceStatus(paths);
+    if ((status.state === 'running' || status.state === 'paused') && status.pid !== undefined) {
+      // A start killed half-way left QEMU paused before `cont`, maybe without its record or SSH forward: finish it.
+      const record = await finishStart(instance, status.pid, status.qemuStatus === 'prelaunch', log);
+      return { runtime: record, consoleOffset: await lastBootOffset(paths.console), fresh: false };
+    }
+    // Whatever a crash or a killed command left is evidence already read, never reused.
+    await removeRuntimeFiles(paths);
+    const boot = await bootInstance(config, paths, {
+      logger: log,
+      binary: options.binary,
+      accel: options.accel,
+    });
+    return { ...boot, fresh: true };
+  });
+  try {
+    await waitInstance(config, paths, runtime, consoleOffset, options.wait ?? config.readiness, {
+      timeout: options.timeout,
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (!isQlaunchError(error) || !(await instanceStatus(paths)).pid) throw error;
+    throw new QlaunchError(
+      error.code,
+      `instance ${instance.name} started but is not ready: ${error.message}`,
+      {
+        hint: `it is still running: \`qlaunch logs ${instance.name}\` shows its console, \`qlaunch stop ${instance.name}\` stops it`,
+        cause: error,
+      },
+    );
+  }
+  return { started: fresh, pid: runtime.pid, sshPort: runtime.sshPort, ms: Date.now() - started };
+}
+
+/** The runtime record of running QEMU `pid`, rebuilt from QEMU itself if a killed start never wrote it. */
+async function finishStart(
+  instance: InstanceContext,
+  pid: number,
+  prelaunch: boolean,
+  log: Logger,
+): Promise<RuntimeRecord> {
+  const { paths, config } = instance;
+  return withGuest(instance, 'finish starting', log, async (guest) => {
+    let record = await readRuntime(paths.runtime);
+    if (!record) {
+      const kvm = await guest.qmp.execute('query-kvm');
+      record = {
+        pid,
+        startTicks: await processStartTicks(pid),
+        startedAt: new Date().toISOString(),
+        binary: await readlink(`/proc/${pid}/exe`).catch(() => 'qemu'),
+        accel: kvm.enabled ? 'kvm' : 'tcg',
+      };
+      log.warn({ runtime: record }, 'rebuilt the runtime record of an interrupted start');
+    }
+    if (config.seed && record.sshPort === undefined)
+      record.sshPort = (await addForward(guest.qmp, 22)).hostPort;
+    await writeRuntime(paths.runtime, record);
+    if (prelaunch) await guest.qmp.execute('cont');
+    return record;
+  });
+}
