@@ -2,7 +2,7 @@
 
 import { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import type { Firmware, MachineDefinition, MachineImage, Readiness, UserDataSource } from './file.js';
+import type { MachineDefinition } from './file.js';
 import { parseSizeMiB } from './size.js';
 import { type PortForward, parsePortForward } from './spec.js';
 
@@ -18,27 +18,16 @@ export interface MachineOverrides {
   userData?: string | undefined;
 }
 
-/** Everything `launch()` needs from a machine, for one architecture. */
-export interface ResolvedMachine {
-  name: string;
+/**
+ * Everything `launch()` needs from a machine, for one architecture: the definition's fields with the architecture,
+ * vCPUs and memory decided, and one image instead of one per architecture. A stored image that carries a kernel
+ * (as built images do) boots that kernel directly unless `kernel` is given.
+ */
+export interface ResolvedMachine
+  extends Omit<MachineDefinition, 'description' | 'source' | 'arch' | 'cpus' | 'memoryMiB' | 'images'> {
   arch: Arch;
   cpus: number;
   memoryMiB: number;
-  /** Grow the root disk to this; undefined keeps the image's size. */
-  diskSizeMiB?: number | undefined;
-  /**
-   * The root disk; undefined for a kernel-only machine. A stored image that carries a kernel (as built images do)
-   * boots that kernel directly unless `kernel` is given.
-   */
-  image?: MachineImage | undefined;
-  kernel?: string | undefined;
-  initrd?: string | undefined;
-  append?: string | undefined;
-  firmware?: Firmware | undefined;
-  ports: PortForward[];
-  userData?: UserDataSource | undefined;
-  sshUser?: string | undefined;
-  readiness?: Readiness | undefined;
 }
 
 const DEFAULT_CPUS = 1;

@@ -2,21 +2,11 @@
 
 import type { Argv, CommandModule } from 'yargs';
 import { printJson, reportError } from '../output.js';
-import { guestInput, guestOptions } from './guest-options.js';
+import { type GuestArgs, guestInput, guestOptions } from './guest-options.js';
 import { type InstanceArgs, instanceOptions, say, seconds, withInstance } from './instance-common.js';
 
-interface CreateArgs extends InstanceArgs {
-  image?: string | undefined;
-  machine?: string | undefined;
-  arch?: string | undefined;
-  cpus?: number | undefined;
-  memory?: string | undefined;
-  'disk-size'?: string | undefined;
-  port?: string[] | undefined;
-  'user-data'?: string | undefined;
+interface CreateArgs extends InstanceArgs, GuestArgs {
   network?: string[] | undefined;
-  accel?: string | undefined;
-  firmware?: string | undefined;
   start?: boolean | undefined;
 }
 

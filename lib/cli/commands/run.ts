@@ -3,30 +3,20 @@
 import type { CommandModule } from 'yargs';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import { cliLogger, EXIT, reportError } from '../output.js';
-import { guestInput, guestOptions } from './guest-options.js';
+import { type GuestArgs, guestInput, guestOptions } from './guest-options.js';
 
 // After Ctrl-C or a timeout the user wants the guest gone soon, not after the full power-off wait.
 const STOP_SOON_MS = 10_000;
 
-interface RunArgs {
-  image?: string | undefined;
-  machine?: string | undefined;
-  'disk-size'?: string | undefined;
-  'user-data'?: string | undefined;
+interface RunArgs extends GuestArgs {
   keep?: boolean | undefined;
   '--'?: (string | number)[] | undefined;
   kernel?: string | undefined;
   initrd?: string | undefined;
   append?: string | undefined;
-  arch?: string | undefined;
-  cpus?: number | undefined;
-  memory?: string | undefined;
   disk?: string[] | undefined;
-  port?: string[] | undefined;
   'wait-serial'?: string | undefined;
   timeout?: number | undefined;
-  accel?: string | undefined;
-  firmware?: string | undefined;
   quiet?: boolean | undefined;
   'log-level'?: string | undefined;
 }
@@ -211,9 +201,9 @@ async function run(args: RunArgs): Promise<number> {
   process.off('SIGTERM', onSignal);
   if (outcome !== undefined) return outcome;
   if (exit.exitCode === 0) return EXIT.ok;
-  const how = exit.signal ? `QEMU was killed by ${exit.signal}` : `QEMU exited with status ${exit.exitCode}`;
+  const { describeExit } = await import('../../guest/process.js');
   return reportError(
-    new QlaunchError(ErrorCode.VM_EXITED, `${how}${exit.stderr ? `: ${exit.stderr}` : ''}`, {
+    new QlaunchError(ErrorCode.VM_EXITED, `${describeExit(exit)}${exit.stderr ? `: ${exit.stderr}` : ''}`, {
       hint: `last console lines:\n${vm.console.tail(10)}`,
     }),
   );
