@@ -7,7 +7,8 @@ import { cliPath } from '../fixtures/guests.js';
 import { makeQcow2, rawDisk } from '../image/disks.js';
 import { imageServer } from '../image/image-server.js';
 
-t.setTimeout(60_000);
+// Many CLI runs and local downloads: on a busy 2-core host the file takes over a minute.
+t.setTimeout(180_000);
 
 /** qlaunch with its own QLAUNCH_HOME, so the real home is never touched. */
 const cli = (home: string, args: string[], env: NodeJS.ProcessEnv = {}) =>

@@ -3,6 +3,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
+import { GUEST_FILES } from '../../lib/files.js';
 import { cliPath, shortTempDir, type TinyGuest, tinyGuest } from '../fixtures/guests.js';
 
 t.setTimeout(300_000);
@@ -92,9 +93,13 @@ t.test(
     const nodes = argv.flatMap((a, i) => (a === '-blockdev' ? [JSON.parse(argv[i + 1] ?? '{}')] : []));
     t.match(nodes, [
       { 'node-name': 'fw-code', 'read-only': true, file: { filename: /AAVMF_CODE\.fd$/ } },
-      { 'node-name': 'fw-vars', 'read-only': false, file: { filename: /efivars\.fd$/ } },
+      {
+        'node-name': 'fw-vars',
+        'read-only': false,
+        file: { filename: new RegExp(`/${GUEST_FILES.nvram}$`) },
+      },
     ]);
-    const nvram = openFile(qemu, 'efivars.fd');
+    const nvram = openFile(qemu, GUEST_FILES.nvram);
     t.match(
       nvram?.link,
       /\(deleted\)$/,
