@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Benchmark: `qlaunch run` against the same QEMU argv run raw, booting the tiny guest until it powers off.
 // Target: qlaunch / raw <= 1.05. Run: scripts/setup --tests && node scripts/bench/boot-tiny.mjs [runs] [arch...]
+// QLAUNCH_BENCH_AGAINST=DIR adds another built checkout (e.g. the last release) to the same interleaved run.
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,25 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const runs = Number(process.argv[2] ?? 5);
 const arches = process.argv.slice(3).length ? process.argv.slice(3) : ['x86_64', 'aarch64', 'riscv64'];
 const memory = '256M';
+const against = process.env.QLAUNCH_BENCH_AGAINST;
+
+/** `qlaunch run` arguments booting the tiny guest of `arch` until it powers off. */
+const runArgs = (arch, guest) => [
+  'run',
+  '--arch',
+  arch,
+  '--kernel',
+  guest.kernel,
+  '--initrd',
+  guest.initrd,
+  '--append',
+  guest.append,
+  '--memory',
+  memory,
+  '--accel',
+  'tcg',
+  '--quiet',
+];
 
 for (const arch of arches) {
   const manifestPath = execFileSync(`${root}scripts/guests/tiny`, [arch], { encoding: 'utf8' })
@@ -51,25 +71,16 @@ for (const arch of arches) {
       { name: 'raw qemu', argv: [file, ...raw] },
       {
         name: 'qlaunch run',
-        argv: [
-          process.execPath,
-          `${root}dist/bin/qlaunch.js`,
-          'run',
-          '--arch',
-          arch,
-          '--kernel',
-          guest.kernel,
-          '--initrd',
-          guest.initrd,
-          '--append',
-          guest.append,
-          '--memory',
-          memory,
-          '--accel',
-          'tcg',
-          '--quiet',
-        ],
+        argv: [process.execPath, `${root}dist/bin/qlaunch.js`, ...runArgs(arch, guest)],
       },
+      ...(against
+        ? [
+            {
+              name: `${against}: run`,
+              argv: [process.execPath, `${against}/dist/bin/qlaunch.js`, ...runArgs(arch, guest)],
+            },
+          ]
+        : []),
     ],
     { runs, target: 1.05 },
   );
