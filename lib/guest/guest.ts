@@ -65,8 +65,6 @@ export interface GuestParts {
   /** The accelerator QEMU runs the guest with. */
   accel: 'kvm' | 'tcg';
   logger: Logger;
-  /** Removed once QEMU has exited (a throwaway run's sockets). */
-  runtimeDir?: string | undefined;
   cloud?: CloudParts | undefined;
 }
 
@@ -115,7 +113,6 @@ export class Guest implements AsyncDisposable {
         ),
       );
       this.qmp.destroy();
-      if (parts.runtimeDir) await rm(parts.runtimeDir, { recursive: true, force: true });
       if (parts.cloud && !parts.cloud.keep) await rm(parts.cloud.dir, { recursive: true, force: true });
       return result;
     });
