@@ -57,7 +57,7 @@ const inspectCommand = (setExit: SetExit): CommandModule<object, NameArgs> => ({
     const { getImage, openImageStore } = await import('../../image/store.js');
     const { qemuImgInfo } = await import('../../image/qemu-img.js');
     const image = await getImage(openImageStore(), args.name);
-    const info = await qemuImgInfo(image.path, { backingChain: true });
+    const info = await qemuImgInfo(image.path, { format: image.format, backingChain: true });
     if (args.json) printJson({ ...image, info });
     else process.stdout.write(formatImageDetails(image, info));
   }),
