@@ -117,9 +117,10 @@ export async function qemuImgCheck(path: string, format: string): Promise<ImageC
 }
 
 function checkFormat(format: string): string {
-  if (FORMAT.test(format)) return format;
+  // A caller from plain JavaScript may leave it out: that must not become a probe (or the string "undefined").
+  if (typeof format === 'string' && FORMAT.test(format)) return format;
   throw new QlaunchError(ErrorCode.IMAGE_INVALID, `'${format}' is not a disk image format name`, {
-    hint: 'use a format qemu-img knows: qcow2, raw, vmdk, …',
+    hint: 'name the format qemu-img is to read it as: raw or qcow2',
   });
 }
 

@@ -192,6 +192,15 @@ t.test('the format is always named: a VMDK descriptor read as raw is only its ow
   const info = await qemuImgInfo(join(dir, 'flat.vmdk'), { format: 'raw' });
   t.equal(info.format, 'raw');
   t.equal(info.virtualSize, 512, 'its own bytes, rounded up to a sector: not the 1 MiB extent it names');
+  const untyped = { backingChain: false } as unknown as { format: string };
+  await t.rejects(qemuImgInfo(join(dir, 'flat.vmdk'), untyped), {
+    code: 'IMAGE_INVALID',
+    message: "'undefined' is not a disk image format name",
+  });
+  await t.rejects(convertImage(join(dir, 'flat.vmdk'), join(dir, 'out.raw'), untyped as never), {
+    message: "'undefined' is not a disk image format name",
+  });
+  t.notOk(existsSync(join(dir, 'out.raw')), 'nothing converted by a probe');
 });
 
 t.test('an overlay only on a base the format inspector accepts, as the format it is', async (t) => {
