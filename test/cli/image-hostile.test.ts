@@ -1,5 +1,6 @@
-// Hostile disk images through every CLI entry point (image import, image pull, run FILE, a machine file naming a
-// path or a URL, create --image): each refused within seconds, before QEMU starts, with nothing stored or made.
+// Hostile disk images through the CLI's entry points (image import, run FILE, a machine file naming a path,
+// create --image; for some also image pull and a machine file naming a URL): each refused within seconds,
+// before QEMU starts, with nothing stored or made.
 // And images a store already holds that the format inspector refuses: flagged by ls and inspect, never booted.
 
 import { createHash } from 'node:crypto';
@@ -12,11 +13,12 @@ import { cliPath, shortTempDir } from '../fixtures/guests.js';
 import { canaryReaders, type HostileImage, makeHostileImages, releaseFifo } from '../image/hostile-images.js';
 import { imageServer } from '../image/image-server.js';
 
-t.setTimeout(300_000);
+// About 60 CLI runs of half a second each when the machine is idle; minutes when guests boot beside them.
+t.setTimeout(900_000);
 
 const hostile = await makeHostileImages(join(t.testdir(), 'hostile'));
 t.teardown(() => releaseFifo(hostile.fifo));
-// Through the CLI, the kinds the store has seen in the wild; the library test covers every format.
+// Through the CLI, the kinds from the reports and the common formats; the library test covers every one.
 const CLI_CASES = [
   'qcow2-backing',
   'qcow2-data-file',
@@ -31,6 +33,8 @@ const CLI_CASES = [
   'html',
 ];
 const images = hostile.images.filter((i) => CLI_CASES.includes(i.name));
+// Downloads go through the same check as files (the library test pulls every case): a few kinds suffice here.
+const REMOTE_CASES = ['qcow2-data-file', 'qcow2-data-fifo', 'vmdk-flat', 'vhdx'];
 
 const server = await imageServer(
   t,
@@ -85,7 +89,7 @@ const machineFile = (dir: string, name: string, image: string): string => {
 
 for (const image of images) {
   t.test(image.name, async (t) => {
-    t.setTimeout(image.name === 'qcow2-data-fifo' ? 90_000 : 180_000);
+    t.setTimeout(image.name === 'qcow2-data-fifo' ? 120_000 : 240_000);
     const env: Env = { home: join(shortTempDir(t), 'home'), runtime: shortTempDir(t) };
     const dir = t.testdir();
     const url = server.url(`/images/${basename(image.path)}`);
@@ -95,20 +99,16 @@ for (const image of images) {
 
     const file = image.path;
     await refused(t, 'image import', env, ['image', 'import', file, '--name', 'evil'], file, image);
-    await refused(
-      t,
-      'image pull',
-      env,
-      ['image', 'pull', url, '--checksum', checksum, '--name', 'evil'],
-      url,
-      image,
-    );
     await refused(t, 'run FILE', env, ['run', file, '--accel', 'tcg', '--', 'true'], file, image);
     const viaPath = ['run', '--machine', local, '--accel', 'tcg', '--', 'true'];
     await refused(t, 'run --machine (image: path)', env, viaPath, file, image);
-    const viaUrl = ['run', '--machine', remote, '--accel', 'tcg', '--', 'true'];
-    await refused(t, 'run --machine (image: url)', env, viaUrl, url, image);
     await refused(t, 'create --image FILE', env, ['create', 'box', '--image', file], file, image);
+    if (REMOTE_CASES.includes(image.name)) {
+      const pull = ['image', 'pull', url, '--checksum', checksum, '--name', 'evil'];
+      await refused(t, 'image pull', env, pull, url, image);
+      const viaUrl = ['run', '--machine', remote, '--accel', 'tcg', '--', 'true'];
+      await refused(t, 'run --machine (image: url)', env, viaUrl, url, image);
+    }
 
     const stored = join(env.home, 'images');
     t.same(existsSync(stored) ? readdirSync(stored) : [], [], 'nothing stored, no scratch left');

@@ -67,6 +67,8 @@ export async function makeHostileImages(dir: string): Promise<HostileSet> {
     CANARY_MARK.repeat(Math.ceil(CANARY_SIZE / CANARY_MARK.length)).slice(0, CANARY_SIZE),
   );
   const fifo = join(dir, 'data.fifo');
+  // One left by a run that was killed before its teardown would make mkfifo fail.
+  rmSync(fifo, { force: true });
   await execa('mkfifo', [fifo]);
   const flatVmdk = join(dir, 'flat.vmdk');
   writeFileSync(
