@@ -1,8 +1,10 @@
-// Whether a file is a disk image worth keeping: qemu-img reads it, qcow2 and the like pass `qemu-img check`,
-// and a "raw" file (qemu-img calls anything it cannot place raw) looks like a disk rather than text or an archive.
+// Whether a file is a disk image worth keeping: qlaunch's own format inspector accepts it (raw, or a qcow2 that
+// reads no other file) before any tool opens it; qemu-img, told the format, reads it and a qcow2 passes
+// `qemu-img check`; and a raw file looks like a disk rather than text or an archive.
 
-import { open, stat } from 'node:fs/promises';
-import { ErrorCode, QlaunchError } from '../errors.js';
+import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
+import type { AcceptedFormat } from './format-inspect.js';
+import { inspectImageFile, refusal } from './image-file.js';
 import { type ImageInfo, qemuImgCheck, qemuImgInfo } from './qemu-img.js';
 
 const SECTOR = 512;
@@ -34,6 +36,19 @@ export function looksLikeText(head: Uint8Array): boolean {
   return !/[\0-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]/.test(text);
 }
 
+// Shorter text before zeros can be a filesystem's magic (XFS starts "XFSB", then its block size).
+const PADDED_TEXT_MIN = 8;
+
+/**
+ * Whether `sector` is text padded with zero bytes (a web page or notes cut to a whole sector): a disk's first
+ * sector never is, since a boot sector holds code and a 0x55 0xAA signature, and a filesystem binary fields.
+ */
+export function isPaddedText(sector: Uint8Array): boolean {
+  const end = sector.indexOf(0);
+  if (end < PADDED_TEXT_MIN) return false;
+  return looksLikeText(sector.subarray(0, end)) && sector.subarray(end).every((byte) => byte === 0);
+}
+
 /** Why a file qemu-img calls raw is not a disk image (given its first sector and size), or undefined if it may be. */
 export function rawImageProblem(
   head: Uint8Array,
@@ -42,7 +57,7 @@ export function rawImageProblem(
   if (size === 0) return { problem: 'it is empty', hint: 'check the file' };
   const archive = ARCHIVES.find(({ magic }) => magic.every((byte, i) => head[i] === byte));
   if (archive) return { problem: `it is a ${archive.kind} archive, not a disk image`, hint: archive.hint };
-  if (looksLikeText(head.subarray(0, SECTOR))) {
+  if (looksLikeText(head.subarray(0, SECTOR)) || isPaddedText(head.subarray(0, SECTOR))) {
     return { problem: 'it starts with text, not a disk', hint: 'give the disk image itself' };
   }
   if (size % SECTOR !== 0) {
@@ -57,51 +72,78 @@ export function rawImageProblem(
 const invalid = (path: string, problem: string, hint: string): QlaunchError =>
   new QlaunchError(ErrorCode.IMAGE_INVALID, `${path} is not a usable disk image: ${problem}`, { hint });
 
-async function readHead(path: string): Promise<{ head: Uint8Array; size: number }> {
-  const file = await open(path, 'r');
-  try {
-    const { size } = await file.stat();
-    const head = new Uint8Array(Math.min(size, SECTOR));
-    await file.read(head, 0, head.length, 0);
-    return { head, size };
-  } finally {
-    await file.close();
+export interface CheckDiskOptions {
+  /** What to call the image in errors, if not its path: the URL a download came from. */
+  source?: string | undefined;
+}
+
+type HeaderVerdict =
+  | { ok: true; format: AcceptedFormat }
+  | { ok: false; problem: string; error: QlaunchError };
+
+/** The inspector's verdict on `path`, and for a raw file the raw checks: only its head and last sector are read. */
+async function headerVerdict(path: string, source: string): Promise<HeaderVerdict> {
+  const { verdict, bytes } = await inspectImageFile(path);
+  if (!verdict.ok) return { ok: false, problem: verdict.problem, error: refusal(source, verdict) };
+  if (verdict.format === 'raw') {
+    const raw = rawImageProblem(bytes.head, bytes.size);
+    if (raw) return { ok: false, problem: raw.problem, error: invalid(source, raw.problem, raw.hint) };
   }
+  return { ok: true, format: verdict.format };
 }
 
 /**
- * qemu-img's facts about `path` once it passed the checks: readable as an image, self-contained (no backing
- * file), not encrypted, and either clean under `qemu-img check` or a raw file that looks like a disk.
+ * The format of the file at `path` if qlaunch may hand it to qemu-img and QEMU: a regular file that its format
+ * inspector accepts (raw that looks like a disk, or a qcow2 with no backing or data file). Runs no tool.
  */
-export async function checkDiskImage(path: string): Promise<ImageInfo> {
-  const found = await stat(path).catch(() => undefined);
-  if (!found?.isFile()) {
-    throw new QlaunchError(ErrorCode.SPEC_FILE_MISSING, `${path} is not a file`, {
-      hint: 'give the path of a disk image file',
-    });
+export async function checkDiskHeader(path: string, options: CheckDiskOptions = {}): Promise<AcceptedFormat> {
+  const verdict = await headerVerdict(path, options.source ?? path);
+  if (!verdict.ok) throw verdict.error;
+  return verdict.format;
+}
+
+/**
+ * Why the stored disk at `path` (recorded as `format`) would be refused today, or undefined if it would not.
+ * Reads only its head and last sector, so listing a store stays cheap.
+ */
+export async function storedDiskProblem(path: string, format: string): Promise<string | undefined> {
+  let verdict: HeaderVerdict;
+  try {
+    verdict = await headerVerdict(path, path);
+  } catch (error) {
+    if (isQlaunchError(error)) return error.message;
+    throw error;
   }
-  const { backingChain: _, ...info } = await qemuImgInfo(path);
+  if (!verdict.ok) return verdict.problem;
+  if (verdict.format !== format) return `it is ${verdict.format}, but recorded as ${format}`;
+  return undefined;
+}
+
+/**
+ * qemu-img's facts about `path` once it passed the checks: accepted by the format inspector before any tool
+ * opens it, then read by qemu-img with that format named (never probed), self-contained (no backing file), not
+ * encrypted, and either clean under `qemu-img check` or a raw file that looks like a disk.
+ */
+export async function checkDiskImage(path: string, options: CheckDiskOptions = {}): Promise<ImageInfo> {
+  const source = options.source ?? path;
+  const format = await checkDiskHeader(path, { source });
+  const { backingChain: _, ...info } = await qemuImgInfo(path, { format });
   if (info.backingFilename !== undefined) {
     throw invalid(
-      path,
+      source,
       `it is an overlay on ${info.backingFilename}`,
-      `store a self-contained copy: qemu-img convert -O ${info.format} ${path} flat.${info.format}`,
+      `store a self-contained copy: qemu-img convert -f ${format} -O qcow2 ${path} flat.qcow2`,
     );
   }
-  if (info.encrypted) throw invalid(path, 'it is encrypted', 'store an unencrypted image');
-  if (info.format === 'raw') {
-    const { head, size } = await readHead(path);
-    const problem = rawImageProblem(head, size);
-    if (problem) throw invalid(path, problem.problem, problem.hint);
-    return info;
-  }
+  if (info.encrypted) throw invalid(source, 'it is encrypted', 'store an unencrypted image');
+  if (info.format === 'raw') return info;
   if (info.corrupt)
-    throw invalid(path, `its ${info.format} corrupt flag is set`, 'repair it: qemu-img check -r all');
+    throw invalid(source, `its ${info.format} corrupt flag is set`, 'repair it: qemu-img check -r all');
   const check = await qemuImgCheck(path, info.format);
   if (check.status === 'corrupt' || check.status === 'failed') {
     const counts = `${check.corruptions} corruptions, ${check.checkErrors} check errors`;
     throw invalid(
-      path,
+      source,
       `qemu-img check finds it damaged (${counts})${check.detail ? `: ${check.detail.split('\n')[0]}` : ''}`,
       'download or copy it again: the file is truncated or overwritten',
     );

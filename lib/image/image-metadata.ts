@@ -11,7 +11,7 @@ export type ImageOrigin = (typeof IMAGE_ORIGINS)[number];
 export interface ImageMetadata {
   schema: 1;
   name: string;
-  /** Disk format as qemu-img detected it: qcow2, raw, vmdk, … */
+  /** Disk format: raw or qcow2, as the format inspector found it (a store made before it may hold others). */
   format: string;
   /** The disk's file name, `disk.<format>`. */
   disk: string;

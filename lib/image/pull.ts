@@ -117,7 +117,8 @@ export async function pullImage(options: PullImageOptions): Promise<PulledImage>
           },
         );
       }
-      const info = await checkDiskImage(part);
+      // Errors name the URL: the scratch file is gone by the time anyone reads them.
+      const info = await checkDiskImage(part, { source: url });
       const disk = diskFileName(info.format);
       await rename(part, join(dir, disk));
       return {

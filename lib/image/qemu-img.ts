@@ -1,10 +1,12 @@
 // Thin typed wrappers over qemu-img: info (with the backing chain), check, an overlay on a base image, convert.
+// Every call names the image's format: qemu-img never probes one.
 
 import { randomBytes } from 'node:crypto';
 import { chmod, link, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { requireQemuImg } from '../host/binaries.js';
+import { requireOpenableImage } from './image-file.js';
 import { type ImageInfoWithChain, parseImageInfoOutput } from './qemu-img-info.js';
 
 export type { ImageInfo, ImageInfoWithChain } from './qemu-img-info.js';
@@ -53,26 +55,25 @@ const toolFailed = (what: string, run: QemuImgRun, hint: string): QlaunchError =
   });
 
 export interface ImageInfoOptions {
+  /** The image's format (from the format inspector, or a store record): qemu-img is told it, never left to probe. */
+  format: string;
   /** Also describe every backing file below the image. */
   backingChain?: boolean | undefined;
-  /** Skip format probing (and trust this format). */
-  format?: string | undefined;
 }
 
 /**
- * qemu-img info for `path`. Runs with --force-share, so it works on an image a running VM holds. A file qemu-img
- * cannot open as an image is an IMAGE_INVALID error naming it.
+ * qemu-img info for `path`, read as `options.format`. Runs with --force-share, so it works on an image a running
+ * VM holds. A file qemu-img cannot open as an image is an IMAGE_INVALID error naming it.
  */
-export async function qemuImgInfo(path: string, options: ImageInfoOptions = {}): Promise<ImageInfoWithChain> {
-  const args = ['info', '--output=json', '--force-share'];
+export async function qemuImgInfo(path: string, options: ImageInfoOptions): Promise<ImageInfoWithChain> {
+  const args = ['info', '--output=json', '--force-share', '-f', checkFormat(options.format)];
   if (options.backingChain) args.push('--backing-chain');
-  if (options.format !== undefined) args.push('-f', checkFormat(options.format));
   const run = await runQemuImg([...args, path]);
   if (run.exitCode !== 0) {
     throw new QlaunchError(
       ErrorCode.IMAGE_INVALID,
       `${path} cannot be read as a disk image: ${run.stderr.replace(/^qemu-img: /, '')}`,
-      { hint: 'check that the file is a whole, uncompressed disk image (qcow2, raw, vmdk, …)' },
+      { hint: 'check that the file is a whole, uncompressed disk image (raw or qcow2)' },
     );
   }
   return parseImageInfoOutput(run.stdout, path);
@@ -116,10 +117,21 @@ export async function qemuImgCheck(path: string, format: string): Promise<ImageC
 }
 
 function checkFormat(format: string): string {
-  if (FORMAT.test(format)) return format;
+  // A caller from plain JavaScript may leave it out: that must not become a probe (or the string "undefined").
+  if (typeof format === 'string' && FORMAT.test(format)) return format;
   throw new QlaunchError(ErrorCode.IMAGE_INVALID, `'${format}' is not a disk image format name`, {
-    hint: 'use a format qemu-img knows: qcow2, raw, vmdk, …',
+    hint: 'name the format qemu-img is to read it as: raw or qcow2',
   });
+}
+
+/** Refuses a base the format inspector refuses, or one whose bytes are not the format it is to be opened as. */
+async function requireBaseFormat(base: string, format: string): Promise<void> {
+  const found = await requireOpenableImage(base);
+  if (found.format !== format) {
+    throw new QlaunchError(ErrorCode.IMAGE_INVALID, `${base} is ${found.format}, not ${format}`, {
+      hint: 'remove the image and add it again: its record no longer matches its file',
+    });
+  }
 }
 
 /** A unique name beside `path`, for writing there and then linking into place. */
@@ -147,6 +159,7 @@ export interface OverlayOptions {
  * A new qcow2 at `path` (0600) whose backing file is `base`. The base is only ever read: every write the guest
  * makes lands in the overlay. The backing format is recorded (QEMU 6.1 and later require it), the base path is
  * made absolute (qemu-img would read a relative one from the overlay's directory), and `path` is never overwritten.
+ * The base must still be what the format inspector accepts, as `baseFormat`: QEMU will open it as that.
  */
 export async function createOverlay(
   base: string,
@@ -156,6 +169,7 @@ export async function createOverlay(
 ): Promise<void> {
   const absoluteBase = resolve(base);
   checkFormat(baseFormat);
+  await requireBaseFormat(absoluteBase, baseFormat);
   const sizeArgs: string[] = [];
   if (options.sizeMiB !== undefined) {
     const { sizeMiB } = options;
@@ -211,13 +225,13 @@ export async function createOverlay(
 export interface ConvertOptions {
   /** Output format, e.g. qcow2 or raw. */
   format: string;
-  /** Input format; probed when not given. */
-  sourceFormat?: string | undefined;
+  /** Input format: named, never probed. */
+  sourceFormat: string;
 }
 
 /** Converts `source` to a new image `dest` (0600, never overwritten); written beside it, then linked into place. */
 export async function convertImage(source: string, dest: string, options: ConvertOptions): Promise<void> {
-  const from = options.sourceFormat === undefined ? [] : ['-f', checkFormat(options.sourceFormat)];
+  const from = ['-f', checkFormat(options.sourceFormat)];
   const temp = besideTemp(dest);
   try {
     const run = await runQemuImg(['convert', '-U', ...from, '-O', checkFormat(options.format), source, temp]);

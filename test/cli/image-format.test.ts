@@ -97,3 +97,29 @@ t.test('inspect details: the record, what qemu-img sees, only the fields an imag
   t.match(built, /^backing chain: \/b\/base\.raw \(raw\)$/m);
   t.notMatch(built, /^arch:/m);
 });
+
+t.test(
+  'a stored disk the format inspector refuses: a PROBLEM column in ls, a problem field in inspect',
+  async (t) => {
+    const refused = {
+      ...PULLED,
+      name: 'c',
+      problem: 'it is a vmdk image, which can make QEMU read other files',
+    };
+    t.equal(
+      formatImageTable([refused, BUILT]),
+      [
+        'NAME  FORMAT  VIRTUAL  SIZE       ARCH    CHECKSUM              SOURCE                       PROBLEM',
+        'c     qcow2   2.0 GiB  300.0 MiB  x86_64  sha512:ffffffffffff…  https://example.org/x.qcow2  it is a vmdk image, which can make QEMU read other files',
+        'b     raw     1.0 MiB  1.0 MiB    -       sha256:000000000000…  built                        -',
+        '',
+      ].join('\n'),
+    );
+    const details = formatImageDetails(PULLED, undefined, 'it is a vmdk image');
+    t.match(details, /^format: {8}qcow2$/m, 'the record stands in for qemu-img');
+    t.match(details, /^virtual size: {2}2\.0 GiB \(2147483648 bytes\)$/m);
+    t.match(details, /^file size: {5}300\.0 MiB$/m);
+    t.notMatch(details, /backing chain/, 'qemu-img was not asked');
+    t.match(details, /^problem: {7}it is a vmdk image; qlaunch image rm a-long-name removes it\n$/m);
+  },
+);

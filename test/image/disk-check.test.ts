@@ -2,7 +2,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { checkDiskImage, looksLikeText, rawImageProblem } from '../../lib/image/disk-check.js';
+import {
+  checkDiskImage,
+  isPaddedText,
+  looksLikeText,
+  rawImageProblem,
+  storedDiskProblem,
+} from '../../lib/image/disk-check.js';
 import { makeQcow2, rawDisk } from './disks.js';
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
@@ -84,7 +90,10 @@ t.test(
       header,
       Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3]), Buffer.alloc(504, 0xee)]),
     );
-    await refused(header, /header\.qcow2 cannot be read as a disk image/);
+    await refused(
+      header,
+      /header\.qcow2 is not a usable disk image: its qcow2 header is damaged \(cluster bits/,
+    );
 
     await execa('qemu-img', [
       'create',
@@ -100,7 +109,7 @@ t.test(
     await t.rejects(checkDiskImage(join(dir, 'top.qcow2')), {
       code: 'IMAGE_INVALID',
       message: `${join(dir, 'top.qcow2')} is not a usable disk image: it is an overlay on ${qcow2}`,
-      hint: /qemu-img convert -O qcow2/,
+      hint: /qemu-img convert -f qcow2 -O qcow2 .*top\.qcow2 top-flat\.qcow2/,
     });
     await t.rejects(checkDiskImage(join(dir, 'nothing')), {
       code: 'SPEC_FILE_MISSING',
@@ -138,4 +147,59 @@ t.test('an encrypted qcow2 is refused', async (t) => {
     '16M',
   ]);
   await t.rejects(checkDiskImage(path), { code: 'IMAGE_INVALID', message: /it is encrypted/ });
+});
+
+t.test('text padded with zeros to a whole sector is text too: a web page saved as a disk', async (t) => {
+  const page = Buffer.alloc(4096);
+  page.write('<!DOCTYPE html>\n<html><body>404 Not Found</body></html>\n');
+  t.ok(isPaddedText(page.subarray(0, 512)));
+  t.match(rawImageProblem(page, page.length), { problem: 'it starts with text, not a disk' });
+  const xfs = Buffer.alloc(512);
+  xfs.write('XFSB');
+  xfs.writeUInt32BE(4096, 4);
+  t.notOk(isPaddedText(xfs), 'a filesystem magic followed by binary fields');
+  const short = Buffer.alloc(512);
+  short.write('abc');
+  t.notOk(isPaddedText(short), 'a few bytes are no text');
+  const mixed = Buffer.from(page.subarray(0, 512));
+  mixed[400] = 7;
+  t.notOk(isPaddedText(mixed), 'anything but zeros after the text');
+  t.notOk(isPaddedText(rawDisk(1)));
+  t.notOk(isPaddedText(new Uint8Array(512)), 'a blank sector');
+});
+
+t.test('a refused format never reaches qemu-img, and errors name the source given', async (t) => {
+  const dir = t.testdir();
+  const vmdk = join(dir, 'x.vmdk');
+  await execa('qemu-img', ['create', '-q', '-f', 'vmdk', vmdk, '16M']);
+  const { PATH } = process.env;
+  t.teardown(() => {
+    process.env['PATH'] = PATH;
+  });
+  // Without qemu-img on PATH, running it would be HOST_TOOL_MISSING: the refusal comes first.
+  process.env['PATH'] = '/nonexistent';
+  await t.rejects(checkDiskImage(vmdk, { source: 'https://example.org/x.vmdk' }), {
+    code: 'IMAGE_INVALID',
+    message:
+      'https://example.org/x.vmdk is not a usable disk image: it is a vmdk image, which can make QEMU read other files of this host',
+  });
+});
+
+t.test('storedDiskProblem: why a stored disk would be refused now, from its header alone', async (t) => {
+  const dir = t.testdir({
+    'disk.raw': rawDisk(),
+    'page.raw': Buffer.concat([Buffer.from('<html>'), Buffer.alloc(506)]),
+  });
+  const qcow2 = await makeQcow2(dir);
+  const vmdk = join(dir, 'x.vmdk');
+  await execa('qemu-img', ['create', '-q', '-f', 'vmdk', vmdk, '16M']);
+  t.equal(await storedDiskProblem(qcow2, 'qcow2'), undefined);
+  t.equal(await storedDiskProblem(join(dir, 'disk.raw'), 'raw'), undefined);
+  t.equal(await storedDiskProblem(qcow2, 'raw'), 'it is qcow2, but recorded as raw');
+  t.equal(
+    await storedDiskProblem(vmdk, 'vmdk'),
+    'it is a vmdk image, which can make QEMU read other files of this host',
+  );
+  t.equal(await storedDiskProblem(join(dir, 'page.raw'), 'raw'), undefined, 'short text is not padded text');
+  t.equal(await storedDiskProblem(join(dir, 'gone'), 'raw'), `${join(dir, 'gone')} is not a file`);
 });

@@ -27,7 +27,8 @@ interface ImportArgs {
 
 export const importCommand = (setExit: SetExit): CommandModule<object, ImportArgs> => ({
   command: 'import <file>',
-  describe: 'copy a local disk image (qcow2, raw, vmdk, …) into the store after checking it',
+  describe:
+    'copy a local disk image (raw, or qcow2 with no backing or data file) into the store after checking it',
   builder: (y) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'disk image file' })

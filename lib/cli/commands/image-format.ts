@@ -17,11 +17,18 @@ export const imageSummary = (image: StoredImage): string =>
     ...(image.arch ? [image.arch] : []),
   ].join(', ');
 
-/** The `ls` table: one row per image, columns padded; the source last since it is long. */
-export function formatImageTable(images: readonly StoredImage[]): string {
+/** A stored image with why qlaunch would refuse its disk now, if it would. */
+export type CheckedImage = StoredImage & { problem?: string | undefined };
+
+/**
+ * The `ls` table: one row per image, columns padded; the source last since it is long, then a PROBLEM column
+ * only when an image has one (a disk the format inspector refuses).
+ */
+export function formatImageTable(images: readonly CheckedImage[]): string {
   if (images.length === 0) return 'no images (qlaunch image pull URL, or qlaunch image import FILE)\n';
+  const problems = images.some((i) => i.problem !== undefined);
   const rows = [
-    ['NAME', 'FORMAT', 'VIRTUAL', 'SIZE', 'ARCH', 'CHECKSUM', 'SOURCE'],
+    ['NAME', 'FORMAT', 'VIRTUAL', 'SIZE', 'ARCH', 'CHECKSUM', 'SOURCE', ...(problems ? ['PROBLEM'] : [])],
     ...images.map((i) => [
       i.name,
       i.format,
@@ -30,6 +37,7 @@ export function formatImageTable(images: readonly StoredImage[]): string {
       i.arch ?? '-',
       shortChecksum(i.checksum),
       i.source,
+      ...(problems ? [i.problem ?? '-'] : []),
     ]),
   ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
@@ -38,13 +46,27 @@ export function formatImageTable(images: readonly StoredImage[]): string {
   return `${rows.map(line).join('\n')}\n`;
 }
 
-/** `inspect` for people: the record, then what qemu-img sees now; fields an image lacks are left out. */
-export function formatImageDetails(image: StoredImage, info: ImageInfoWithChain): string {
+/**
+ * `inspect` for people: the record, then what qemu-img sees now; fields an image lacks are left out. A refused
+ * disk (`problem`) was not shown to qemu-img: its record stands in, and the problem is the last field.
+ */
+export function formatImageDetails(
+  image: StoredImage,
+  info: ImageInfoWithChain | undefined,
+  problem?: string,
+): string {
+  const format = info?.format ?? image.format;
+  const virtualSize = info?.virtualSize ?? image.virtualSize;
   const fields: [string, string | undefined][] = [
     ['name', image.name],
-    ['format', `${info.format}${info.format === image.format ? '' : ` (recorded ${image.format})`}`],
-    ['virtual size', `${formatBytes(info.virtualSize)} (${info.virtualSize} bytes)`],
-    ['file size', `${formatBytes(image.size)}, ${formatBytes(info.actualSize ?? image.size)} allocated`],
+    ['format', `${format}${format === image.format ? '' : ` (recorded ${image.format})`}`],
+    ['virtual size', `${formatBytes(virtualSize)} (${virtualSize} bytes)`],
+    [
+      'file size',
+      info
+        ? `${formatBytes(image.size)}, ${formatBytes(info.actualSize ?? image.size)} allocated`
+        : formatBytes(image.size),
+    ],
     ['checksum', image.checksum],
     ['origin', image.origin],
     ['source', image.source],
@@ -55,7 +77,11 @@ export function formatImageDetails(image: StoredImage, info: ImageInfoWithChain)
     ['initrd', image.initrdPath],
     ['append', image.append],
     ['default user', image.defaultUser],
-    ['backing chain', info.backingChain.map((b) => `${b.filename} (${b.format})`).join(' → ') || 'none'],
+    [
+      'backing chain',
+      info && (info.backingChain.map((b) => `${b.filename} (${b.format})`).join(' → ') || 'none'),
+    ],
+    ['problem', problem && `${problem}; qlaunch image rm ${image.name} removes it`],
   ];
   const shown = fields.filter((f): f is [string, string] => f[1] !== undefined);
   return `${shown.map(([k, v]) => `${`${k}:`.padEnd(14)} ${v}`).join('\n')}\n`;

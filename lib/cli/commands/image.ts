@@ -31,14 +31,25 @@ const lsCommand = (setExit: SetExit): CommandModule<object, JsonArgs> => ({
   builder: (y) => y.option('json', { type: 'boolean', describe: 'print the images as JSON' }),
   handler: guarded(setExit, async (args) => {
     const { listImages, openImageStore } = await import('../../image/store.js');
+    const { storedDiskProblem } = await import('../../image/disk-check.js');
     const { images, broken } = await listImages(openImageStore());
     for (const { name, problem } of broken) {
       process.stderr.write(
         `qlaunch: warning: image '${name}' is damaged (${problem}); qlaunch image rm ${name} removes it\n`,
       );
     }
-    if (args.json) printJson(images);
-    else process.stdout.write(formatImageTable(images));
+    // Images stored before the format inspector existed (or changed since) are flagged: only headers are read.
+    const checked = await Promise.all(
+      images.map(async (image) => ({ ...image, problem: await storedDiskProblem(image.path, image.format) })),
+    );
+    for (const { name, problem } of checked) {
+      if (problem === undefined) continue;
+      process.stderr.write(
+        `qlaunch: warning: image '${name}' would be refused now (${problem}); qlaunch image rm ${name} removes it\n`,
+      );
+    }
+    if (args.json) printJson(checked);
+    else process.stdout.write(formatImageTable(checked));
   }),
 });
 
@@ -48,18 +59,25 @@ interface NameArgs extends JsonArgs {
 
 const inspectCommand = (setExit: SetExit): CommandModule<object, NameArgs> => ({
   command: 'inspect <name>',
-  describe: "show a stored image's record and what qemu-img says about it (format, size, backing chain)",
+  describe:
+    "show a stored image's record and what qemu-img says about it (format, size, backing chain), or why it is refused",
   builder: (y) =>
     y
       .positional('name', { type: 'string', demandOption: true })
       .option('json', { type: 'boolean', describe: 'print it all as JSON' }),
   handler: guarded(setExit, async (args) => {
     const { getImage, openImageStore } = await import('../../image/store.js');
+    const { storedDiskProblem } = await import('../../image/disk-check.js');
     const { qemuImgInfo } = await import('../../image/qemu-img.js');
     const image = await getImage(openImageStore(), args.name);
-    const info = await qemuImgInfo(image.path, { backingChain: true });
-    if (args.json) printJson({ ...image, info });
-    else process.stdout.write(formatImageDetails(image, info));
+    // A disk the format inspector refuses is not handed to qemu-img: opening it could read other host files.
+    const problem = await storedDiskProblem(image.path, image.format);
+    const info =
+      problem === undefined
+        ? await qemuImgInfo(image.path, { format: image.format, backingChain: true })
+        : undefined;
+    if (args.json) printJson({ ...image, problem, info });
+    else process.stdout.write(formatImageDetails(image, info, problem));
   }),
 });
 
