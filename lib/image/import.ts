@@ -1,15 +1,15 @@
 // Adding a local disk image file to the store: checked, copied (sparse) while hashed, and checked again as stored.
 
 import { createReadStream } from 'node:fs';
-import { rename, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Arch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { formatChecksum } from './checksum.js';
 import { checkDiskImage } from './disk-check.js';
 import { writeHashed } from './hashed-write.js';
 import { checkImageName, imageNameFrom } from './image-name.js';
-import { addImage, diskFileName, type ImageStore, type StoredImage } from './store.js';
+import { keepCheckedDisk } from './keep-disk.js';
+import { addImage, type ImageStore, type StoredImage } from './store.js';
 
 export interface CopyProgress {
   copied: number;
@@ -42,23 +42,19 @@ export async function importImage(store: ImageStore, options: ImportImageOptions
       what: `import of ${source}`,
       onBytes: (copied) => options.onProgress?.({ copied, total }),
     });
-    const info = await checkDiskImage(part);
-    if (info.format !== before.format || written.bytes !== total) {
-      throw new QlaunchError(ErrorCode.IMAGE_INVALID, `${source} changed while it was being copied`, {
-        hint: 'import it again once nothing is writing to it',
-      });
-    }
-    const disk = diskFileName(info.format);
-    await rename(part, join(dir, disk));
-    return {
-      format: info.format,
-      disk,
-      virtualSize: info.virtualSize,
-      size: written.bytes,
-      checksum: formatChecksum(written.checksum),
-      origin: 'import',
+    const facts = {
       source,
+      origin: 'import' as const,
+      size: written.bytes,
+      checksum: written.checksum,
       arch: options.arch,
     };
+    return keepCheckedDisk(dir, part, facts, (info) => {
+      if (info.format !== before.format || written.bytes !== total) {
+        throw new QlaunchError(ErrorCode.IMAGE_INVALID, `${source} changed while it was being copied`, {
+          hint: 'import it again once nothing is writing to it',
+        });
+      }
+    });
   });
 }

@@ -1,7 +1,6 @@
 // Pulling an image from a URL into the store: the checksum is known first, the streamed download is verified and
 // checked as a disk before it is kept, and an image already stored with that checksum is not downloaded again.
 
-import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Arch } from '../arch/table.js';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
@@ -14,10 +13,10 @@ import {
   parseChecksumFile,
   sameChecksum,
 } from './checksum.js';
-import { checkDiskImage } from './disk-check.js';
 import { checkDownloadUrl, type DownloadProgress, downloadFile, fetchText } from './download.js';
 import { checkImageName, urlFileName } from './image-name.js';
-import { addImage, diskFileName, findImage, type ImageStore, type StoredImage } from './store.js';
+import { keepCheckedDisk } from './keep-disk.js';
+import { addImage, findImage, type ImageStore, type StoredImage } from './store.js';
 
 export interface PullImageOptions {
   url: string;
@@ -118,19 +117,13 @@ export async function pullImage(options: PullImageOptions): Promise<PulledImage>
         );
       }
       // Errors name the URL: the scratch file is gone by the time anyone reads them.
-      const info = await checkDiskImage(part, { source: url });
-      const disk = diskFileName(info.format);
-      await rename(part, join(dir, disk));
-      return {
-        format: info.format,
-        disk,
-        virtualSize: info.virtualSize,
-        size: download.bytes,
-        checksum: formatChecksum(download.checksum),
-        origin: 'pull',
+      return keepCheckedDisk(dir, part, {
         source: url,
+        origin: 'pull',
+        size: download.bytes,
+        checksum: download.checksum,
         arch: options.arch,
-      };
+      });
     });
     return { image, downloaded: true, verified: expected };
   } catch (error) {
