@@ -1,4 +1,5 @@
-// When a cloud guest is ready: SSH accepts our key and cloud-init has finished; polled with backoff, failing fast.
+// When a cloud guest is ready: SSH accepts our key, cloud-init has finished and the guest has flushed what it
+// provisioned to disk; polled with backoff, failing fast.
 
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -78,7 +79,10 @@ function withinDeadline<T>(
   });
 }
 
-/** Poll `ssh … true` until the guest's sshd accepts our key. */
+/**
+ * Poll `ssh … sync` until the guest's sshd accepts our key. `sync`, not `true`: the host keys ssh has just pinned,
+ * and all the guest wrote before, are then on its disk, so a hard kill right after cannot leave them empty.
+ */
 export async function waitForSsh(target: SshTarget, options: WaitOptions): Promise<void> {
   try {
     await access(target.privateKey, constants.R_OK);
@@ -91,7 +95,7 @@ export async function waitForSsh(target: SshTarget, options: WaitOptions): Promi
   const what = `SSH on ${target.host}:${target.port} to accept the key of ${target.user}`;
   await withinDeadline(what, options, async (signal, note) => {
     for (let delay: number = BACKOFF.firstMs; ; delay = nextDelay(delay)) {
-      const result = await sshExec(target, ['true'], { signal, timeout: ATTEMPT_TIMEOUT_MS }).catch(
+      const result = await sshExec(target, ['sync'], { signal, timeout: ATTEMPT_TIMEOUT_MS }).catch(
         (error: unknown) => {
           if (!isQlaunchError(error, ErrorCode.VM_TIMEOUT)) throw error;
           return undefined;
@@ -243,7 +247,10 @@ export interface WaitReadyOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** SSH accepts our key, then cloud-init has finished: one deadline for both, failing fast if the guest dies. */
+/**
+ * SSH accepts our key, then cloud-init has finished, then the guest syncs its disk: one deadline for all, failing
+ * fast if the guest dies.
+ */
 export async function waitReady(
   guest: ReadyGuest,
   target: SshTarget,
@@ -261,7 +268,10 @@ export async function waitReady(
   };
   try {
     await waitForSsh(target, wait);
-    return await waitForCloudInit(target, wait);
+    const result = await waitForCloudInit(target, wait);
+    // cloud-init wrote more since the first sync: what it provisioned must survive a hard kill too.
+    await waitForSsh(target, wait);
+    return result;
   } finally {
     watching.abort();
   }
