@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { buildCloudConfig, buildMetaData, checkUserData } from '../cidata/cloud-config.js';
 import { writeSeedImage } from '../cidata/seed.js';
+import { buildVendorData } from '../cidata/vendor-data.js';
 import { baseDisk, chooseMachine } from '../cloud/machine-choice.js';
 import { createKeyPair } from '../cloud/ssh-key.js';
 import { createOverlay } from '../image/qemu-img.js';
@@ -147,6 +148,7 @@ export async function launchImage(
             publicKeys: [key.publicKeyText.trim()],
           }),
           'user-data': userData,
+          'vendor-data': buildVendorData(),
         },
       },
       { durable: false },

@@ -5,6 +5,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { buildMetaData, newInstanceId } from '../cidata/cloud-config.js';
 import { writeSeedImage } from '../cidata/seed.js';
+import { buildVendorData } from '../cidata/vendor-data.js';
 import { baseDisk, chooseMachine } from '../cloud/machine-choice.js';
 import { createKeyPair } from '../cloud/ssh-key.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
@@ -83,7 +84,8 @@ export async function createInstance(
           hostname: hostnameFor(input.name),
           publicKeys: [key.publicKeyText.trim()],
         });
-        await writeSeedImage(paths.seed, { files: { 'meta-data': metaData, 'user-data': userData } });
+        const files = { 'meta-data': metaData, 'user-data': userData, 'vendor-data': buildVendorData() };
+        await writeSeedImage(paths.seed, { files });
       }
       const readiness: InstanceReadiness = machine.readiness ?? (base ? 'cloud-init' : 'none');
       const config: InstanceConfig = {
