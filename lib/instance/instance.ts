@@ -269,8 +269,11 @@ export class Instance {
     } catch (error) {
       // A guest that is slow or broken is left running for the user to look at: say so, and how to end it.
       if (!isQlaunchError(error) || !(await this.status()).pid) throw error;
+      const running = `it is still running: \`qlaunch logs ${this.name}\` shows its console, \`qlaunch stop ${this.name}\` stops it`;
+      // A timeout's hint is generic; any other failure's hint names its own fix, which comes first.
+      const fix = error.code === ErrorCode.VM_TIMEOUT ? undefined : error.hint;
       throw new QlaunchError(error.code, `instance ${this.name} started but is not ready: ${error.message}`, {
-        hint: `it is still running: \`qlaunch logs ${this.name}\` shows its console, \`qlaunch stop ${this.name}\` stops it`,
+        hint: fix ? `${fix}; ${running}` : running,
         cause: error,
       });
     }

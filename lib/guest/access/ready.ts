@@ -8,6 +8,7 @@ import { ErrorCode, isQlaunchError, QlaunchError } from '../../errors.js';
 import type { AccelName } from '../../host/types.js';
 import type { SerialConsole } from '../console/serial.js';
 import { type SshResult, type SshTarget, sshExec } from './ssh.js';
+import { type SshdWatchOptions, watchSshd } from './sshd-failure.js';
 
 export interface WaitOptions {
   /** Epoch milliseconds after which the wait fails with VM_TIMEOUT. */
@@ -200,6 +201,8 @@ export async function waitForCloudInit(target: SshTarget, options: WaitOptions):
 export interface ReadyGuest {
   /** Rejects as soon as the guest can no longer become ready; stops watching (never settling) once `signal` aborts. */
   watchFailure(signal: AbortSignal): Promise<never>;
+  /** Rejects when the guest's sshd has failed for good; the wait aborts `signal` once SSH has answered. */
+  watchSshd(signal: AbortSignal): Promise<never>;
   /** The last console lines, for error messages. */
   consoleTail(): string;
 }
@@ -210,11 +213,18 @@ const PANIC_END = /---\[ end Kernel panic[^\n]*/;
 const PANIC_TRACE_MS = 2000;
 const TAIL_LINES = 25;
 
-/** A guest watched through its serial console: a kernel panic, or the console ending (QEMU gone), is a failure. */
-export function consoleGuest(serial: Pick<SerialConsole, 'waitFor' | 'tail'>): ReadyGuest {
+/**
+ * A guest watched through its serial console: a kernel panic, the console ending (QEMU gone), or systemd failing to
+ * start sshd (`sshd` tunes that watch) is a failure.
+ */
+export function consoleGuest(
+  serial: Pick<SerialConsole, 'waitFor' | 'tail'>,
+  sshd: Omit<SshdWatchOptions, 'tail'> = {},
+): ReadyGuest {
   const never = new Promise<never>(() => {});
   return {
     consoleTail: () => serial.tail(TAIL_LINES),
+    watchSshd: (signal) => watchSshd(serial, signal, { ...sshd, tail: () => serial.tail(TAIL_LINES) }),
     async watchFailure(signal) {
       try {
         const panic = await serial.waitFor(PANIC, { signal });
@@ -248,16 +258,17 @@ export interface WaitReadyOptions {
 }
 
 /**
- * SSH accepts our key, then cloud-init has finished, then the guest syncs its disk: one deadline for all, failing
- * fast if the guest dies.
+ * Run `work` with one deadline while the guest is watched: its failure ends the wait at once. `sshAnswered` ends
+ * the sshd watch (a later sshd restart is cloud-init's business, and its failure shows up as a timeout).
  */
-export async function waitReady(
+async function watchedWait<T>(
   guest: ReadyGuest,
-  target: SshTarget,
   options: WaitReadyOptions,
-): Promise<CloudInitResult> {
+  work: (wait: WaitOptions, sshAnswered: () => void) => Promise<T>,
+): Promise<T> {
   const watching = new AbortController();
-  const failFast = guest.watchFailure(watching.signal);
+  const sshd = new AbortController();
+  const failFast = Promise.race([guest.watchFailure(watching.signal), guest.watchSshd(sshd.signal)]);
   // The waits below attach their own handlers; this one covers a failure that comes before they do.
   failFast.catch(() => {});
   const wait: WaitOptions = {
@@ -267,12 +278,33 @@ export async function waitReady(
     consoleTail: () => guest.consoleTail(),
   };
   try {
+    return await work(wait, () => sshd.abort());
+  } finally {
+    watching.abort();
+    sshd.abort();
+  }
+}
+
+/** SSH accepts our key (and the guest has synced its disk), failing fast if the guest dies or its sshd cannot start. */
+export function waitSshReady(guest: ReadyGuest, target: SshTarget, options: WaitReadyOptions): Promise<void> {
+  return watchedWait(guest, options, (wait) => waitForSsh(target, wait));
+}
+
+/**
+ * SSH accepts our key, then cloud-init has finished, then the guest syncs its disk: one deadline for all, failing
+ * fast if the guest dies or its sshd cannot start.
+ */
+export function waitReady(
+  guest: ReadyGuest,
+  target: SshTarget,
+  options: WaitReadyOptions,
+): Promise<CloudInitResult> {
+  return watchedWait(guest, options, async (wait, sshAnswered) => {
     await waitForSsh(target, wait);
+    sshAnswered();
     const result = await waitForCloudInit(target, wait);
     // cloud-init wrote more since the first sync: what it provisioned must survive a hard kill too.
     await waitForSsh(target, wait);
     return result;
-  } finally {
-    watching.abort();
-  }
+  });
 }
