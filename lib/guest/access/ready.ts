@@ -31,6 +31,10 @@ export const defaultReadyTimeout = (accel: AccelName): number => (accel === 'kvm
 // Each poll is one ssh run; a guest too slow even to finish the handshake is polled again, not waited on forever.
 const ATTEMPT_TIMEOUT_MS = 30_000;
 const BOOT_FINISHED = '/var/lib/cloud/instance/boot-finished';
+// Then `sync`, in the same session (one SSH handshake fewer): what cloud-init provisioned must survive a hard kill
+// too. The status output and exit status pass through.
+const STATUS_THEN_SYNC = ['sh', '-c', 'cloud-init status --wait; rc=$?; sync; exit $rc'];
+const FINISHED_THEN_SYNC = ['sh', '-c', `test -f ${BOOT_FINISHED} && sync`];
 
 const lastLine = (text: string): string => text.trim().split('\n').at(-1) ?? '';
 
@@ -160,21 +164,24 @@ async function longStatus(target: SshTarget, signal: AbortSignal): Promise<strin
   return (result.stdout + result.stderr).trim();
 }
 
-/** Wait until cloud-init has finished in the guest; a cloud-init error is VM_CLOUD_INIT_FAILED with its report. */
+/**
+ * Wait until cloud-init has finished in the guest, which then syncs its disk; a cloud-init error is
+ * VM_CLOUD_INIT_FAILED with its report.
+ */
 export async function waitForCloudInit(target: SshTarget, options: WaitOptions): Promise<CloudInitResult> {
   const what = `cloud-init to finish in the guest at ${target.host}:${target.port}`;
   return withinDeadline(what, options, async (signal, note) => {
     let fallback = false;
     for (let delay: number = BACKOFF.firstMs; ; delay = nextDelay(delay)) {
       if (fallback) {
-        const result = await sshExec(target, ['test', '-f', BOOT_FINISHED], {
+        const result = await sshExec(target, FINISHED_THEN_SYNC, {
           signal,
           timeout: ATTEMPT_TIMEOUT_MS,
         });
         if (result.exitCode === 0) return { status: 'done', source: 'boot-finished', detail: '' };
         note(result.connectionFailed ? lastLine(result.stderr) : `${BOOT_FINISHED} is not there yet`);
       } else {
-        const step = cloudInitStep(await sshExec(target, ['cloud-init', 'status', '--wait'], { signal }));
+        const step = cloudInitStep(await sshExec(target, STATUS_THEN_SYNC, { signal }));
         if (step.kind === 'finished') {
           const detail = step.status === 'degraded' ? await longStatus(target, signal) : '';
           return { status: step.status, source: 'status', detail };
@@ -302,9 +309,6 @@ export function waitReady(
   return watchedWait(guest, options, async (wait, sshAnswered) => {
     await waitForSsh(target, wait);
     sshAnswered();
-    const result = await waitForCloudInit(target, wait);
-    // cloud-init wrote more since the first sync: what it provisioned must survive a hard kill too.
-    await waitForSsh(target, wait);
-    return result;
+    return await waitForCloudInit(target, wait);
   });
 }
