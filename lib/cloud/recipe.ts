@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { buildCloudConfig, buildMetaData, checkUserData } from '../cidata/cloud-config.js';
 import { writeSeedImage } from '../cidata/seed.js';
+import { buildVendorData } from '../cidata/vendor-data.js';
 import { GUEST_FILES } from '../files.js';
 import { createOverlay } from '../image/qemu-img.js';
 import type { ResolvedMachine } from '../machine/resolve.js';
@@ -81,7 +82,8 @@ export async function writeCloudFiles(input: CloudFilesInput): Promise<KeyPair> 
   });
   await writeSeedImage(
     join(dir, GUEST_FILES.seed),
-    { files: { 'meta-data': metaData, 'user-data': input.userData } },
+    // qlaunch's own boot-time repairs ride in vendor-data, so the user's user-data stays byte for byte.
+    { files: { 'meta-data': metaData, 'user-data': input.userData, 'vendor-data': buildVendorData() } },
     { durable: input.durable },
   );
   return key;

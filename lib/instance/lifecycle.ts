@@ -2,7 +2,7 @@
 // asked; a guest that is slow or broken is left running for the user to look at, and the error says so.
 
 import { readlink } from 'node:fs/promises';
-import { isQlaunchError, QlaunchError } from '../errors.js';
+import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { lastBootOffset } from '../guest/console/console-log.js';
 import { addForward } from '../guest/ports/ports.js';
 import type { Logger } from '../logger.js';
@@ -71,12 +71,16 @@ export async function startInstance(
       signal: options.signal,
     });
   } catch (error) {
+    // A guest that is slow or broken is left running for the user to look at: say so, and how to end it.
     if (!isQlaunchError(error) || !(await instanceStatus(paths)).pid) throw error;
+    const running = `it is still running: \`qlaunch logs ${instance.name}\` shows its console, \`qlaunch stop ${instance.name}\` stops it`;
+    // A timeout's hint is generic; any other failure's hint names its own fix, which comes first.
+    const fix = error.code === ErrorCode.VM_TIMEOUT ? undefined : error.hint;
     throw new QlaunchError(
       error.code,
       `instance ${instance.name} started but is not ready: ${error.message}`,
       {
-        hint: `it is still running: \`qlaunch logs ${instance.name}\` shows its console, \`qlaunch stop ${instance.name}\` stops it`,
+        hint: fix ? `${fix}; ${running}` : running,
         cause: error,
       },
     );

@@ -1,8 +1,8 @@
 // Waiting for a started instance to be ready in the way asked: not at all, SSH, cloud-init, the guest agent, or
-// text on its console — always failing fast when the guest dies or panics.
+// text on its console — always failing fast when the guest dies or panics (or, for SSH, when its sshd cannot start).
 
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { consoleGuest, defaultReadyTimeout, waitForSsh, waitReady } from '../guest/access/ready.js';
+import { consoleGuest, defaultReadyTimeout, waitReady, waitSshReady } from '../guest/access/ready.js';
 import type { SshTarget } from '../guest/access/ssh.js';
 import { tailConsole } from '../guest/console/console-log.js';
 import { processAlive } from '../process-alive.js';
@@ -38,6 +38,10 @@ export function sshTargetOf(
     knownHostsFile: paths.knownHosts,
   };
 }
+
+/** The commands that get an instance's sshd going again, for the error when it cannot start. */
+const sshdFix = (name: string, unit: string): string =>
+  `\`qlaunch exec ${name} -- journalctl -b -u ${unit}\` says why; if the guest was killed during its first boot (empty SSH host keys), \`qlaunch exec ${name} -- cloud-init clean\` then \`qlaunch restart ${name}\` run that boot again`;
 
 export interface WaitInstanceOptions {
   /** Milliseconds (default 5 min under TCG, 2 under KVM). */
@@ -78,24 +82,10 @@ export async function waitInstance(
         hint: 'it boots no cloud image: wait for serial:TEXT or none instead',
       });
     }
-    const guest = consoleGuest(tail.serial);
-    if (wait === 'cloud-init') {
-      await waitReady(guest, target, { accel: runtime.accel, timeout, signal: options.signal });
-      return;
-    }
-    const watching = new AbortController();
-    const failFast = guest.watchFailure(watching.signal);
-    failFast.catch(() => {});
-    try {
-      await waitForSsh(target, {
-        deadline: Date.now() + timeout,
-        signal: options.signal,
-        failFast,
-        consoleTail: () => guest.consoleTail(),
-      });
-    } finally {
-      watching.abort();
-    }
+    const guest = consoleGuest(tail.serial, { fix: (unit) => sshdFix(config.name, unit) });
+    const ready = { accel: runtime.accel, timeout, signal: options.signal };
+    if (wait === 'cloud-init') await waitReady(guest, target, ready);
+    else await waitSshReady(guest, target, ready);
   } finally {
     tail.stop();
   }

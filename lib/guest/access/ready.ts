@@ -1,4 +1,5 @@
-// When a cloud guest is ready: SSH accepts our key and cloud-init has finished; polled with backoff, failing fast.
+// When a cloud guest is ready: SSH accepts our key, cloud-init has finished and the guest has flushed what it
+// provisioned to disk; polled with backoff, failing fast.
 
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -7,6 +8,7 @@ import { ErrorCode, isQlaunchError, QlaunchError } from '../../errors.js';
 import type { AccelName } from '../../host/types.js';
 import type { SerialConsole } from '../console/serial.js';
 import { type SshResult, type SshTarget, sshExec } from './ssh.js';
+import { type SshdWatchOptions, watchSshd } from './sshd-failure.js';
 
 export interface WaitOptions {
   /** Epoch milliseconds after which the wait fails with VM_TIMEOUT. */
@@ -29,6 +31,10 @@ export const defaultReadyTimeout = (accel: AccelName): number => (accel === 'kvm
 // Each poll is one ssh run; a guest too slow even to finish the handshake is polled again, not waited on forever.
 const ATTEMPT_TIMEOUT_MS = 30_000;
 const BOOT_FINISHED = '/var/lib/cloud/instance/boot-finished';
+// Then `sync`, in the same session (one SSH handshake fewer): what cloud-init provisioned must survive a hard kill
+// too. The status output and exit status pass through.
+const STATUS_THEN_SYNC = ['sh', '-c', 'cloud-init status --wait; rc=$?; sync; exit $rc'];
+const FINISHED_THEN_SYNC = ['sh', '-c', `test -f ${BOOT_FINISHED} && sync`];
 
 const lastLine = (text: string): string => text.trim().split('\n').at(-1) ?? '';
 
@@ -78,7 +84,10 @@ function withinDeadline<T>(
   });
 }
 
-/** Poll `ssh … true` until the guest's sshd accepts our key. */
+/**
+ * Poll `ssh … sync` until the guest's sshd accepts our key. `sync`, not `true`: the host keys ssh has just pinned,
+ * and all the guest wrote before, are then on its disk, so a hard kill right after cannot leave them empty.
+ */
 export async function waitForSsh(target: SshTarget, options: WaitOptions): Promise<void> {
   try {
     await access(target.privateKey, constants.R_OK);
@@ -91,7 +100,7 @@ export async function waitForSsh(target: SshTarget, options: WaitOptions): Promi
   const what = `SSH on ${target.host}:${target.port} to accept the key of ${target.user}`;
   await withinDeadline(what, options, async (signal, note) => {
     for (let delay: number = BACKOFF.firstMs; ; delay = nextDelay(delay)) {
-      const result = await sshExec(target, ['true'], { signal, timeout: ATTEMPT_TIMEOUT_MS }).catch(
+      const result = await sshExec(target, ['sync'], { signal, timeout: ATTEMPT_TIMEOUT_MS }).catch(
         (error: unknown) => {
           if (!isQlaunchError(error, ErrorCode.VM_TIMEOUT)) throw error;
           return undefined;
@@ -155,21 +164,24 @@ async function longStatus(target: SshTarget, signal: AbortSignal): Promise<strin
   return (result.stdout + result.stderr).trim();
 }
 
-/** Wait until cloud-init has finished in the guest; a cloud-init error is VM_CLOUD_INIT_FAILED with its report. */
+/**
+ * Wait until cloud-init has finished in the guest, which then syncs its disk; a cloud-init error is
+ * VM_CLOUD_INIT_FAILED with its report.
+ */
 export async function waitForCloudInit(target: SshTarget, options: WaitOptions): Promise<CloudInitResult> {
   const what = `cloud-init to finish in the guest at ${target.host}:${target.port}`;
   return withinDeadline(what, options, async (signal, note) => {
     let fallback = false;
     for (let delay: number = BACKOFF.firstMs; ; delay = nextDelay(delay)) {
       if (fallback) {
-        const result = await sshExec(target, ['test', '-f', BOOT_FINISHED], {
+        const result = await sshExec(target, FINISHED_THEN_SYNC, {
           signal,
           timeout: ATTEMPT_TIMEOUT_MS,
         });
         if (result.exitCode === 0) return { status: 'done', source: 'boot-finished', detail: '' };
         note(result.connectionFailed ? lastLine(result.stderr) : `${BOOT_FINISHED} is not there yet`);
       } else {
-        const step = cloudInitStep(await sshExec(target, ['cloud-init', 'status', '--wait'], { signal }));
+        const step = cloudInitStep(await sshExec(target, STATUS_THEN_SYNC, { signal }));
         if (step.kind === 'finished') {
           const detail = step.status === 'degraded' ? await longStatus(target, signal) : '';
           return { status: step.status, source: 'status', detail };
@@ -196,6 +208,8 @@ export async function waitForCloudInit(target: SshTarget, options: WaitOptions):
 export interface ReadyGuest {
   /** Rejects as soon as the guest can no longer become ready; stops watching (never settling) once `signal` aborts. */
   watchFailure(signal: AbortSignal): Promise<never>;
+  /** Rejects when the guest's sshd has failed for good; the wait aborts `signal` once SSH has answered. */
+  watchSshd(signal: AbortSignal): Promise<never>;
   /** The last console lines, for error messages. */
   consoleTail(): string;
 }
@@ -206,11 +220,18 @@ const PANIC_END = /---\[ end Kernel panic[^\n]*/;
 const PANIC_TRACE_MS = 2000;
 const TAIL_LINES = 25;
 
-/** A guest watched through its serial console: a kernel panic, or the console ending (QEMU gone), is a failure. */
-export function consoleGuest(serial: Pick<SerialConsole, 'waitFor' | 'tail'>): ReadyGuest {
+/**
+ * A guest watched through its serial console: a kernel panic, the console ending (QEMU gone), or systemd failing to
+ * start sshd (`sshd` tunes that watch) is a failure.
+ */
+export function consoleGuest(
+  serial: Pick<SerialConsole, 'waitFor' | 'tail'>,
+  sshd: Omit<SshdWatchOptions, 'tail'> = {},
+): ReadyGuest {
   const never = new Promise<never>(() => {});
   return {
     consoleTail: () => serial.tail(TAIL_LINES),
+    watchSshd: (signal) => watchSshd(serial, signal, { ...sshd, tail: () => serial.tail(TAIL_LINES) }),
     async watchFailure(signal) {
       try {
         const panic = await serial.waitFor(PANIC, { signal });
@@ -243,14 +264,18 @@ export interface WaitReadyOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** SSH accepts our key, then cloud-init has finished: one deadline for both, failing fast if the guest dies. */
-export async function waitReady(
+/**
+ * Run `work` with one deadline while the guest is watched: its failure ends the wait at once. `sshAnswered` ends
+ * the sshd watch (a later sshd restart is cloud-init's business, and its failure shows up as a timeout).
+ */
+async function watchedWait<T>(
   guest: ReadyGuest,
-  target: SshTarget,
   options: WaitReadyOptions,
-): Promise<CloudInitResult> {
+  work: (wait: WaitOptions, sshAnswered: () => void) => Promise<T>,
+): Promise<T> {
   const watching = new AbortController();
-  const failFast = guest.watchFailure(watching.signal);
+  const sshd = new AbortController();
+  const failFast = Promise.race([guest.watchFailure(watching.signal), guest.watchSshd(sshd.signal)]);
   // The waits below attach their own handlers; this one covers a failure that comes before they do.
   failFast.catch(() => {});
   const wait: WaitOptions = {
@@ -260,9 +285,30 @@ export async function waitReady(
     consoleTail: () => guest.consoleTail(),
   };
   try {
-    await waitForSsh(target, wait);
-    return await waitForCloudInit(target, wait);
+    return await work(wait, () => sshd.abort());
   } finally {
     watching.abort();
+    sshd.abort();
   }
+}
+
+/** SSH accepts our key (and the guest has synced its disk), failing fast if the guest dies or its sshd cannot start. */
+export function waitSshReady(guest: ReadyGuest, target: SshTarget, options: WaitReadyOptions): Promise<void> {
+  return watchedWait(guest, options, (wait) => waitForSsh(target, wait));
+}
+
+/**
+ * SSH accepts our key, then cloud-init has finished, then the guest syncs its disk: one deadline for all, failing
+ * fast if the guest dies or its sshd cannot start.
+ */
+export function waitReady(
+  guest: ReadyGuest,
+  target: SshTarget,
+  options: WaitReadyOptions,
+): Promise<CloudInitResult> {
+  return watchedWait(guest, options, async (wait, sshAnswered) => {
+    await waitForSsh(target, wait);
+    sshAnswered();
+    return await waitForCloudInit(target, wait);
+  });
 }

@@ -197,6 +197,7 @@ t.test(
   async (t) => {
     const target = await deadTarget(t.testdir());
     let watchSignal: AbortSignal | undefined;
+    let sshdSignal: AbortSignal | undefined;
     const guest: ReadyGuest = {
       consoleTail: () => 'tail',
       watchFailure: (signal) => {
@@ -205,15 +206,21 @@ t.test(
           setTimeout(() => reject(new QlaunchError(ErrorCode.VM_KERNEL_PANIC, 'panicked')), 300),
         );
       },
+      watchSshd: (signal) => {
+        sshdSignal = signal;
+        return new Promise(() => {});
+      },
     };
     const started = Date.now();
     await t.rejects(waitReady(guest, target, { accel: 'tcg' }), { code: ErrorCode.VM_KERNEL_PANIC });
     t.ok(Date.now() - started < 1500, `ended after ${Date.now() - started} ms`);
     t.equal(watchSignal?.aborted, true, 'watch stopped');
+    t.equal(sshdSignal?.aborted, true, 'sshd watch stopped');
 
     const timeoutGuest: ReadyGuest = {
       consoleTail: () => 'guest tail',
       watchFailure: () => new Promise(() => {}),
+      watchSshd: () => new Promise(() => {}),
     };
     await t.rejects(waitReady(timeoutGuest, target, { accel: 'kvm', timeout: 700 }), {
       code: ErrorCode.VM_TIMEOUT,
