@@ -5,10 +5,10 @@ import { chmod, rm } from 'node:fs/promises';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { type ArgvPlan, buildQemuArgv } from '../qemu/argv.js';
-import { QmpClient } from '../qmp/index.js';
-import { SerialConsole } from './console/serial.js';
-import { type CloudParts, Guest } from './guest.js';
-import { addForward, type Forward } from './ports/ports.js';
+import type { QmpClient } from '../qmp/index.js';
+import type { SerialConsole } from './console/serial.js';
+import type { CloudParts, Guest } from './guest.js';
+import type { Forward } from './ports/ports.js';
 import { describeExit, type QemuProcess, spawnQemu } from './process.js';
 import { connectWithRetry } from './unix-socket.js';
 
@@ -58,7 +58,14 @@ export async function bootGuest(plan: BootPlan): Promise<BootedGuest> {
     command,
     plan.mode.kind === 'detached' ? { mode: 'detached', logFile: plan.mode.logFile } : { mode: 'attached' },
   );
-  const qmp = new QmpClient({ logger: logger.child({ component: 'qmp' }) });
+  // Loaded after the spawn, so this work overlaps QEMU's own start-up.
+  const [{ QmpClient }, { SerialConsole }, { Guest }, { addForward }] = await Promise.all([
+    import('../qmp/index.js'),
+    import('./console/serial.js'),
+    import('./guest.js'),
+    import('./ports/ports.js'),
+  ]);
+  const qmp: QmpClient = new QmpClient({ logger: logger.child({ component: 'qmp' }) });
   try {
     if (qemu.pid < 0) throw new Error(`could not run ${command.file}`);
     await plan.onSpawned?.(qemu);

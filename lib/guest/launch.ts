@@ -5,14 +5,6 @@ import { constants } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  cloudBoot,
-  cloudDisks,
-  hostnameFor,
-  sshUserFor,
-  userDataFor,
-  writeCloudFiles,
-} from '../cloud/recipe.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
 import { type Logger, silentLogger } from '../logger.js';
@@ -26,11 +18,9 @@ import {
 } from '../machine/spec.js';
 import type { AccelChoice, ResolvedFirmware } from '../qemu/argv.js';
 import { MAX_UNIX_PATH_BYTES } from '../qmp/socket.js';
-import { sshClient } from './access/ssh.js';
 import { type BootPlan, bootGuest } from './boot.js';
 import type { CloudGuest, CloudParts, Guest } from './guest.js';
 import { resolveHost } from './host-choice.js';
-import { createRunDir } from './run-dir.js';
 
 /** What to boot: a kernel (with disks) as a spec, or a cloud image (`image`) or machine file (`machine`). */
 export interface LaunchInput extends VmSpecInput {
@@ -233,8 +223,16 @@ async function launchKernel(spec: VmSpec, options: LaunchOptions): Promise<Guest
 /** Boot a throwaway guest from a cloud image; the base image is only ever read (the guest writes to an overlay). */
 async function launchImage(input: LaunchInput, options: LaunchOptions): Promise<Guest> {
   const say = options.onProgress ?? (() => {});
-  const { openImageStore } = await import('../image/store.js');
-  const { baseDisk, chooseMachine } = await import('../cloud/machine-choice.js');
+  // Loaded only for images: a kernel boot pays for none of the recipe's modules (YAML, seed writer, qemu-img).
+  const [{ openImageStore }, { baseDisk, chooseMachine }, recipe, { sshClient }, { createRunDir }] =
+    await Promise.all([
+      import('../image/store.js'),
+      import('../cloud/machine-choice.js'),
+      import('../cloud/recipe.js'),
+      import('./access/ssh.js'),
+      import('./run-dir.js'),
+    ]);
+  const { cloudBoot, cloudDisks, hostnameFor, sshUserFor, userDataFor, writeCloudFiles } = recipe;
   const store = openImageStore();
   const cpus = input.cpus === undefined ? undefined : Number(input.cpus);
   const machine = await chooseMachine({ ...input, cpus }, store);
