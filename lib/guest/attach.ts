@@ -14,16 +14,14 @@ export interface AttachPlan {
   guestAgent?: string | undefined;
   accel: 'kvm' | 'tcg';
   logger: Logger;
-  /** Milliseconds to reach QMP (default 3 s); past it the guest is driven without QMP (agent, signals). */
-  connectTimeout?: number | undefined;
 }
 
+// Past this QMP counts as unreachable, and the guest is driven without it (agent, signals).
 const CONNECT_MS = 3000;
 
 /** A `Guest` for running QEMU `pid`; QMP that cannot be reached leaves the guest agent and signals to stop it. */
 export async function attachGuest(plan: AttachPlan): Promise<Guest> {
-  const timeout = plan.connectTimeout ?? CONNECT_MS;
-  const qmp = new QmpClient({ connectTimeout: timeout, commandTimeout: timeout });
+  const qmp = new QmpClient({ connectTimeout: CONNECT_MS, commandTimeout: CONNECT_MS });
   let reachable = true;
   try {
     await qmp.connect(plan.qmpSocket);

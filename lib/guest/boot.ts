@@ -13,7 +13,7 @@ import { describeExit, type QemuProcess, spawnQemu } from './process.js';
 import { connectWithRetry } from './unix-socket.js';
 
 /** How long QEMU gets to open its QMP socket, by default. */
-export const DEFAULT_START_TIMEOUT_MS = 30_000;
+const DEFAULT_START_TIMEOUT_MS = 30_000;
 // How long a QEMU killed after a failed boot gets to be gone before its files are removed anyway.
 const KILL_GRACE_MS = 3000;
 
@@ -44,13 +44,8 @@ export interface BootPlan {
   logger: Logger;
 }
 
-export interface BootedGuest {
-  guest: Guest;
-  forwards: Forward[];
-}
-
 /** Boot `plan`: resolves with a running guest whose QMP session is open. */
-export async function bootGuest(plan: BootPlan): Promise<BootedGuest> {
+export async function bootGuest(plan: BootPlan): Promise<Guest> {
   const { logger } = plan;
   const command = buildQemuArgv(plan.argv);
   logger.debug({ argv: [command.file, ...command.args] }, 'starting qemu');
@@ -104,7 +99,7 @@ export async function bootGuest(plan: BootPlan): Promise<BootedGuest> {
     });
     await qmp.execute('cont');
     logger.info({ pid: qemu.pid, accel: plan.argv.accel.accel }, 'guest started');
-    return { guest, forwards };
+    return guest;
   } catch (error) {
     qmp.destroy();
     qemu.kill('SIGKILL');

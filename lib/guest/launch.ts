@@ -173,7 +173,11 @@ interface ThrowawayExtras {
 }
 
 /** Boot `spec` as a throwaway guest: sockets in a fresh private dir that is gone once QEMU is attached. */
-async function startThrowaway(spec: VmSpec, options: LaunchOptions, extras: ThrowawayExtras = {}) {
+async function startThrowaway(
+  spec: VmSpec,
+  options: LaunchOptions,
+  extras: ThrowawayExtras = {},
+): Promise<Guest> {
   const logger = options.logger ?? silentLogger;
   await checkFiles(spec);
   const host = await resolveHost(spec, options);
@@ -212,7 +216,7 @@ async function startThrowaway(spec: VmSpec, options: LaunchOptions, extras: Thro
 }
 
 async function launchKernel(spec: VmSpec, options: LaunchOptions): Promise<Guest> {
-  const { guest } = await startThrowaway(spec, options);
+  const guest = await startThrowaway(spec, options);
   if (options.signal?.aborted) {
     await guest.kill();
     throw aborted();
@@ -263,7 +267,7 @@ async function launchImage(input: LaunchInput, options: LaunchOptions): Promise<
       forwards: machine.ports,
     });
     say(`booting ${machine.name} (${machine.arch}, ${machine.cpus} vCPU, ${machine.memoryMiB} MiB)`);
-    const { guest } = await startThrowaway(spec, options, {
+    const guest = await startThrowaway(spec, options, {
       guestAgentSocket: join(dir, GUEST_FILES.guestAgent),
       forwards: [22],
       cloud: ([ssh]): CloudParts => ({

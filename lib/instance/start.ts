@@ -64,7 +64,7 @@ export async function bootInstance(
   const qemuLogOffset = await fileSize(paths.qemuLog);
   let runtime: RuntimeRecord | undefined;
   try {
-    const { guest } = await bootGuest({
+    const guest = await bootGuest({
       argv: {
         spec,
         binary: host.binary,
