@@ -51,8 +51,16 @@ async function qcow2WithDataFile(dir: string, name: string, target: string): Pro
 
 async function created(dir: string, name: string, format: string, extra: string[] = []): Promise<string> {
   const path = join(dir, `${name}.${format}`);
-  await qemuImg(['create', '-q', ...extra, '-f', format, path, '16M']);
-  return path;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await qemuImg(['create', '-q', ...extra, '-f', format, path, '16M']);
+      return path;
+    } catch (error) {
+      // LUKS times its key derivation by the thread's CPU clock, which here reads no time passed in about a third of runs.
+      const flake = /Unable to get accurate CPU usage/.test((error as { stderr?: string }).stderr ?? '');
+      if (!flake || attempt === 10) throw error;
+    }
+  }
 }
 
 const html =
