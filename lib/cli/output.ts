@@ -2,6 +2,7 @@
 
 import { isQlaunchError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { exposedForwards, exposedWarning, type PortForward } from '../machine/spec.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -27,4 +28,12 @@ export async function cliLogger(level: string | undefined): Promise<Logger> {
   if (!level || level === 'silent') return silentLogger;
   const { pino } = await import('pino');
   return pino({ level, base: null }, pino.destination(2)) as unknown as Logger;
+}
+
+/** A warning on stderr for each forward that other machines can reach (one given with a non-loopback address). */
+export function warnExposed(
+  forwards: readonly PortForward[],
+  stderr: NodeJS.WritableStream = process.stderr,
+): void {
+  for (const f of exposedForwards(forwards)) stderr.write(`qlaunch: warning: ${exposedWarning(f)}\n`);
 }

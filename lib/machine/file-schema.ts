@@ -167,7 +167,9 @@ const fileSchema = z
           .refine((text) => accepts(() => parsePortForward(text)), {
             error: 'is not a "HOST:GUEST" port forward',
           })
-          .describe('A port forward "HOST:GUEST" (bound to 127.0.0.1), e.g. "8080:80", or with "/udp"'),
+          .describe(
+            'A port forward "HOST:GUEST" (bound to 127.0.0.1), e.g. "8080:80", or with "/udp"; "ADDR:HOST:GUEST" listens on ADDR instead (e.g. "0.0.0.0:8080:80", reachable from other machines)',
+          ),
       )
       .describe('Ports forwarded from 127.0.0.1 on the host to the guest, e.g. ["2222:22", "8080:80"]')
       .optional(),

@@ -1,5 +1,6 @@
 // What a VM is, as the rest of qlaunch sees it: the input a user gives (loose) and the checked spec (strict).
 
+import { isIPv4 } from 'node:net';
 import { ARCH_TABLE, type Arch, hostArch, parseArch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { isUnicastMac, PRIVATE_NET_NAME, privateNetMac } from './private-net.js';
@@ -116,17 +117,22 @@ function parseDisk(disk: string | (Partial<DiskSpec> & { path: string })): DiskS
   return { path: d.path, format, readOnly: d.readOnly ?? false, serial: d.serial };
 }
 
+const FORWARD_FORMS =
+  'use HOST:GUEST (e.g. --port 2222:22: 127.0.0.1:2222 → guest 22), or ADDR:HOST:GUEST to listen on another ' +
+  'host address (e.g. 0.0.0.0:8080:80, reachable from other machines), each with an optional /udp';
+
 /** Parse "HOST:GUEST", "ADDR:HOST:GUEST" or with a "/udp" suffix into a forward bound to 127.0.0.1 by default. */
 export function parsePortForward(text: string): PortForward {
-  const match = /^(?:([0-9.]+):)?(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(text.trim());
+  const match = /^(?:([^:]*):)?(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(text.trim());
   const hostPort = Number(match?.[2]);
   const guestPort = Number(match?.[3]);
   const ok = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
   if (!match || !ok(guestPort) || !(ok(hostPort) || hostPort === 0)) {
-    throw invalid(
-      `port forward '${text}' is not HOST:GUEST`,
-      'use e.g. --port 2222:22 (host 127.0.0.1:2222 → guest 22)',
-    );
+    throw invalid(`port forward '${text}' is not HOST:GUEST or ADDR:HOST:GUEST`, FORWARD_FORMS);
+  }
+  // Only a dotted IPv4 address: "2222:22:33" once stored "2222" as the address.
+  if (match[1] !== undefined && !isIPv4(match[1])) {
+    throw invalid(`port forward '${text}': '${match[1]}' is not an IPv4 host address`, FORWARD_FORMS);
   }
   return {
     protocol: (match[4] as 'tcp' | 'udp' | undefined) ?? 'tcp',
@@ -135,6 +141,15 @@ export function parsePortForward(text: string): PortForward {
     guestPort,
   };
 }
+
+/** Forwards that listen beyond loopback, so other machines can reach the guest: worth a warning. */
+export const exposedForwards = (forwards: readonly PortForward[]): PortForward[] =>
+  forwards.filter((f) => !f.hostAddress.startsWith('127.'));
+
+/** The warning for a forward that other machines can reach. */
+export const exposedWarning = (f: PortForward): string =>
+  `guest port ${f.guestPort}${f.protocol === 'udp' ? '/udp' : ''} is reachable from other machines on ` +
+  `${f.hostAddress}:${f.hostPort}; leave the address out to keep it on 127.0.0.1`;
 
 export type NetworkOption = { kind: 'user' } | { kind: 'none' } | { kind: 'private'; name: string };
 

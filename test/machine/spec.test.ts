@@ -2,7 +2,13 @@ import t from 'tap';
 import { hostArch, parseArch } from '../../lib/arch/table.js';
 import { isQlaunchError } from '../../lib/errors.js';
 import { formatMiB, parseSizeMiB } from '../../lib/machine/size.js';
-import { bootFirmware, normalizeSpec, parsePortForward } from '../../lib/machine/spec.js';
+import {
+  bootFirmware,
+  exposedForwards,
+  exposedWarning,
+  normalizeSpec,
+  parsePortForward,
+} from '../../lib/machine/spec.js';
 
 t.test('sizes', async (t) => {
   t.equal(parseSizeMiB('512'), 512);
@@ -47,6 +53,49 @@ t.test('port forwards default to loopback', async (t) => {
   for (const bad of ['80', 'a:b', '70000:22', '22:0', '1:2:3:4']) {
     t.throws(() => parsePortForward(bad), { code: 'SPEC_INVALID' }, bad);
   }
+});
+
+t.test(
+  'a forward with three fields needs an IPv4 address first, and the error lists the forms',
+  async (t) => {
+    // "2222:22:33" once stored "2222" as the host address.
+    for (const bad of [
+      '2222:22:33',
+      '1.2.3:80:80',
+      'localhost:80:80',
+      '::1:80:80',
+      ':80:80',
+      '999.1.1.1:80:80',
+    ]) {
+      const error = (() => {
+        try {
+          parsePortForward(bad);
+        } catch (e) {
+          return e as { code: string; message: string; hint: string };
+        }
+      })();
+      t.equal(error?.code, 'SPEC_INVALID', bad);
+      t.match(
+        error?.hint,
+        /HOST:GUEST .*ADDR:HOST:GUEST .*0\.0\.0\.0:8080:80/,
+        `${bad}: the fix lists the forms`,
+      );
+    }
+    t.equal(parsePortForward('192.168.1.5:8080:80').hostAddress, '192.168.1.5');
+  },
+);
+
+t.test('forwards beyond loopback are the exposed ones, with a warning naming the address', async (t) => {
+  const forwards = ['8080:80', '127.0.0.2:81:81', '0.0.0.0:2280:80', '192.168.1.5:53:53/udp'].map(
+    parsePortForward,
+  );
+  const exposed = exposedForwards(forwards);
+  t.same(
+    exposed.map((f) => f.hostAddress),
+    ['0.0.0.0', '192.168.1.5'],
+  );
+  t.match(exposedWarning(exposed[0]!), /guest port 80 is reachable from other machines on 0\.0\.0\.0:2280/);
+  t.match(exposedWarning(exposed[1]!), /guest port 53\/udp is reachable/);
 });
 
 t.test('normalizeSpec fills defaults and names what is wrong', async (t) => {

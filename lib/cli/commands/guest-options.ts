@@ -17,7 +17,8 @@ export const guestOptions = <T>(y: Argv<T>) =>
     .option('port', {
       type: 'string',
       array: true,
-      describe: 'forward 127.0.0.1:HOST to guest port: HOST:GUEST',
+      describe:
+        'forward 127.0.0.1:HOST to guest port: HOST:GUEST[/udp]; ADDR:HOST:GUEST listens on ADDR instead (0.0.0.0: every interface, with a warning)',
     })
     .option('user-data', { type: 'string', describe: 'cloud-init user-data file, passed through untouched' })
     .option('accel', {

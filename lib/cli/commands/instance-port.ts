@@ -3,7 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import type { PortForward } from '../../machine/spec.js';
-import { printJson } from '../output.js';
+import { printJson, warnExposed } from '../output.js';
 import { type InstanceArgs, say, withInstance } from './instance-common.js';
 
 interface PortArgs extends InstanceArgs {
@@ -57,6 +57,7 @@ export const portCommand = (setExit: (code: number) => void): CommandModule<obje
         }
         if (args.action === 'add') {
           const forward = await instance.addPort(/^\d+$/.test(args.port) ? Number(args.port) : args.port);
+          warnExposed([forward]);
           if (args.json) printJson(forward);
           else say(`forwarding ${show(forward)}`);
           return 0;
