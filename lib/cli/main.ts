@@ -23,6 +23,7 @@ import { portCommand } from './commands/instance-port.js';
 import { snapshotCommand } from './commands/instance-snapshot.js';
 import { runCommand } from './commands/run.js';
 import { seedCommand } from './commands/seed.js';
+import { coerceError } from './option-values.js';
 import { EXIT, reportError } from './output.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -67,7 +68,9 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .wrap(Math.min(110, process.stdout.columns ?? 80))
     .fail((message, error) => {
-      throw error ?? new QlaunchError(ErrorCode.USAGE, message, { hint: 'see `qlaunch --help`' });
+      throw error
+        ? coerceError(error)
+        : new QlaunchError(ErrorCode.USAGE, message, { hint: 'see `qlaunch --help`' });
     });
   try {
     await parser.parseAsync();

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ARCHES } from '../arch/table.js';
 import { writeFileAtomic } from '../cidata/seed.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
+import { WAIT_KINDS } from './wait-option.js';
 
 const forward = z.object({
   protocol: z.enum(['tcp', 'udp']),
@@ -13,7 +14,6 @@ const forward = z.object({
   guestPort: z.int().min(1).max(65_535),
 });
 
-export const WAIT_KINDS = ['none', 'ssh', 'cloud-init', 'agent'] as const;
 const readiness = z.union([z.enum(WAIT_KINDS), z.object({ serial: z.string().min(1) })]);
 export type InstanceReadiness = z.infer<typeof readiness>;
 

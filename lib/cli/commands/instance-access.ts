@@ -3,6 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import type { LogSource } from '../../instance/logs.js';
+import { countOption, secondsOption } from '../option-values.js';
 import { printJson } from '../output.js';
 import { type InstanceArgs, say, seconds, withInstance } from './instance-common.js';
 
@@ -48,7 +49,11 @@ export const execCommand = (setExit: (code: number) => void): CommandModule<obje
       .parserConfiguration({ 'populate--': true })
       .positional('name', { type: 'string', demandOption: true })
       .option('stdin', { type: 'boolean', describe: 'send this command’s stdin to the guest command' })
-      .option('timeout', { type: 'number', describe: 'seconds the command may run (default: no limit)' }),
+      .option('timeout', {
+        type: 'number',
+        describe: 'seconds the command may run (default: no limit)',
+        coerce: secondsOption('timeout', '60'),
+      }),
   handler: async (args) =>
     setExit(
       await withInstance(args, async (instance) => {
@@ -136,7 +141,12 @@ export const logsCommand = (setExit: (code: number) => void): CommandModule<obje
         default: 'console',
         describe: 'the guest console, QEMU’s own output, or qlaunch’s JSON log of what it did',
       })
-      .option('lines', { type: 'number', alias: 'n', describe: 'start with only the last N lines' }),
+      .option('lines', {
+        type: 'number',
+        alias: 'n',
+        describe: 'start with only the last N lines',
+        coerce: countOption('lines', '50', 0),
+      }),
   handler: async (args) =>
     setExit(
       await withInstance(args, async (instance) => {

@@ -2,7 +2,8 @@
 
 import type { CommandModule } from 'yargs';
 import { ErrorCode, QlaunchError } from '../../errors.js';
-import { cliLogger, EXIT, reportError } from '../output.js';
+import { secondsOption } from '../option-values.js';
+import { cliLogger, EXIT, reportError, warnExposed } from '../output.js';
 import { type GuestArgs, guestInput, guestOptions } from './guest-options.js';
 
 // After Ctrl-C or a timeout the user wants the guest gone soon, not after the full power-off wait.
@@ -48,6 +49,7 @@ export const runCommand = (setExit: (code: number) => void): CommandModule<objec
       .option('timeout', {
         type: 'number',
         describe: 'seconds: with IMAGE, to become ready (SSH + cloud-init); with --kernel, to power off',
+        coerce: secondsOption('timeout', '300'),
       })
       .option('quiet', { type: 'boolean', alias: 'q', describe: 'do not copy the serial console to stdout' }),
   handler: async (args) =>
@@ -95,6 +97,7 @@ async function runImage(args: RunArgs): Promise<number> {
       signal: aborting.signal,
       readyTimeout: args.timeout === undefined ? undefined : args.timeout * 1000,
     });
+    warnExposed(cloud.spec.network.forwards);
     aborting.signal.addEventListener('abort', () => void cloud.stop({ timeout: STOP_SOON_MS }), {
       once: true,
     });
@@ -125,11 +128,6 @@ async function run(args: RunArgs): Promise<number> {
   const logger = await cliLogger(args['log-level']);
   const started = Date.now();
   const timeoutMs = args.timeout === undefined ? undefined : args.timeout * 1000;
-  if (timeoutMs !== undefined && !(timeoutMs > 0)) {
-    return reportError(
-      new QlaunchError(ErrorCode.USAGE, `--timeout ${args.timeout} is not a positive number of seconds`),
-    );
-  }
   let vm: Awaited<ReturnType<typeof launch>>;
   try {
     vm = await launch(
@@ -150,6 +148,7 @@ async function run(args: RunArgs): Promise<number> {
   } catch (error) {
     return reportError(error);
   }
+  warnExposed(vm.spec.network.forwards);
   if (!args.quiet) vm.console.stream.pipe(process.stdout, { end: false });
 
   let outcome: number | undefined;
