@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
+import { checkGuestMemory } from '../host/memory.js';
 import { type Logger, silentLogger } from '../logger.js';
 import {
   bootFirmware,
@@ -216,6 +217,7 @@ async function startThrowaway(
 }
 
 async function launchKernel(spec: VmSpec, options: LaunchOptions): Promise<Guest> {
+  checkGuestMemory(spec.memoryMiB);
   const guest = await startThrowaway(spec, options);
   if (options.signal?.aborted) {
     await guest.kill();
@@ -240,6 +242,7 @@ async function launchImage(input: LaunchInput, options: LaunchOptions): Promise<
   const store = openImageStore();
   const cpus = input.cpus === undefined ? undefined : Number(input.cpus);
   const machine = await chooseMachine({ ...input, cpus }, store);
+  checkGuestMemory(machine.memoryMiB);
   const userData = await userDataFor(machine);
   const base = await baseDisk(machine, store, { onProgress: say, signal: options.signal });
   const dir = await createRunDir();

@@ -9,6 +9,7 @@ import { cloudBoot, hostnameFor, sshUserFor, userDataFor, writeCloudFiles } from
 import { createKeyPair } from '../cloud/ssh-key.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
+import { checkGuestMemory } from '../host/memory.js';
 import { openImageStore } from '../image/store.js';
 import type { Logger } from '../logger.js';
 import { privateNetMac } from '../machine/private-net.js';
@@ -58,6 +59,7 @@ export async function createInstance(
   const accel = parseAccel(input.accel);
   const store = openImageStore();
   const machine = await chooseMachine(input, store);
+  checkGuestMemory(machine.memoryMiB);
   const userData = machine.image ? await userDataFor(machine) : undefined;
   const base = machine.image
     ? await baseDisk(machine, store, { onProgress: options.onProgress, signal: options.signal })
