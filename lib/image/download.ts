@@ -102,6 +102,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       algorithm: options.algorithm,
       signal: options.signal,
       what,
+      expectedBytes: total,
       onBytes: (bytes) => {
         received = bytes;
         options.onProgress?.({ received: bytes, total });

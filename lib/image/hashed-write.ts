@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { Checksum, ChecksumAlgorithm } from './checksum.js';
+import { isNoSpace, noSpaceError } from './no-space.js';
 
 export interface HashedWriteOptions {
   algorithm: ChecksumAlgorithm;
@@ -12,6 +13,8 @@ export interface HashedWriteOptions {
   signal?: AbortSignal | undefined;
   /** What is being written, for the abort error ("download of https://…"). */
   what?: string | undefined;
+  /** The whole size when known, for the error when the disk fills up. */
+  expectedBytes?: number | undefined;
 }
 
 export interface HashedWrite {
@@ -65,6 +68,7 @@ export async function writeHashed(
   } catch (error) {
     await file.close();
     await rm(dest, { force: true });
+    if (isNoSpace(error)) throw await noSpaceError(what, dest, options.expectedBytes, error);
     throw error;
   }
   await file.close();

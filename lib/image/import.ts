@@ -21,6 +21,8 @@ export interface ImportImageOptions {
   /** Default: the file name without its extensions (`jammy.qcow2` → `jammy`). */
   name?: string | undefined;
   arch?: Arch | undefined;
+  /** The format the file must have; default: qcow2 for a `.qcow2` name, else whatever its header says. */
+  format?: 'raw' | 'qcow2' | undefined;
   onProgress?: ((progress: CopyProgress) => void) | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -33,6 +35,7 @@ export async function importImage(store: ImageStore, options: ImportImageOptions
   const source = resolve(options.file);
   const name = checkImageName(options.name ?? imageNameFrom(source));
   const before = await checkDiskImage(source);
+  checkExpectedFormat(source, before.format, options.format);
   const total = (await stat(source)).size;
   return addImage(store, name, async (dir) => {
     const part = join(dir, 'import.part');
@@ -40,6 +43,7 @@ export async function importImage(store: ImageStore, options: ImportImageOptions
       algorithm: 'sha256',
       signal: options.signal,
       what: `import of ${source}`,
+      expectedBytes: total,
       onBytes: (copied) => options.onProgress?.({ copied, total }),
     });
     const facts = {
@@ -56,5 +60,18 @@ export async function importImage(store: ImageStore, options: ImportImageOptions
         });
       }
     });
+  });
+}
+
+/** A file named or declared qcow2 whose header is not (a random file named x.qcow2 is not a raw disk by default). */
+function checkExpectedFormat(source: string, actual: string, declared: 'raw' | 'qcow2' | undefined): void {
+  const expected = declared ?? (/\.qcow2?$/i.test(source) ? 'qcow2' : undefined);
+  if (expected === undefined || expected === actual) return;
+  const named = declared === undefined ? 'named like a qcow2 image' : `declared ${declared}`;
+  throw new QlaunchError(ErrorCode.IMAGE_INVALID, `${source} is ${named}, but its contents are ${actual}`, {
+    hint:
+      actual === 'raw'
+        ? 'if it is a raw disk, import it with --format raw; if it should be qcow2, it is damaged: fetch it again'
+        : `import it with --format ${actual}, or without --format`,
   });
 }

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { formatBytes, progressLine, progressReporter } from '../../lib/cli/progress.js';
+import { formatBytes } from '../../lib/bytes.js';
+import { progressLine, progressReporter } from '../../lib/cli/progress.js';
 
 t.test('bytes for people', async (t) => {
   t.equal(formatBytes(0), '0 B');

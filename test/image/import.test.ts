@@ -1,4 +1,6 @@
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
@@ -101,4 +103,60 @@ t.test('a file that changes while it is copied is refused', async (t) => {
     { code: 'IMAGE_INVALID', message: /changed while it was being copied/ },
   );
   t.same(readdirSync(store.dir), []);
+});
+
+t.test(
+  'a file named .qcow2 that is not qcow2 is refused unless declared raw; a declared format must match',
+  async (t) => {
+    const dir = t.testdir();
+    const store = openImageStore({ env: { QLAUNCH_HOME: join(dir, 'home') } });
+    const fake = join(dir, 'x.qcow2');
+    writeFileSync(fake, randomBytes(10 * 1024 * 1024));
+    await t.rejects(importImage(store, { file: fake }), {
+      code: 'IMAGE_INVALID',
+      message: `${fake} is named like a qcow2 image, but its contents are raw`,
+      hint: /import it with --format raw/,
+    });
+    const stored = join(dir, 'home', 'images');
+    t.same(existsSync(stored) ? readdirSync(stored) : [], [], 'nothing stored');
+    const raw = await importImage(store, { file: fake, format: 'raw' });
+    t.equal(raw.format, 'raw', 'declared raw: stored as raw');
+
+    const qcow2 = await makeQcow2(dir, 'real.qcow2');
+    await t.rejects(importImage(store, { file: qcow2, name: 'declared-raw', format: 'raw' }), {
+      code: 'IMAGE_INVALID',
+      message: `${qcow2} is declared raw, but its contents are qcow2`,
+    });
+  },
+);
+
+t.test('a disk that fills up during import: the filesystem, what was needed and what is free', async (t) => {
+  // Not in the test's fixture directory: tap removes that before teardowns run, and a mount point cannot go.
+  const dir = mkdtempSync(join(tmpdir(), 'qlt-nospace-'));
+  const mount = join(dir, 'small');
+  mkdirSync(mount);
+  const mounted = await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mount], { reject: false });
+  t.teardown(async () => {
+    if (mounted.exitCode === 0) await execa('umount', [mount]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  if (mounted.exitCode !== 0) {
+    t.plan(0, `cannot mount a small tmpfs here (${mounted.stderr.trim()}): needs root`);
+    return;
+  }
+  const store = openImageStore({ env: { QLAUNCH_HOME: join(mount, 'home') } });
+  const big = join(dir, 'big.raw');
+  writeFileSync(big, randomBytes(4 * 1024 * 1024));
+  const error = await importImage(store, { file: big }).then(
+    () => undefined,
+    (e: { code: string; message: string; hint: string }) => e,
+  );
+  t.equal(error?.code, 'IMAGE_STORE');
+  t.match(
+    error?.message,
+    `import of ${big} ran out of space on the filesystem at ${mount}: it needs 4.0 MiB`,
+  );
+  t.match(error?.message, /, [\d.]+ (KiB|MiB|B) is free$/);
+  t.match(error?.hint, `free space on ${mount}`);
+  t.same(readdirSync(join(mount, 'home', 'images')), [], 'nothing partial kept');
 });

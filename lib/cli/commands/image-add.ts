@@ -22,6 +22,7 @@ interface ImportArgs {
   file: string;
   name?: string | undefined;
   arch?: string | undefined;
+  format?: string | undefined;
   json?: boolean | undefined;
 }
 
@@ -34,6 +35,12 @@ export const importCommand = (setExit: SetExit): CommandModule<object, ImportArg
       .positional('file', { type: 'string', demandOption: true, describe: 'disk image file' })
       .option('name', { type: 'string', describe: 'store it under this name (default: from the file name)' })
       .option('arch', { type: 'string', describe: 'guest architecture the image is for (recorded)' })
+      .option('format', {
+        type: 'string',
+        choices: ['raw', 'qcow2'],
+        describe:
+          'the format the file must have (default: qcow2 for a .qcow2 name, else what its header says)',
+      })
       .option('json', { type: 'boolean', describe: 'print the stored image as JSON' }),
   handler: async (args) =>
     setExit(
@@ -49,6 +56,7 @@ export const importCommand = (setExit: SetExit): CommandModule<object, ImportArg
             file: args.file,
             name: args.name,
             arch,
+            format: args.format as 'raw' | 'qcow2' | undefined,
             signal,
             onProgress: (p) => progress.update(p.copied, p.total),
           });

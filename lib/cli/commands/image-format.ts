@@ -1,8 +1,8 @@
 // How `qlaunch image` shows images to people: one-line summaries, the `ls` table, the `inspect` fields. Pure.
 
+import { formatBytes } from '../../bytes.js';
 import type { ImageInfoWithChain } from '../../image/qemu-img.js';
 import type { StoredImage } from '../../image/store.js';
-import { formatBytes } from '../progress.js';
 
 /** `sha256:0123456789ab…`: enough to tell images apart in a table. */
 export const shortChecksum = (checksum: string): string =>
