@@ -1,6 +1,6 @@
 // The one stop policy, for throwaway guests and instances alike: ask the guest to power off (ACPI, or the guest
-// agent where the machine has no power button), then `quit` QEMU, then SIGTERM, then SIGKILL — each step only
-// when the one before did not end it.
+// agent where the machine has no power button or QMP cannot be reached), then `quit` QEMU, then SIGTERM, then
+// SIGKILL — each step only when the one before did not end it.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
@@ -82,6 +82,12 @@ export async function stopQemu(target: StopTarget, options: StopOptions = {}): P
   const timeout = options.timeout ?? STOP_DEFAULTS.timeout;
   if (qmp && !options.force && !target.paused && (await powerOff(target, qmp, timeout)))
     return 'guest-shutdown';
+  // QMP gone (its socket removed, say): the guest agent is the graceful path left, before any signal.
+  if (!qmp && !options.force && target.guestAgent !== undefined) {
+    logger.warn({}, 'QMP cannot be reached; asking the guest agent to power off');
+    if ((await agentPowerdown(target.guestAgent, logger)) && (await gone(qemu, timeout)))
+      return 'guest-shutdown';
+  }
   const step = (how: Exclude<StopHow, 'guest-shutdown'>) => target.onStep?.(how);
   if (qmp && qemu.running) {
     step('quit');

@@ -1,7 +1,9 @@
 // `create`, `start`, `stop`, `restart`, `rm`: an instance's lifecycle, each a thin layer over `Instance`.
 
 import type { Argv, CommandModule } from 'yargs';
-import { printJson, reportError } from '../output.js';
+import { describeWait, parseWait } from '../../instance/wait-option.js';
+import { checked, secondsOption } from '../option-values.js';
+import { printJson, reportError, warnExposed } from '../output.js';
 import { type GuestArgs, guestInput, guestOptions } from './guest-options.js';
 import { type InstanceArgs, instanceOptions, say, seconds, withInstance } from './instance-common.js';
 
@@ -29,10 +31,13 @@ const waitOptions = <T>(y: Argv<T>) =>
       type: 'string',
       describe:
         'ready when: none, ssh, cloud-init, agent or serial:TEXT (default: the machine’s, cloud-init for images)',
+      // Checked here, so that `create --wait bogus` fails before it makes anything.
+      coerce: checked(parseWait),
     })
     .option('timeout', {
       type: 'number',
       describe: 'seconds to wait for ready (default 300 under TCG, 120 under KVM)',
+      coerce: secondsOption('timeout', '300'),
     });
 
 const jsonOption = <T>(y: Argv<T>) =>
@@ -42,9 +47,9 @@ async function startInstance(
   instance: import('../../instance/instance.js').Instance,
   args: StartArgs,
 ): Promise<number> {
-  const { parseWait, describeWait } = await import('../../instance/wait.js');
   const wait = args.wait === undefined ? undefined : parseWait(args.wait);
   const result = await instance.start({ wait, timeout: seconds(args.timeout) });
+  if (result.started) warnExposed(instance.config.ports);
   if (args.json) printJson({ name: instance.name, ...result });
   else {
     const what = result.started ? 'started' : 'already running';
@@ -79,6 +84,7 @@ export const createCommand = (setExit: (code: number) => void): CommandModule<ob
         { ...guestInput(args), name: args.name, networks: args.network },
         { ...(await instanceOptions(args)), onProgress: say },
       );
+      if (!args.start) warnExposed(instance.config.ports);
       if (args.start) return setExit(await startInstance(instance, { ...args, json: args.json }));
       if (args.json) printJson(await instance.info());
       else
@@ -104,6 +110,7 @@ const stopOptions = <T>(y: Argv<T>) =>
     .option('timeout', {
       type: 'number',
       describe: 'seconds the guest gets to power off before QEMU is told to quit (default 60)',
+      coerce: secondsOption('timeout', '60', true),
     })
     .option('force', { type: 'boolean', describe: 'do not ask the guest: quit QEMU at once' });
 
@@ -121,10 +128,25 @@ export const stopCommand = (setExit: (code: number) => void): CommandModule<obje
           say(
             `${instance.name} was not running${result.was === 'crashed' ? ' (it had crashed; cleaned up)' : ''}`,
           );
-        return 0;
+        if (result.how === undefined || result.how === 'guest-shutdown' || args.force) return 0;
+        // Not asked to force it, the guest was cut off: say so, and fail, as data may be lost.
+        process.stderr.write(`qlaunch: ${hardStopWarning(instance.name, result.how)}\n`);
+        return 1;
       }),
     ),
 });
+
+const ENDED_BY = {
+  quit: 'told QEMU to quit',
+  terminated: 'sent QEMU SIGTERM',
+  killed: 'killed QEMU (SIGKILL)',
+};
+
+/** What a stop that had to end QEMU itself tells the user (pure). */
+export const hardStopWarning = (name: string, how: keyof typeof ENDED_BY): string =>
+  `the guest of ${name} did not power off when asked, so qlaunch ${ENDED_BY[how]}: data the guest had not ` +
+  `written to its disk may be lost\n  fix: look at \`qlaunch logs ${name}\`; \`qlaunch stop --force ${name}\` ` +
+  'ends a guest at once without this error';
 
 export const restartCommand = (
   setExit: (code: number) => void,

@@ -1,0 +1,85 @@
+// Bad input through the CLI, command by command: each is refused with `qlaunch: WHAT` and a `fix:` line, never an
+// `unexpected error` with a stack trace, and before any work starts (nothing made, no guest booted).
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import t from 'tap';
+import { cliPath, shortTempDir } from '../fixtures/guests.js';
+import { rawDisk } from '../image/disks.js';
+
+t.setTimeout(600_000);
+
+const dir = shortTempDir(t);
+const home = join(dir, 'home');
+const disk = join(dir, 'disk.raw');
+writeFileSync(disk, rawDisk());
+const fakeQcow2 = join(dir, 'x.qcow2');
+writeFileSync(fakeQcow2, randomBytes(1024 * 1024));
+const userDataDir = join(dir, 'ud-dir');
+mkdirSync(userDataDir);
+
+const q = (args: string[]) =>
+  execa(process.execPath, [cliPath, ...args], {
+    reject: false,
+    timeout: 60_000,
+    env: { ...process.env, QLAUNCH_HOME: home, XDG_RUNTIME_DIR: dir },
+  });
+
+/** [the command line, what the message must say] */
+const BAD: [string[], RegExp][] = [
+  [['create', 'w', '--image', disk, '--wait', 'bogus'], /--wait bogus is not a readiness check/],
+  [['start', 'w', '--timeout=-5'], /--timeout -5 is not a positive number of seconds/],
+  [['start', 'w', '--timeout', 'soon'], /--timeout given is not a positive number of seconds/],
+  [['stop', 'w', '--timeout=-1'], /--timeout -1 is not a number of seconds of 0 or more/],
+  [['exec', 'w', '--timeout', '0', '--', 'true'], /--timeout 0 is not a positive number/],
+  [['logs', 'w', '-n', '-1'], /--lines -1 is not a whole number of 0 or more/],
+  [['run', '--kernel', disk, '--timeout', '0'], /--timeout 0 is not a positive number/],
+  [['run', '--kernel', disk, '--port', '2222:22:33'], /'2222' is not an IPv4 host address/],
+  [['create', 'p', '--image', disk, '--port', '2222:22:33'], /'2222' is not an IPv4 host address/],
+  [['create', 'm', '--image', disk, '--memory', '10T'], /memory 10240 GiB is more than this host has/],
+  [['image', 'import', fakeQcow2], /is named like a qcow2 image, but its contents are raw/],
+  [['image', 'import', disk, '--name', 'Bad Name!'], /not a valid image name|is not valid/],
+  [['run', '--kernel', join(dir, 'missing')], /kernel .*missing does not exist/],
+  [['ssh', 'nosuch'], /no instance named nosuch/],
+  [['rm', 'nosuch'], /no instance named nosuch/],
+  [['port', 'add', 'nosuch', '8080:80'], /no instance named nosuch/],
+  [
+    ['seed', join(dir, 'seed.iso'), join(dir, 'missing.yaml')],
+    /user-data file .*missing\.yaml does not exist/,
+  ],
+];
+
+for (const [args, says] of BAD) {
+  t.test(args.join(' '), async (t) => {
+    const result = await q(args);
+    t.not(result.exitCode, 0, 'fails');
+    t.notMatch(result.stderr, /unexpected error|\n\s+at /, 'no stack trace');
+    t.match(result.stderr, /^qlaunch: /, 'says what went wrong');
+    t.match(result.stderr, says);
+    t.match(result.stderr, /\n {2}fix: \S/, 'says how to fix it');
+    t.notMatch(result.stderr, /booting|ready after/, 'no guest started');
+  });
+}
+
+t.test('nothing was made by any of them', async (t) => {
+  const instances = join(home, 'instances');
+  t.same(existsSync(instances) ? readdirSync(instances) : [], []);
+  const images = join(home, 'images');
+  t.same(existsSync(images) ? readdirSync(images) : [], []);
+  t.notOk(existsSync(join(dir, 'seed.iso')));
+});
+
+t.test('a forward beyond loopback is allowed when asked for, with a warning', async (t) => {
+  const created = await q(['create', 'open', '--image', disk, '--port', '0.0.0.0:2280:80']);
+  t.equal(created.exitCode, 0, created.stderr);
+  t.match(
+    created.stderr,
+    'qlaunch: warning: guest port 80 is reachable from other machines on 0.0.0.0:2280; leave the address out',
+  );
+  const quiet = await q(['create', 'closed', '--image', disk, '--port', '2281:80']);
+  t.equal(quiet.exitCode, 0, quiet.stderr);
+  t.notMatch(quiet.stderr, /warning/);
+  await q(['rm', 'open', 'closed']);
+});
