@@ -17,7 +17,9 @@ import {
   type GuestExecOptions,
   unsupported,
 } from './access/commands.js';
-import { type CloudInitResult, consoleGuest, waitReady } from './access/ready.js';
+import { type CloudInitResult, waitReady } from './access/ready.js';
+import { consoleGuest } from './access/ready-guest.js';
+import { lookOver, watchRunState } from './access/run-state.js';
 import type { SshClient } from './access/ssh.js';
 import type { SerialConsole, SerialMatch, WaitForSerialOptions } from './console/serial.js';
 import { addForward, type Forward, type ForwardOptions, removeForward } from './ports/ports.js';
@@ -148,7 +150,7 @@ export class Guest implements AsyncDisposable {
     return removeForward(this.qmp, forward);
   }
 
-  /** SSH accepts the key and cloud-init has finished; fails fast on a kernel panic or QEMU exit. */
+  /** SSH accepts the key and cloud-init has finished; fails fast on a kernel panic, QEMU exit or a disk error. */
   waitReady(
     options: { timeout?: number | undefined; signal?: AbortSignal | undefined } = {},
   ): Promise<CloudInitResult> {
@@ -162,7 +164,9 @@ export class Guest implements AsyncDisposable {
         ),
       );
     }
-    return waitReady(consoleGuest(this.console), cloud.ssh.target, {
+    const runState = (signal: AbortSignal) =>
+      watchRunState(() => lookOver(this.qmp), { resume: "resume it with guest.qmp.execute('cont')" }, signal);
+    return waitReady(consoleGuest(this.console, {}, runState), cloud.ssh.target, {
       accel: this.accel,
       timeout: options.timeout ?? cloud.readyTimeout,
       signal: options.signal,

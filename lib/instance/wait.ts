@@ -2,27 +2,18 @@
 // text on its console — always failing fast when the guest dies or panics (or, for SSH, when its sshd cannot start).
 
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { consoleGuest, defaultReadyTimeout, waitReady, waitSshReady } from '../guest/access/ready.js';
+import { defaultReadyTimeout, waitReady, waitSshReady } from '../guest/access/ready.js';
+import { consoleGuest } from '../guest/access/ready-guest.js';
+import { lookOver, type RunStateLook, watchRunState } from '../guest/access/run-state.js';
 import type { SshTarget } from '../guest/access/ssh.js';
 import { tailConsole } from '../guest/console/console-log.js';
 import { processAlive } from '../process-alive.js';
-import { type InstanceConfig, type InstanceReadiness, WAIT_KINDS } from './config.js';
+import { QmpClient } from '../qmp/index.js';
+import type { InstanceConfig, InstanceReadiness } from './config.js';
 import type { InstancePaths } from './layout.js';
 import type { RuntimeRecord } from './runtime.js';
 
 /** Parse `--wait none|ssh|cloud-init|agent|serial:TEXT` (pure). */
-export function parseWait(text: string): InstanceReadiness {
-  if ((WAIT_KINDS as readonly string[]).includes(text)) return text as (typeof WAIT_KINDS)[number];
-  if (text.startsWith('serial:') && text.length > 'serial:'.length)
-    return { serial: text.slice('serial:'.length) };
-  throw new QlaunchError(ErrorCode.USAGE, `--wait ${text} is not a readiness check`, {
-    hint: 'use none, ssh, cloud-init, agent or serial:TEXT',
-  });
-}
-
-export const describeWait = (wait: InstanceReadiness): string =>
-  typeof wait === 'string' ? wait : `serial:${wait.serial}`;
-
 /** How to reach the instance over SSH while it runs; undefined when it has no SSH forward (no cloud image). */
 export function sshTargetOf(
   config: InstanceConfig,
@@ -61,18 +52,27 @@ export async function waitInstance(
   if (wait === 'none') return;
   const timeout = options.timeout ?? defaultReadyTimeout(runtime.accel);
   const tail = tailConsole(paths.console, consoleOffset, runtime.pid);
+  const watching = new AbortController();
+  const fixes = { resume: `resume it: qlaunch qmp ${config.name} cont` };
+  const runState = (signal: AbortSignal) => watchRunState(() => lookAt(paths), fixes, signal);
+  // For the waits with no console watch of their own: a guest paused on a disk error ends them too.
+  const orStuck = <T>(waiting: Promise<T>): Promise<T> => Promise.race([waiting, runState(watching.signal)]);
+  // The wait that lost the race to a stuck guest is ended with the watch.
+  const signal = options.signal ? AbortSignal.any([options.signal, watching.signal]) : watching.signal;
   try {
     if (typeof wait === 'object') {
-      await tail.serial.waitFor(wait.serial, { timeout, signal: options.signal });
+      await orStuck(tail.serial.waitFor(wait.serial, { timeout, signal }));
       return;
     }
     if (wait === 'agent') {
       const { waitForAgent } = await import('../qga/index.js');
-      const agent = await waitForAgent(paths.guestAgent, {
-        deadline: Date.now() + timeout,
-        alive: () => processAlive(runtime.pid),
-        signal: options.signal,
-      });
+      const agent = await orStuck(
+        waitForAgent(paths.guestAgent, {
+          deadline: Date.now() + timeout,
+          alive: () => processAlive(runtime.pid),
+          signal,
+        }),
+      );
       await agent.close();
       return;
     }
@@ -82,11 +82,23 @@ export async function waitInstance(
         hint: 'it boots no cloud image: wait for serial:TEXT or none instead',
       });
     }
-    const guest = consoleGuest(tail.serial, { fix: (unit) => sshdFix(config.name, unit) });
+    const guest = consoleGuest(tail.serial, { fix: (unit) => sshdFix(config.name, unit) }, runState);
     const ready = { accel: runtime.accel, timeout, signal: options.signal };
     if (wait === 'cloud-init') await waitReady(guest, target, ready);
     else await waitSshReady(guest, target, ready);
   } finally {
+    watching.abort();
     tail.stop();
+  }
+}
+
+// A session per look, not one for the whole wait: QEMU serves one QMP client at a time, and `ls` needs its turn.
+async function lookAt(paths: InstancePaths): Promise<RunStateLook> {
+  const qmp = new QmpClient({ connectTimeout: 1000, commandTimeout: 1000 });
+  try {
+    await qmp.connect(paths.qmp);
+    return await lookOver(qmp);
+  } finally {
+    qmp.destroy();
   }
 }

@@ -6,9 +6,8 @@ import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../../errors.js';
 import type { AccelName } from '../../host/types.js';
-import type { SerialConsole } from '../console/serial.js';
+import type { ReadyGuest } from './ready-guest.js';
 import { type SshResult, type SshTarget, sshExec } from './ssh.js';
-import { type SshdWatchOptions, watchSshd } from './sshd-failure.js';
 
 export interface WaitOptions {
   /** Epoch milliseconds after which the wait fails with VM_TIMEOUT. */
@@ -202,58 +201,6 @@ export async function waitForCloudInit(target: SshTarget, options: WaitOptions):
       await sleep(delay, undefined, { signal });
     }
   });
-}
-
-/** What readiness needs of a running guest, so it can be tested without one. */
-export interface ReadyGuest {
-  /** Rejects as soon as the guest can no longer become ready; stops watching (never settling) once `signal` aborts. */
-  watchFailure(signal: AbortSignal): Promise<never>;
-  /** Rejects when the guest's sshd has failed for good; the wait aborts `signal` once SSH has answered. */
-  watchSshd(signal: AbortSignal): Promise<never>;
-  /** The last console lines, for error messages. */
-  consoleTail(): string;
-}
-
-const PANIC = /Kernel panic - not syncing/;
-const PANIC_END = /---\[ end Kernel panic[^\n]*/;
-// The panic's trace follows its first line within milliseconds; this only bounds a console that stops mid-way.
-const PANIC_TRACE_MS = 2000;
-const TAIL_LINES = 25;
-
-/**
- * A guest watched through its serial console: a kernel panic, the console ending (QEMU gone), or systemd failing to
- * start sshd (`sshd` tunes that watch) is a failure.
- */
-export function consoleGuest(
-  serial: Pick<SerialConsole, 'waitFor' | 'tail'>,
-  sshd: Omit<SshdWatchOptions, 'tail'> = {},
-): ReadyGuest {
-  const never = new Promise<never>(() => {});
-  return {
-    consoleTail: () => serial.tail(TAIL_LINES),
-    watchSshd: (signal) => watchSshd(serial, signal, { ...sshd, tail: () => serial.tail(TAIL_LINES) }),
-    async watchFailure(signal) {
-      try {
-        const panic = await serial.waitFor(PANIC, { signal });
-        await serial
-          .waitFor(PANIC_END, { since: panic.end, timeout: PANIC_TRACE_MS, signal })
-          .catch(() => {});
-      } catch (error) {
-        if (signal.aborted) return never;
-        throw new QlaunchError(
-          isQlaunchError(error) ? error.code : ErrorCode.VM_EXITED,
-          `the guest stopped before it was ready: ${(error as Error).message}\nlast console lines:\n${serial.tail(TAIL_LINES)}`,
-          { hint: 'the console lines above say why the guest stopped', cause: error },
-        );
-      }
-      if (signal.aborted) return never;
-      throw new QlaunchError(
-        ErrorCode.VM_KERNEL_PANIC,
-        `the guest kernel panicked; last console lines:\n${serial.tail(TAIL_LINES)}`,
-        { hint: 'check the kernel, initrd and append line, and that the root disk is attached' },
-      );
-    },
-  };
 }
 
 export interface WaitReadyOptions {

@@ -7,15 +7,14 @@ import { ErrorCode, isQlaunchError, QlaunchError } from '../../../lib/errors.js'
 import {
   BACKOFF,
   cloudInitStep,
-  consoleGuest,
   defaultReadyTimeout,
   nextDelay,
   parseCloudInitStatus,
-  type ReadyGuest,
   waitForCloudInit,
   waitForSsh,
   waitReady,
 } from '../../../lib/guest/access/ready.js';
+import { consoleGuest, type ReadyGuest } from '../../../lib/guest/access/ready-guest.js';
 import type { SshResult, SshTarget } from '../../../lib/guest/access/ssh.js';
 import { SerialConsole } from '../../../lib/guest/console/serial.js';
 import { launch } from '../../../lib/guest/launch.js';

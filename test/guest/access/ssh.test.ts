@@ -10,7 +10,8 @@ import { buildCloudConfig, buildMetaData } from '../../../lib/cidata/cloud-confi
 import { writeSeedImage } from '../../../lib/cidata/seed.js';
 import { createKeyPair } from '../../../lib/cloud/ssh-key.js';
 import { ErrorCode, isQlaunchError } from '../../../lib/errors.js';
-import { consoleGuest, waitForCloudInit, waitForSsh, waitReady } from '../../../lib/guest/access/ready.js';
+import { waitForCloudInit, waitForSsh, waitReady } from '../../../lib/guest/access/ready.js';
+import { consoleGuest } from '../../../lib/guest/access/ready-guest.js';
 import {
   type SshTarget,
   shellQuote,

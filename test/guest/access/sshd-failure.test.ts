@@ -1,7 +1,7 @@
 // Telling a failed sshd from the console, without a guest: systemd's status lines as guests print them.
 import t from 'tap';
 import { ErrorCode, isQlaunchError, type QlaunchError } from '../../../lib/errors.js';
-import { consoleGuest } from '../../../lib/guest/access/ready.js';
+import { consoleGuest } from '../../../lib/guest/access/ready-guest.js';
 import {
   SSHD_START_FAILED,
   START_LIMIT_BURST,
