@@ -13,7 +13,7 @@ import type { QmpClient } from '../qmp/index.js';
 import type { InstanceConfig } from './config.js';
 import { type CreateInstanceInput, type CreateInstanceOptions, createInstance } from './create.js';
 import { type InstanceInfo, instanceInfo } from './info.js';
-import { journalLogger, teeLogger } from './journal.js';
+import { openJournal, teeLogger } from './journal.js';
 import { type InstancePaths, instancePaths } from './layout.js';
 import { type StartInstanceOptions, type StartResult, startInstance } from './lifecycle.js';
 import { acquireLock } from './lock.js';
@@ -67,7 +67,7 @@ export class Instance {
   ): Promise<Instance> {
     const { paths, config } = await createInstance(input, options);
     const instance = new Instance(paths, config, options.logger ?? silentLogger);
-    (await instance.#journal()).info({ config }, 'created');
+    await instance.#withJournal(async (log) => log.info({ config }, 'created'));
     return instance;
   }
 
@@ -280,16 +280,21 @@ export class Instance {
     }
   }
 
-  async #journal(): Promise<Logger> {
-    return teeLogger(this.#logger, await journalLogger(this.paths.log, this.name));
+  /** Run `work` logging to the caller's logger and the instance's journal, which is closed after. */
+  async #withJournal<T>(work: (log: Logger) => Promise<T>): Promise<T> {
+    const journal = await openJournal(this.paths.log, this.name);
+    try {
+      return await work(teeLogger(this.#logger, journal.logger));
+    } finally {
+      await journal.close();
+    }
   }
 
   /** Run `work` holding the instance lock, logging to the caller's logger and the instance's journal. */
   async #locked<T>(doing: string, work: (log: Logger) => Promise<T>): Promise<T> {
     const lock = await acquireLock(this.name, this.paths.dir, this.paths.lockKey, doing);
     try {
-      const log = (await this.#journal()).child({ op: doing });
-      return await work(log);
+      return await this.#withJournal((log) => work(log.child({ op: doing })));
     } finally {
       await lock.release();
     }
