@@ -2,18 +2,13 @@
 
 import type { Duplex } from 'node:stream';
 import type { QmpCommandName, QmpCommandResult, QmpEventMap } from './commands.js';
-import { armDeadline, checkSignal, checkTimeout, expiryError } from './deadline.js';
-import {
-  QmpArgumentError,
-  QmpClosedError,
-  QmpConnectError,
-  type QmpError,
-  QmpProtocolError,
-} from './errors.js';
+import { armDeadline, checkSignal, checkTimeout } from './deadline.js';
+import { QmpClosedError, QmpConnectError, type QmpError, QmpProtocolError } from './errors.js';
 import { QmpEventHub, type QmpEventListener, type QmpEventSelector, waitForEvent } from './events.js';
+import { CommandRunner } from './execute.js';
 import { JsonLineReader, type JsonObject } from './framing.js';
 import { Handshake } from './handshake.js';
-import { classifyMessage, encodeCommand, type QmpEvent, type QmpGreeting } from './messages.js';
+import { classifyMessage, type QmpEvent, type QmpGreeting } from './messages.js';
 import type {
   ExecuteRest,
   QmpClientOptions,
@@ -23,7 +18,6 @@ import type {
   QmpTypedEvent,
   QmpWaitForOptions,
 } from './options.js';
-import { type PendingCommand, PendingCommands } from './pending.js';
 import { RunState } from './run-state.js';
 import { checkTarget, openUnixSocket, type QmpTarget } from './socket.js';
 import { LineTransport } from './transport.js';
@@ -35,18 +29,14 @@ interface Connecting {
   disarm: () => void;
 }
 
-const formatId = (n: number): string => `__qmp#${String(n).padStart(5, '0')}`;
-
 export class QmpClient {
   /** Resolves once the session is over: with the reason, or undefined after `close()` / `destroy()`. Never rejects. */
   readonly closed: Promise<Error | undefined>;
   readonly #run: RunState;
   readonly #connectTimeout: number;
-  readonly #commandTimeout: number;
+  readonly #commands: CommandRunner;
   readonly #maxLineBytes: number;
   readonly #hub: QmpEventHub;
-  readonly #pending = new PendingCommands();
-  #nextId = 1;
   // The socket while it connects (or a handed-in stream before use); then the transport owns it.
   #socket: Duplex | undefined;
   #transport: LineTransport | undefined;
@@ -57,9 +47,10 @@ export class QmpClient {
   constructor(options: QmpClientOptions = {}) {
     this.#run = new RunState(options.logger);
     this.#connectTimeout = checkTimeout(options.connectTimeout ?? 10_000, 'connectTimeout');
-    this.#commandTimeout = checkTimeout(options.commandTimeout ?? 60_000, 'commandTimeout');
+    const commandTimeout = checkTimeout(options.commandTimeout ?? 60_000, 'commandTimeout');
     this.#maxLineBytes = new JsonLineReader({ maxLineBytes: options.maxLineBytes }).maxLineBytes; // validates now
     this.#hub = new QmpEventHub(options.eventHistory);
+    this.#commands = new CommandRunner(this.#run, commandTimeout, (line) => this.#write(line));
     this.closed = this.#run.closed;
   }
 
@@ -138,41 +129,12 @@ export class QmpClient {
     options?: QmpExecuteOptions,
   ): Promise<unknown>;
   execute(name: string, args?: Record<string, unknown>, options: QmpExecuteOptions = {}): Promise<unknown> {
-    let line: string;
-    let id: string;
-    let timeout: number;
-    let signal: AbortSignal | undefined;
     try {
       this.#run.require(`execute(${name})`, ['running']);
-      if (typeof name !== 'string' || name === '') {
-        throw new QmpArgumentError(`Expected a QMP command name, got ${JSON.stringify(name)}`);
-      }
-      timeout = checkTimeout(options.timeout ?? this.#commandTimeout, 'timeout');
-      signal = checkSignal(options.signal);
-      if (options.oob && !this.oobEnabled) {
-        const message = `cannot run ${name} out-of-band: ${this.#run.label} did not offer the oob capability`;
-        throw new QmpArgumentError(message, {
-          hint: 'drop { oob: true }; this QEMU runs commands in order only',
-        });
-      }
-      id = formatId(this.#nextId);
-      line = encodeCommand({ name, args, id, oob: options.oob });
-      if (signal?.aborted) {
-        throw expiryError(`QMP command ${name}`, this.#run.label, { kind: 'abort', reason: signal.reason });
-      }
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#nextId++;
-    return new Promise((resolve, reject) => {
-      const entry: PendingCommand = { id, command: name, resolve, reject, disarm: () => {} };
-      this.#pending.add(entry);
-      entry.disarm = armDeadline({ timeout, signal }, (expiry) => {
-        // The command may still run in QEMU; its late reply is then dropped quietly.
-        if (this.#pending.abandon(id)) reject(expiryError(`QMP command ${name}`, this.#run.label, expiry));
-      });
-      this.#write(line);
-    });
+    return this.#commands.run(name, args, options, this.oobEnabled);
   }
 
   /** Sequence number of the next event. Race-free: `c = eventCursor(); await execute(…); await waitFor(E, { since: c })`. */
@@ -211,8 +173,10 @@ export class QmpClient {
       return Promise.resolve();
     }
     this.#run.state = 'disconnecting';
-    this.#run.log('debug', { pending: this.#pending.size }, 'closing after pending commands');
-    this.#closing = this.#pending.drained().then(() => this.#teardown(undefined, 'close() was called', true));
+    this.#run.log('debug', { pending: this.#commands.pending }, 'closing after pending commands');
+    this.#closing = this.#commands
+      .drained()
+      .then(() => this.#teardown(undefined, 'close() was called', true));
     return this.#closing;
   }
 
@@ -276,10 +240,7 @@ export class QmpClient {
       const text = `${this.#run.label} sent an error without id (it could not parse input): ${detail}`;
       this.#fatal(new QmpProtocolError(text));
     } else {
-      const outcome = this.#pending.settle(incoming);
-      if (outcome === 'late') this.#run.log('debug', { id: incoming.id }, 'dropping a late reply');
-      if (outcome === 'unknown')
-        this.#run.log('warn', { id: incoming.id }, 'dropping a reply with an unknown id');
+      this.#commands.settle(incoming);
     }
   }
 
@@ -307,13 +268,7 @@ export class QmpClient {
   #teardown(reason: Error | undefined, why: string, graceful = false): void {
     if (this.#run.state === 'closed') return;
     this.#run.state = 'closed';
-    const label = this.#run.label;
-    this.#pending.failAll(
-      (entry) =>
-        new QmpClosedError(`the connection to ${label} closed while ${entry.command} was pending (${why})`, {
-          cause: reason,
-        }),
-    );
+    this.#commands.failAll(why, reason);
     this.#hub.end();
     this.#dropStream(graceful);
     this.#run.log('debug', { why }, 'session closed');
