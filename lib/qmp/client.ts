@@ -1,13 +1,12 @@
-// QmpClient: one QMP session over a unix socket or stream: state, id-routed commands, events, shutdown.
+// QmpClient: one QMP session over a unix socket or stream; it wires its connection, commands and events.
 
-import type { Duplex } from 'node:stream';
 import type { QmpCommandName, QmpCommandResult, QmpEventMap } from './commands.js';
-import { armDeadline, checkSignal, checkTimeout } from './deadline.js';
-import { QmpClosedError, QmpConnectError, type QmpError, QmpProtocolError } from './errors.js';
+import { Connection } from './connection.js';
+import { checkSignal, checkTimeout } from './deadline.js';
+import { QmpClosedError, QmpProtocolError } from './errors.js';
 import { QmpEventHub, type QmpEventListener, type QmpEventSelector, waitForEvent } from './events.js';
 import { CommandRunner } from './execute.js';
 import { JsonLineReader, type JsonObject } from './framing.js';
-import { Handshake } from './handshake.js';
 import { classifyMessage, type QmpEvent, type QmpGreeting } from './messages.js';
 import type {
   ExecuteRest,
@@ -19,15 +18,7 @@ import type {
   QmpWaitForOptions,
 } from './options.js';
 import { RunState } from './run-state.js';
-import { checkTarget, openUnixSocket, type QmpTarget } from './socket.js';
-import { LineTransport } from './transport.js';
-
-interface Connecting {
-  handshake: Handshake;
-  resolve: (greeting: QmpGreeting) => void;
-  reject: (error: Error) => void;
-  disarm: () => void;
-}
+import { checkTarget, type QmpTarget } from './socket.js';
 
 export class QmpClient {
   /** Resolves once the session is over: with the reason, or undefined after `close()` / `destroy()`. Never rejects. */
@@ -35,12 +26,8 @@ export class QmpClient {
   readonly #run: RunState;
   readonly #connectTimeout: number;
   readonly #commands: CommandRunner;
-  readonly #maxLineBytes: number;
+  readonly #connection: Connection;
   readonly #hub: QmpEventHub;
-  // The socket while it connects (or a handed-in stream before use); then the transport owns it.
-  #socket: Duplex | undefined;
-  #transport: LineTransport | undefined;
-  #connecting: Connecting | undefined;
   #greeting: QmpGreeting | undefined;
   #closing: Promise<void> | undefined;
 
@@ -48,9 +35,22 @@ export class QmpClient {
     this.#run = new RunState(options.logger);
     this.#connectTimeout = checkTimeout(options.connectTimeout ?? 10_000, 'connectTimeout');
     const commandTimeout = checkTimeout(options.commandTimeout ?? 60_000, 'commandTimeout');
-    this.#maxLineBytes = new JsonLineReader({ maxLineBytes: options.maxLineBytes }).maxLineBytes; // validates now
+    const maxLineBytes = new JsonLineReader({ maxLineBytes: options.maxLineBytes }).maxLineBytes; // validates now
     this.#hub = new QmpEventHub(options.eventHistory);
-    this.#commands = new CommandRunner(this.#run, commandTimeout, (line) => this.#write(line));
+    this.#connection = new Connection(this.#run, maxLineBytes, {
+      onRunning: (greeting) => {
+        this.#greeting = greeting;
+        this.#run.state = 'running';
+        this.#run.log('debug', { oob: this.oobEnabled }, 'session running');
+      },
+      onConnectFailed: () => {
+        this.#run.state = 'idle';
+      },
+      onEvent: (event) => this.#hub.dispatch(event),
+      onMessage: (message) => this.#onMessage(message),
+      onEnd: (reason) => this.#teardown(reason, reason.message),
+    });
+    this.#commands = new CommandRunner(this.#run, commandTimeout, (line) => this.#connection.send(line));
     this.closed = this.#run.closed;
   }
 
@@ -91,34 +91,7 @@ export class QmpClient {
     this.#run.label = typeof target === 'string' ? target : (options.label ?? 'QMP stream');
     this.#run.state = 'connecting';
     this.#run.log('debug', {}, 'connecting');
-    return new Promise((resolve, reject) => {
-      const connecting: Connecting = {
-        handshake: new Handshake(this.#run.label),
-        resolve,
-        reject,
-        disarm: () => {},
-      };
-      this.#connecting = connecting;
-      if (typeof target !== 'string') this.#socket = target; // owned from here on: a failed connect destroys it
-      connecting.disarm = armDeadline({ timeout, signal }, (expiry) =>
-        this.#failConnect(connecting.handshake.expired(expiry)),
-      );
-      if (this.#connecting !== connecting) return;
-      if (typeof target !== 'string') {
-        if (!target.destroyed && target.readable) this.#attach(target);
-        else
-          this.#failConnect(
-            new QmpConnectError(this.#run.label, undefined, `${this.#run.label} is already closed`),
-          );
-        return;
-      }
-      const { socket, connected } = openUnixSocket(target);
-      this.#socket = socket;
-      connected.then(
-        () => (this.#connecting === connecting ? this.#attach(socket) : socket.destroy()),
-        (error: Error) => this.#connecting === connecting && this.#failConnect(error),
-      );
-    });
+    return this.#connection.open(target, { timeout, signal });
   }
 
   /** Runs a command and resolves with its `return` value; ids are assigned, replies routed by id. */
@@ -184,47 +157,10 @@ export class QmpClient {
   destroy(error?: Error): void {
     const why =
       error === undefined ? 'the client was destroyed' : `the client was destroyed: ${error.message}`;
-    this.#failConnect(
+    this.#connection.failConnect(
       new QmpClosedError(`the client was closed while connecting to ${this.#run.label}`, { cause: error }),
     );
     this.#teardown(error, why);
-  }
-
-  #attach(stream: Duplex): void {
-    this.#socket = undefined;
-    this.#transport = new LineTransport(stream, this.#run.label, this.#maxLineBytes, {
-      onMessage: (message, line) => {
-        this.#run.log('trace', { line }, 'received');
-        if (this.#connecting !== undefined) this.#onHandshakeMessage(this.#connecting, message);
-        else this.#onMessage(message);
-      },
-      onEnd: (reason) => this.#fatal(reason),
-    });
-    this.#connecting?.handshake.connected();
-    this.#run.log('debug', {}, 'connected, awaiting greeting');
-  }
-
-  #onHandshakeMessage(connecting: Connecting, message: JsonObject): void {
-    let step: ReturnType<Handshake['receive']>;
-    try {
-      step = connecting.handshake.receive(message);
-    } catch (error) {
-      this.#failConnect(error as QmpError);
-      return;
-    }
-    if (step.kind === 'send') {
-      this.#run.log('debug', { greeting: message }, 'greeting received, negotiating');
-      this.#write(step.line);
-    } else if (step.kind === 'event') {
-      this.#hub.dispatch(step.event);
-    } else {
-      this.#connecting = undefined;
-      connecting.disarm();
-      this.#greeting = step.greeting;
-      this.#run.state = 'running';
-      this.#run.log('debug', { oob: this.oobEnabled }, 'session running');
-      connecting.resolve(step.greeting);
-    }
   }
 
   #onMessage(message: JsonObject): void {
@@ -238,31 +174,11 @@ export class QmpClient {
       // The spec's id-less error means QEMU could not parse a command; which one is unknowable, so stop.
       const detail = incoming.kind === 'error' ? `${incoming.errorClass}: ${incoming.desc}` : incoming.reason;
       const text = `${this.#run.label} sent an error without id (it could not parse input): ${detail}`;
-      this.#fatal(new QmpProtocolError(text));
+      const error = new QmpProtocolError(text);
+      this.#teardown(error, error.message);
     } else {
       this.#commands.settle(incoming);
     }
-  }
-
-  #write(line: string): void {
-    this.#run.log('trace', { line: line.trimEnd() }, 'sending');
-    this.#transport?.send(line);
-  }
-
-  #fatal(reason: QmpError): void {
-    if (this.#connecting !== undefined) this.#failConnect(this.#connecting.handshake.interrupted(reason));
-    else this.#teardown(reason, reason.message);
-  }
-
-  #failConnect(error: Error): void {
-    const connecting = this.#connecting;
-    if (connecting === undefined) return;
-    this.#connecting = undefined;
-    connecting.disarm();
-    this.#dropStream(false);
-    this.#run.state = 'idle';
-    this.#run.log('debug', { error: error.message }, 'connect failed');
-    connecting.reject(error);
   }
 
   #teardown(reason: Error | undefined, why: string, graceful = false): void {
@@ -270,15 +186,8 @@ export class QmpClient {
     this.#run.state = 'closed';
     this.#commands.failAll(why, reason);
     this.#hub.end();
-    this.#dropStream(graceful);
+    this.#connection.drop(graceful);
     this.#run.log('debug', { why }, 'session closed');
     this.#run.finish(reason);
-  }
-
-  #dropStream(graceful: boolean): void {
-    this.#transport?.close(graceful);
-    this.#transport = undefined;
-    this.#socket?.destroy();
-    this.#socket = undefined;
   }
 }
