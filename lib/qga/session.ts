@@ -5,9 +5,10 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../logger.js';
 import type { JsonObject } from '../qmp/framing.js';
 import { armDeadline, expiryError } from './deadline.js';
-import { AGENT_HINT, QgaClosedError, QgaCommandError, type QgaError, QgaProtocolError } from './errors.js';
-import { type AgentReply, encodeRequest, encodeSync, newSyncId, replyFor, syncReplyId } from './messages.js';
+import { AGENT_HINT, QgaClosedError, QgaProtocolError } from './errors.js';
+import { type AgentReply, encodeRequest, replyError, replyFor } from './messages.js';
 import { type AgentItem, AgentStreamReader } from './stream.js';
+import { newSyncWaiter, type SyncWaiter, syncStep, type Unanswered } from './sync.js';
 
 export interface AgentSessionOptions {
   /** Names the agent in messages: the socket path. */
@@ -21,25 +22,6 @@ export interface AgentSessionOptions {
 export interface OperationOptions {
   timeout?: number | undefined;
   signal?: AbortSignal | undefined;
-}
-
-/** A request that expects no reply on success (`guest-shutdown`): its error, if any, comes before the next sync. */
-interface Unanswered {
-  id: string;
-  command: string;
-  reply?: AgentReply | undefined;
-}
-
-interface SyncWaiter {
-  kind: 'sync';
-  latest: number;
-  outstanding: Set<number>;
-  unanswered: Unanswered | undefined;
-  resolve: () => void;
-  reject: (error: Error) => void;
-  /** Waits one more retry interval before sending the sync again. */
-  rearm: () => void;
-  cleanup: () => void;
 }
 
 interface RequestWaiter {
@@ -58,8 +40,6 @@ interface Turn {
   done: boolean;
   cancel: ((error: Error) => void) | undefined;
 }
-
-const MAX_SYNC_RETRY_MS = 8000;
 
 export class AgentSession {
   readonly label: string;
@@ -182,32 +162,14 @@ export class AgentSession {
 
   #sync(turn: Turn, unanswered: Unanswered | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      let retry = this.#syncRetry;
-      let timer: NodeJS.Timeout | undefined;
-      const send = (): void => {
-        if (this.#waiter !== waiter) return;
-        waiter.latest = newSyncId();
-        waiter.outstanding.add(waiter.latest);
-        this.#log('debug', { id: waiter.latest, attempt: waiter.outstanding.size }, 'sync');
-        this.#write(encodeSync(waiter.latest));
-        waiter.rearm();
-      };
-      const waiter: SyncWaiter = {
-        kind: 'sync',
-        latest: 0,
-        outstanding: new Set(),
-        unanswered,
-        resolve,
-        reject,
-        rearm: () => {
-          clearTimeout(timer);
-          timer = setTimeout(send, retry);
-          retry = Math.min(retry * 2, MAX_SYNC_RETRY_MS);
-        },
-        cleanup: () => clearTimeout(timer),
-      };
+      const waiter = newSyncWaiter(unanswered, resolve, reject, {
+        retry: this.#syncRetry,
+        current: (waiter) => this.#waiter === waiter,
+        write: (data) => this.#write(data),
+        log: (fields, message) => this.#log('debug', fields, message),
+      });
       this.#install(turn, waiter);
-      send();
+      waiter.send();
     });
   }
 
@@ -283,43 +245,17 @@ export class AgentSession {
   }
 
   #onSyncMessage(waiter: SyncWaiter, message: JsonObject): void {
-    const unanswered = waiter.unanswered;
-    if (unanswered !== undefined && unanswered.reply === undefined) {
-      const reply = replyFor(message, unanswered.id);
-      // Only an id-matched reply counts here: id-less errors are what our own 0xFF provokes.
-      if (reply !== undefined && message['id'] === unanswered.id) {
-        unanswered.reply = reply;
-        return;
-      }
-    }
-    const id = syncReplyId(message);
-    if (id === undefined || !waiter.outstanding.has(id)) return;
-    waiter.outstanding.delete(id);
-    if (id !== waiter.latest) {
-      // An older sync answered: the agent is up and works through our queue, so wait for the latest.
-      waiter.rearm();
-      return;
-    }
+    const synced = syncStep(waiter, message);
+    if (synced === undefined) return;
     this.#synced = true;
-    this.#log('debug', { id }, 'synced');
-    const reply = unanswered?.reply;
-    if (unanswered !== undefined && reply !== undefined && reply.kind !== 'return') {
-      this.#settle(waiter, () => waiter.reject(this.#replyError(unanswered.command, reply)));
-    } else {
-      this.#settle(waiter, () => waiter.resolve());
-    }
+    this.#log('debug', { id: synced.id }, 'synced');
+    const { error } = synced;
+    this.#settle(waiter, () => (error === undefined ? waiter.resolve() : waiter.reject(error)));
   }
 
   #deliver(waiter: RequestWaiter, reply: AgentReply): void {
     if (reply.kind === 'return') waiter.resolve(reply.value);
-    else waiter.reject(this.#replyError(waiter.command, reply));
-  }
-
-  #replyError(command: string, reply: Exclude<AgentReply, { kind: 'return' }>): QgaError {
-    if (reply.kind === 'error') {
-      return new QgaCommandError({ command, errorClass: reply.errorClass, desc: reply.desc });
-    }
-    return new QgaProtocolError(`the guest agent's reply to ${command} is malformed: ${reply.reason}`);
+    else waiter.reject(replyError(waiter.command, reply));
   }
 
   #write(data: string | Buffer): void {
