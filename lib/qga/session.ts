@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logger.js';
 import type { JsonObject } from '../qmp/framing.js';
-import { armDeadline, expiryError } from './deadline.js';
 import { AGENT_HINT, QgaClosedError, QgaProtocolError } from './errors.js';
 import { type AgentReply, encodeRequest, replyError, replyFor } from './messages.js';
 import { type AgentItem, AgentStreamReader } from './stream.js';
 import { newSyncWaiter, type SyncWaiter, syncStep, type Unanswered } from './sync.js';
+import { type Turn, TurnQueue } from './turns.js';
 
 export interface AgentSessionOptions {
   /** Names the agent in messages: the socket path. */
@@ -35,18 +35,13 @@ interface RequestWaiter {
 
 type Waiter = SyncWaiter | RequestWaiter;
 
-/** One queued operation: `cancel` drops its waiter when its deadline passes while it is the one on the wire. */
-interface Turn {
-  done: boolean;
-  cancel: ((error: Error) => void) | undefined;
-}
-
 export class AgentSession {
   readonly label: string;
   /** Resolves once the session is over: with the reason, or undefined after `destroy()` without one. */
   readonly closed: Promise<Error | undefined>;
   readonly #stream: Duplex;
   readonly #reader: AgentStreamReader;
+  readonly #turns: TurnQueue;
   readonly #logger: Logger | undefined;
   readonly #syncRetry: number;
   // Request ids are unique per session, so even a stale reply with an id cannot pass as ours.
@@ -54,7 +49,6 @@ export class AgentSession {
   #resolveClosed!: (reason: Error | undefined) => void;
   #nextId = 1;
   #waiter: Waiter | undefined;
-  #tail: Promise<void> = Promise.resolve();
   #synced = false;
   #open = true;
 
@@ -62,6 +56,7 @@ export class AgentSession {
     this.label = options.label;
     this.#stream = stream;
     this.#reader = new AgentStreamReader(options.maxLineBytes);
+    this.#turns = new TurnQueue(this.label);
     this.#logger = options.logger;
     this.#syncRetry = options.syncRetry ?? 1000;
     this.closed = new Promise((resolve) => {
@@ -132,31 +127,9 @@ export class AgentSession {
   }
 
   #enqueue<T>(what: string, options: OperationOptions, work: (turn: Turn) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const turn: Turn = { done: false, cancel: undefined };
-      let disarm = (): void => {};
-      const finish = (settle: () => void): void => {
-        if (turn.done) return;
-        turn.done = true;
-        disarm();
-        settle();
-      };
-      disarm = armDeadline(options, (expiry) => {
-        const error = expiryError(what, this.label, expiry);
-        turn.cancel?.(error);
-        finish(() => reject(error));
-      });
-      // Operations run strictly one after another: the agent answers in order and has no ids for the sync.
-      this.#tail = this.#tail.then(async () => {
-        if (turn.done) return;
-        try {
-          if (!this.#open) throw this.#closedError(what);
-          const value = await work(turn);
-          finish(() => resolve(value));
-        } catch (error) {
-          finish(() => reject(error));
-        }
-      });
+    return this.#turns.run(what, options, (turn) => {
+      if (!this.#open) throw this.#closedError(what);
+      return work(turn);
     });
   }
 
