@@ -3,7 +3,7 @@
 import { type DeadlineExpiry, optionCheckers } from '../qmp/deadline.js';
 import { AGENT_HINT, QgaAbortedError, QgaArgumentError, type QgaError, QgaTimeoutError } from './errors.js';
 
-export { armDeadline, type DeadlineExpiry } from '../qmp/deadline.js';
+export { armDeadline, type DeadlineExpiry, type DeadlineOptions } from '../qmp/deadline.js';
 
 export const { checkTimeout, checkSignal } = optionCheckers((message) => new QgaArgumentError(message));
 

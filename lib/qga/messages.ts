@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto';
 import type { JsonObject } from '../qmp/framing.js';
 import { classifyMessage } from '../qmp/messages.js';
-import { QgaArgumentError } from './errors.js';
+import { QgaArgumentError, QgaCommandError, type QgaError, QgaProtocolError } from './errors.js';
 import { SENTINEL } from './stream.js';
 
 /** A fresh sync id: random, so no stale reply from an earlier client can match; below 2^47 to stay exact in JSON. */
@@ -72,4 +72,12 @@ export const replyFor = (message: JsonObject, id: string): AgentReply | undefine
   if (incoming.kind === 'error')
     return { kind: 'error', errorClass: incoming.errorClass, desc: incoming.desc };
   return { kind: 'malformed', reason: incoming.reason };
+};
+
+/** The error a reply other than `return` stands for: QGA_EXECUTE with the agent's class and desc, or QGA_PROTOCOL. */
+export const replyError = (command: string, reply: Exclude<AgentReply, { kind: 'return' }>): QgaError => {
+  if (reply.kind === 'error') {
+    return new QgaCommandError({ command, errorClass: reply.errorClass, desc: reply.desc });
+  }
+  return new QgaProtocolError(`the guest agent's reply to ${command} is malformed: ${reply.reason}`);
 };

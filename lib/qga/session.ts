@@ -2,113 +2,43 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../logger.js';
-import type { JsonObject } from '../qmp/framing.js';
-import { armDeadline, expiryError } from './deadline.js';
-import { AGENT_HINT, QgaClosedError, QgaCommandError, type QgaError, QgaProtocolError } from './errors.js';
-import { type AgentReply, encodeRequest, encodeSync, newSyncId, replyFor, syncReplyId } from './messages.js';
-import { type AgentItem, AgentStreamReader } from './stream.js';
-
-export interface AgentSessionOptions {
-  /** Names the agent in messages: the socket path. */
-  label: string;
-  maxLineBytes?: number | undefined;
-  logger?: Logger | undefined;
-  /** First wait before the sync is sent again (it doubles up to 8 s); an agent that is not up yet misses it. */
-  syncRetry?: number | undefined;
-}
+import { QgaClosedError } from './errors.js';
+import { encodeRequest } from './messages.js';
+import { type Turn, TurnQueue } from './turns.js';
+import { type AgentSessionOptions, AgentWire } from './wire.js';
 
 export interface OperationOptions {
   timeout?: number | undefined;
   signal?: AbortSignal | undefined;
 }
 
-/** A request that expects no reply on success (`guest-shutdown`): its error, if any, comes before the next sync. */
-interface Unanswered {
-  id: string;
-  command: string;
-  reply?: AgentReply | undefined;
-}
-
-interface SyncWaiter {
-  kind: 'sync';
-  latest: number;
-  outstanding: Set<number>;
-  unanswered: Unanswered | undefined;
-  resolve: () => void;
-  reject: (error: Error) => void;
-  /** Waits one more retry interval before sending the sync again. */
-  rearm: () => void;
-  cleanup: () => void;
-}
-
-interface RequestWaiter {
-  kind: 'request';
-  id: string;
-  command: string;
-  resolve: (value: unknown) => void;
-  reject: (error: Error) => void;
-  cleanup: () => void;
-}
-
-type Waiter = SyncWaiter | RequestWaiter;
-
-/** One queued operation: `cancel` drops its waiter when its deadline passes while it is the one on the wire. */
-interface Turn {
-  done: boolean;
-  cancel: ((error: Error) => void) | undefined;
-}
-
-const MAX_SYNC_RETRY_MS = 8000;
-
 export class AgentSession {
   readonly label: string;
   /** Resolves once the session is over: with the reason, or undefined after `destroy()` without one. */
   readonly closed: Promise<Error | undefined>;
-  readonly #stream: Duplex;
-  readonly #reader: AgentStreamReader;
-  readonly #logger: Logger | undefined;
-  readonly #syncRetry: number;
+  readonly #wire: AgentWire;
+  readonly #turns: TurnQueue;
   // Request ids are unique per session, so even a stale reply with an id cannot pass as ours.
   readonly #idPrefix = `qga-${randomBytes(3).toString('hex')}-`;
-  #resolveClosed!: (reason: Error | undefined) => void;
   #nextId = 1;
-  #waiter: Waiter | undefined;
-  #tail: Promise<void> = Promise.resolve();
-  #synced = false;
-  #open = true;
 
   constructor(stream: Duplex, options: AgentSessionOptions) {
     this.label = options.label;
-    this.#stream = stream;
-    this.#reader = new AgentStreamReader(options.maxLineBytes);
-    this.#logger = options.logger;
-    this.#syncRetry = options.syncRetry ?? 1000;
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
-    stream.on('data', (chunk: Buffer) => this.#receive(this.#reader.push(chunk)));
-    stream.on('end', () => {
-      this.#receive(this.#reader.end());
-      this.#end(new QgaClosedError(`the guest agent socket ${this.label} was closed by QEMU`));
-    });
-    stream.on('close', () => this.#end(new QgaClosedError(`the guest agent socket ${this.label} closed`)));
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      const how = error.code === undefined ? error.message : error.code;
-      this.#end(new QgaClosedError(`the guest agent socket ${this.label} failed (${how})`, { cause: error }));
-    });
+    this.#wire = new AgentWire(stream, options);
+    this.#turns = new TurnQueue(this.label);
+    this.closed = this.#wire.closed;
   }
 
   /** Sends 0xFF + `guest-sync-delimited` (again, with a new id, until answered) and skips all else up to the reply. */
   sync(options: OperationOptions = {}): Promise<void> {
-    return this.#enqueue('guest-sync-delimited', options, (turn) => this.#sync(turn, undefined));
+    return this.#enqueue('guest-sync-delimited', options, (turn) => this.#wire.sync(turn, undefined));
   }
 
   /** Runs one command and resolves with its `return` value; rejects with QGA_EXECUTE on an error reply. */
   request(command: string, args: Record<string, unknown> | undefined, options: OperationOptions = {}) {
     return this.#command(command, args, options, async (turn, id, line) => {
-      if (!this.#synced) await this.#sync(turn, undefined);
-      return this.#answer(turn, id, command, line);
+      if (!this.#wire.synced) await this.#wire.sync(turn, undefined);
+      return this.#wire.answer(turn, id, command, line);
     });
   }
 
@@ -119,16 +49,16 @@ export class AgentSession {
     options: OperationOptions = {},
   ): Promise<void> {
     return this.#command(command, args, options, async (turn, id, line) => {
-      if (!this.#synced) await this.#sync(turn, undefined);
+      if (!this.#wire.synced) await this.#wire.sync(turn, undefined);
       if (turn.done) return;
-      this.#write(line);
-      await this.#sync(turn, { id, command });
+      this.#wire.write(line);
+      await this.#wire.sync(turn, { id, command });
     });
   }
 
   /** Ends the session at once; what waits fails with QGA_CLOSED. The socket is destroyed, never half-closed. */
   destroy(reason?: Error): void {
-    this.#end(reason ?? new QgaClosedError(`the guest agent session on ${this.label} was closed`), {
+    this.#wire.end(reason ?? new QgaClosedError(`the guest agent session on ${this.label} was closed`), {
       closedWith: reason,
       byPeer: false,
     });
@@ -152,227 +82,15 @@ export class AgentSession {
   }
 
   #enqueue<T>(what: string, options: OperationOptions, work: (turn: Turn) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const turn: Turn = { done: false, cancel: undefined };
-      let disarm = (): void => {};
-      const finish = (settle: () => void): void => {
-        if (turn.done) return;
-        turn.done = true;
-        disarm();
-        settle();
-      };
-      disarm = armDeadline(options, (expiry) => {
-        const error = expiryError(what, this.label, expiry);
-        turn.cancel?.(error);
-        finish(() => reject(error));
-      });
-      // Operations run strictly one after another: the agent answers in order and has no ids for the sync.
-      this.#tail = this.#tail.then(async () => {
-        if (turn.done) return;
-        try {
-          if (!this.#open) throw this.#closedError(what);
-          const value = await work(turn);
-          finish(() => resolve(value));
-        } catch (error) {
-          finish(() => reject(error));
-        }
-      });
+    return this.#turns.run(what, options, (turn) => {
+      if (!this.#wire.open) throw this.#closedError(what);
+      return work(turn);
     });
-  }
-
-  #sync(turn: Turn, unanswered: Unanswered | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let retry = this.#syncRetry;
-      let timer: NodeJS.Timeout | undefined;
-      const send = (): void => {
-        if (this.#waiter !== waiter) return;
-        waiter.latest = newSyncId();
-        waiter.outstanding.add(waiter.latest);
-        this.#log('debug', { id: waiter.latest, attempt: waiter.outstanding.size }, 'sync');
-        this.#write(encodeSync(waiter.latest));
-        waiter.rearm();
-      };
-      const waiter: SyncWaiter = {
-        kind: 'sync',
-        latest: 0,
-        outstanding: new Set(),
-        unanswered,
-        resolve,
-        reject,
-        rearm: () => {
-          clearTimeout(timer);
-          timer = setTimeout(send, retry);
-          retry = Math.min(retry * 2, MAX_SYNC_RETRY_MS);
-        },
-        cleanup: () => clearTimeout(timer),
-      };
-      this.#install(turn, waiter);
-      send();
-    });
-  }
-
-  #answer(turn: Turn, id: string, command: string, line: string): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      this.#install(turn, { kind: 'request', id, command, resolve, reject, cleanup: () => {} });
-      this.#write(line);
-    });
-  }
-
-  #install(turn: Turn, waiter: Waiter): void {
-    // The deadline may pass between two steps of one operation: then nothing more goes on the wire.
-    if (turn.done) throw new QgaClosedError('the operation is over');
-    this.#waiter = waiter;
-    turn.cancel = (error) => {
-      if (this.#waiter !== waiter) return;
-      // The agent may still answer; that late reply must not pass for the next request's.
-      this.#synced = false;
-      this.#settle(waiter, () => waiter.reject(error));
-    };
-  }
-
-  #settle(waiter: Waiter, settle: () => void): void {
-    if (this.#waiter === waiter) this.#waiter = undefined;
-    waiter.cleanup();
-    settle();
-  }
-
-  #receive(items: AgentItem[]): void {
-    for (const item of items) {
-      if (!this.#open) return;
-      if (item.kind === 'sentinel') {
-        this.#log('trace', {}, 'received sentinel');
-      } else if (item.kind === 'error') {
-        this.#onGarbage(item.error);
-      } else {
-        this.#log('trace', { line: item.line }, 'received');
-        this.#onMessage(item.message);
-      }
-    }
-  }
-
-  #onGarbage(error: QgaProtocolError): void {
-    const waiter = this.#waiter;
-    // While syncing, garbage is what an earlier client left behind: the sync skips it by design.
-    if (waiter?.kind === 'sync') return;
-    this.#synced = false;
-    if (waiter === undefined) {
-      this.#log('warn', { error: error.message }, 'garbage from the agent between requests');
-      return;
-    }
-    const message = `${error.message} (while waiting for the reply to ${waiter.command})`;
-    this.#settle(waiter, () =>
-      waiter.reject(new QgaProtocolError(message, { hint: error.hint, cause: error })),
-    );
-  }
-
-  #onMessage(message: JsonObject): void {
-    const waiter = this.#waiter;
-    if (waiter?.kind === 'sync') {
-      this.#onSyncMessage(waiter, message);
-    } else if (waiter?.kind === 'request') {
-      const reply = replyFor(message, waiter.id);
-      if (reply === undefined) {
-        this.#log('debug', { message }, 'ignoring a message that is not the reply');
-        return;
-      }
-      this.#settle(waiter, () => this.#deliver(waiter, reply));
-    } else {
-      this.#synced = false;
-      this.#log('debug', { message }, 'ignoring a message nobody waits for');
-    }
-  }
-
-  #onSyncMessage(waiter: SyncWaiter, message: JsonObject): void {
-    const unanswered = waiter.unanswered;
-    if (unanswered !== undefined && unanswered.reply === undefined) {
-      const reply = replyFor(message, unanswered.id);
-      // Only an id-matched reply counts here: id-less errors are what our own 0xFF provokes.
-      if (reply !== undefined && message['id'] === unanswered.id) {
-        unanswered.reply = reply;
-        return;
-      }
-    }
-    const id = syncReplyId(message);
-    if (id === undefined || !waiter.outstanding.has(id)) return;
-    waiter.outstanding.delete(id);
-    if (id !== waiter.latest) {
-      // An older sync answered: the agent is up and works through our queue, so wait for the latest.
-      waiter.rearm();
-      return;
-    }
-    this.#synced = true;
-    this.#log('debug', { id }, 'synced');
-    const reply = unanswered?.reply;
-    if (unanswered !== undefined && reply !== undefined && reply.kind !== 'return') {
-      this.#settle(waiter, () => waiter.reject(this.#replyError(unanswered.command, reply)));
-    } else {
-      this.#settle(waiter, () => waiter.resolve());
-    }
-  }
-
-  #deliver(waiter: RequestWaiter, reply: AgentReply): void {
-    if (reply.kind === 'return') waiter.resolve(reply.value);
-    else waiter.reject(this.#replyError(waiter.command, reply));
-  }
-
-  #replyError(command: string, reply: Exclude<AgentReply, { kind: 'return' }>): QgaError {
-    if (reply.kind === 'error') {
-      return new QgaCommandError({ command, errorClass: reply.errorClass, desc: reply.desc });
-    }
-    return new QgaProtocolError(`the guest agent's reply to ${command} is malformed: ${reply.reason}`);
-  }
-
-  #write(data: string | Buffer): void {
-    if (!this.#open) return;
-    this.#log('trace', { line: data.toString('latin1').trimEnd() }, 'sending');
-    this.#stream.write(data);
   }
 
   #closedError(what: string): QgaClosedError {
     return new QgaClosedError(`${what}: the guest agent session on ${this.label} is closed`, {
       hint: 'connect again',
     });
-  }
-
-  #end(
-    reason: Error,
-    { closedWith, byPeer }: { closedWith: Error | undefined; byPeer: boolean } = {
-      closedWith: reason,
-      byPeer: true,
-    },
-  ): void {
-    if (!this.#open) return;
-    this.#open = false;
-    this.#synced = false;
-    const waiter = this.#waiter;
-    if (waiter !== undefined) {
-      const what = waiter.kind === 'sync' ? 'guest-sync-delimited' : waiter.command;
-      const error =
-        reason instanceof QgaClosedError
-          ? new QgaClosedError(`${reason.message} while ${what} was pending`, {
-              hint: AGENT_HINT,
-              cause: reason.cause,
-            })
-          : reason;
-      // A command that answers only on failure (guest-shutdown) has succeeded when the guest hangs up.
-      if (
-        byPeer &&
-        waiter.kind === 'sync' &&
-        waiter.unanswered !== undefined &&
-        waiter.unanswered.reply === undefined
-      ) {
-        this.#settle(waiter, () => waiter.resolve());
-      } else {
-        this.#settle(waiter, () => waiter.reject(error));
-      }
-    }
-    this.#stream.on('error', () => {}); // errors raised while the stream is torn down have nobody left to tell
-    this.#stream.destroy();
-    this.#log('debug', { why: reason.message }, 'session closed');
-    this.#resolveClosed(closedWith);
-  }
-
-  #log(level: 'trace' | 'debug' | 'warn', fields: Record<string, unknown>, message: string): void {
-    this.#logger?.[level]({ qga: this.label, ...fields }, message);
   }
 }

@@ -1,21 +1,13 @@
-// QmpClient: one QMP session over a unix socket or stream: state, id-routed commands, events, shutdown.
+// QmpClient: one QMP session over a unix socket or stream; it wires its connection, commands and events.
 
-import type { Duplex } from 'node:stream';
-import type { Logger } from '../logger.js';
 import type { QmpCommandName, QmpCommandResult, QmpEventMap } from './commands.js';
-import { armDeadline, checkSignal, checkTimeout, expiryError } from './deadline.js';
-import {
-  QmpArgumentError,
-  QmpClosedError,
-  QmpConnectError,
-  type QmpError,
-  QmpProtocolError,
-  QmpStateError,
-} from './errors.js';
+import { Connection } from './connection.js';
+import { checkSignal, checkTimeout } from './deadline.js';
+import { QmpClosedError, QmpProtocolError } from './errors.js';
 import { QmpEventHub, type QmpEventListener, type QmpEventSelector, waitForEvent } from './events.js';
+import { CommandRunner } from './execute.js';
 import { JsonLineReader, type JsonObject } from './framing.js';
-import { Handshake } from './handshake.js';
-import { classifyMessage, encodeCommand, type QmpEvent, type QmpGreeting } from './messages.js';
+import { classifyMessage, type QmpEvent, type QmpGreeting } from './messages.js';
 import type {
   ExecuteRest,
   QmpClientOptions,
@@ -25,60 +17,45 @@ import type {
   QmpTypedEvent,
   QmpWaitForOptions,
 } from './options.js';
-import { type PendingCommand, PendingCommands } from './pending.js';
-import { checkTarget, openUnixSocket, type QmpTarget } from './socket.js';
-import { LineTransport } from './transport.js';
-
-interface Connecting {
-  handshake: Handshake;
-  resolve: (greeting: QmpGreeting) => void;
-  reject: (error: Error) => void;
-  disarm: () => void;
-}
-
-const STATE_HINTS: Record<QmpClientState, string> = {
-  idle: 'call connect() first',
-  connecting: 'await connect() first',
-  running: 'the client is already connected; close() it first',
-  disconnecting: 'close() is in progress',
-  closed: 'the session is over; create a new QmpClient',
-};
-
-const formatId = (n: number): string => `__qmp#${String(n).padStart(5, '0')}`;
+import { RunState } from './run-state.js';
+import { checkTarget, type QmpTarget } from './socket.js';
 
 export class QmpClient {
   /** Resolves once the session is over: with the reason, or undefined after `close()` / `destroy()`. Never rejects. */
   readonly closed: Promise<Error | undefined>;
-  readonly #logger: Logger | undefined;
+  readonly #run: RunState;
   readonly #connectTimeout: number;
-  readonly #commandTimeout: number;
-  readonly #maxLineBytes: number;
+  readonly #commands: CommandRunner;
+  readonly #connection: Connection;
   readonly #hub: QmpEventHub;
-  readonly #pending = new PendingCommands();
-  #resolveClosed!: (reason: Error | undefined) => void;
-  #state: QmpClientState = 'idle';
-  #label = 'QMP';
-  #nextId = 1;
-  // The socket while it connects (or a handed-in stream before use); then the transport owns it.
-  #socket: Duplex | undefined;
-  #transport: LineTransport | undefined;
-  #connecting: Connecting | undefined;
   #greeting: QmpGreeting | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: QmpClientOptions = {}) {
-    this.#logger = options.logger;
+    this.#run = new RunState(options.logger);
     this.#connectTimeout = checkTimeout(options.connectTimeout ?? 10_000, 'connectTimeout');
-    this.#commandTimeout = checkTimeout(options.commandTimeout ?? 60_000, 'commandTimeout');
-    this.#maxLineBytes = new JsonLineReader({ maxLineBytes: options.maxLineBytes }).maxLineBytes; // validates now
+    const commandTimeout = checkTimeout(options.commandTimeout ?? 60_000, 'commandTimeout');
+    const maxLineBytes = new JsonLineReader({ maxLineBytes: options.maxLineBytes }).maxLineBytes; // validates now
     this.#hub = new QmpEventHub(options.eventHistory);
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
+    this.#connection = new Connection(this.#run, maxLineBytes, {
+      onRunning: (greeting) => {
+        this.#greeting = greeting;
+        this.#run.state = 'running';
+        this.#run.log('debug', { oob: this.oobEnabled }, 'session running');
+      },
+      onConnectFailed: () => {
+        this.#run.state = 'idle';
+      },
+      onEvent: (event) => this.#hub.dispatch(event),
+      onMessage: (message) => this.#onMessage(message),
+      onEnd: (reason) => this.#teardown(reason, reason.message),
     });
+    this.#commands = new CommandRunner(this.#run, commandTimeout, (line) => this.#connection.send(line));
+    this.closed = this.#run.closed;
   }
 
   get state(): QmpClientState {
-    return this.#state;
+    return this.#run.state;
   }
 
   /** The greeting of the current session, once negotiated. */
@@ -93,7 +70,7 @@ export class QmpClient {
 
   /** The socket path, or the label of the stream, used in messages. */
   get label(): string {
-    return this.#label;
+    return this.#run.label;
   }
 
   /**
@@ -104,42 +81,17 @@ export class QmpClient {
     let timeout: number;
     let signal: AbortSignal | undefined;
     try {
-      this.#require('connect()', ['idle']);
+      this.#run.require('connect()', ['idle']);
       checkTarget(target);
       timeout = checkTimeout(options.timeout ?? this.#connectTimeout, 'timeout');
       signal = checkSignal(options.signal);
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#label = typeof target === 'string' ? target : (options.label ?? 'QMP stream');
-    this.#state = 'connecting';
-    this.#log('debug', {}, 'connecting');
-    return new Promise((resolve, reject) => {
-      const connecting: Connecting = {
-        handshake: new Handshake(this.#label),
-        resolve,
-        reject,
-        disarm: () => {},
-      };
-      this.#connecting = connecting;
-      if (typeof target !== 'string') this.#socket = target; // owned from here on: a failed connect destroys it
-      connecting.disarm = armDeadline({ timeout, signal }, (expiry) =>
-        this.#failConnect(connecting.handshake.expired(expiry)),
-      );
-      if (this.#connecting !== connecting) return;
-      if (typeof target !== 'string') {
-        if (!target.destroyed && target.readable) this.#attach(target);
-        else
-          this.#failConnect(new QmpConnectError(this.#label, undefined, `${this.#label} is already closed`));
-        return;
-      }
-      const { socket, connected } = openUnixSocket(target);
-      this.#socket = socket;
-      connected.then(
-        () => (this.#connecting === connecting ? this.#attach(socket) : socket.destroy()),
-        (error: Error) => this.#connecting === connecting && this.#failConnect(error),
-      );
-    });
+    this.#run.label = typeof target === 'string' ? target : (options.label ?? 'QMP stream');
+    this.#run.state = 'connecting';
+    this.#run.log('debug', {}, 'connecting');
+    return this.#connection.open(target, { timeout, signal });
   }
 
   /** Runs a command and resolves with its `return` value; ids are assigned, replies routed by id. */
@@ -150,41 +102,12 @@ export class QmpClient {
     options?: QmpExecuteOptions,
   ): Promise<unknown>;
   execute(name: string, args?: Record<string, unknown>, options: QmpExecuteOptions = {}): Promise<unknown> {
-    let line: string;
-    let id: string;
-    let timeout: number;
-    let signal: AbortSignal | undefined;
     try {
-      this.#require(`execute(${name})`, ['running']);
-      if (typeof name !== 'string' || name === '') {
-        throw new QmpArgumentError(`Expected a QMP command name, got ${JSON.stringify(name)}`);
-      }
-      timeout = checkTimeout(options.timeout ?? this.#commandTimeout, 'timeout');
-      signal = checkSignal(options.signal);
-      if (options.oob && !this.oobEnabled) {
-        const message = `cannot run ${name} out-of-band: ${this.#label} did not offer the oob capability`;
-        throw new QmpArgumentError(message, {
-          hint: 'drop { oob: true }; this QEMU runs commands in order only',
-        });
-      }
-      id = formatId(this.#nextId);
-      line = encodeCommand({ name, args, id, oob: options.oob });
-      if (signal?.aborted) {
-        throw expiryError(`QMP command ${name}`, this.#label, { kind: 'abort', reason: signal.reason });
-      }
+      this.#run.require(`execute(${name})`, ['running']);
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#nextId++;
-    return new Promise((resolve, reject) => {
-      const entry: PendingCommand = { id, command: name, resolve, reject, disarm: () => {} };
-      this.#pending.add(entry);
-      entry.disarm = armDeadline({ timeout, signal }, (expiry) => {
-        // The command may still run in QEMU; its late reply is then dropped quietly.
-        if (this.#pending.abandon(id)) reject(expiryError(`QMP command ${name}`, this.#label, expiry));
-      });
-      this.#write(line);
-    });
+    return this.#commands.run(name, args, options, this.oobEnabled);
   }
 
   /** Sequence number of the next event. Race-free: `c = eventCursor(); await execute(…); await waitFor(E, { since: c })`. */
@@ -210,21 +133,23 @@ export class QmpClient {
   waitFor(name: string, options?: QmpWaitForOptions): Promise<QmpEvent>;
   waitFor(name: string, options: QmpWaitForOptions = {}): Promise<QmpEvent> {
     if (options.since !== undefined && options.since < this.#hub.oldestCursor()) {
-      this.#log('debug', { since: options.since }, 'event history no longer reaches back to the cursor');
+      this.#run.log('debug', { since: options.since }, 'event history no longer reaches back to the cursor');
     }
-    return waitForEvent(this.#hub, name, options, () => this.#label);
+    return waitForEvent(this.#hub, name, options, () => this.#run.label);
   }
 
   /** Waits for pending commands (no new ones accepted), then ends the connection. Idempotent; never rejects. */
   close(): Promise<void> {
-    if (this.#state === 'disconnecting') return this.#closing ?? Promise.resolve();
-    if (this.#state !== 'running') {
+    if (this.#run.state === 'disconnecting') return this.#closing ?? Promise.resolve();
+    if (this.#run.state !== 'running') {
       this.destroy();
       return Promise.resolve();
     }
-    this.#state = 'disconnecting';
-    this.#log('debug', { pending: this.#pending.size }, 'closing after pending commands');
-    this.#closing = this.#pending.drained().then(() => this.#teardown(undefined, 'close() was called', true));
+    this.#run.state = 'disconnecting';
+    this.#run.log('debug', { pending: this.#commands.pending }, 'closing after pending commands');
+    this.#closing = this.#commands
+      .drained()
+      .then(() => this.#teardown(undefined, 'close() was called', true));
     return this.#closing;
   }
 
@@ -232,121 +157,37 @@ export class QmpClient {
   destroy(error?: Error): void {
     const why =
       error === undefined ? 'the client was destroyed' : `the client was destroyed: ${error.message}`;
-    this.#failConnect(
-      new QmpClosedError(`the client was closed while connecting to ${this.#label}`, { cause: error }),
+    this.#connection.failConnect(
+      new QmpClosedError(`the client was closed while connecting to ${this.#run.label}`, { cause: error }),
     );
     this.#teardown(error, why);
-  }
-
-  #require(what: string, allowed: readonly QmpClientState[]): void {
-    if (allowed.includes(this.#state)) return;
-    throw new QmpStateError(`${what} is not allowed while the QMP client is ${this.#state}`, {
-      hint: STATE_HINTS[this.#state],
-    });
-  }
-
-  #attach(stream: Duplex): void {
-    this.#socket = undefined;
-    this.#transport = new LineTransport(stream, this.#label, this.#maxLineBytes, {
-      onMessage: (message, line) => {
-        this.#log('trace', { line }, 'received');
-        if (this.#connecting !== undefined) this.#onHandshakeMessage(this.#connecting, message);
-        else this.#onMessage(message);
-      },
-      onEnd: (reason) => this.#fatal(reason),
-    });
-    this.#connecting?.handshake.connected();
-    this.#log('debug', {}, 'connected, awaiting greeting');
-  }
-
-  #onHandshakeMessage(connecting: Connecting, message: JsonObject): void {
-    let step: ReturnType<Handshake['receive']>;
-    try {
-      step = connecting.handshake.receive(message);
-    } catch (error) {
-      this.#failConnect(error as QmpError);
-      return;
-    }
-    if (step.kind === 'send') {
-      this.#log('debug', { greeting: message }, 'greeting received, negotiating');
-      this.#write(step.line);
-    } else if (step.kind === 'event') {
-      this.#hub.dispatch(step.event);
-    } else {
-      this.#connecting = undefined;
-      connecting.disarm();
-      this.#greeting = step.greeting;
-      this.#state = 'running';
-      this.#log('debug', { oob: this.oobEnabled }, 'session running');
-      connecting.resolve(step.greeting);
-    }
   }
 
   #onMessage(message: JsonObject): void {
     const incoming = classifyMessage(message);
     if (incoming === undefined) {
-      this.#log('warn', { message }, 'ignoring a message that is neither an event nor a reply');
+      this.#run.log('warn', { message }, 'ignoring a message that is neither an event nor a reply');
     } else if (incoming.kind === 'event') {
-      this.#log('debug', { event: incoming.event.event }, 'event');
+      this.#run.log('debug', { event: incoming.event.event }, 'event');
       this.#hub.dispatch(incoming.event);
     } else if (incoming.kind !== 'return' && !incoming.hasId) {
       // The spec's id-less error means QEMU could not parse a command; which one is unknowable, so stop.
       const detail = incoming.kind === 'error' ? `${incoming.errorClass}: ${incoming.desc}` : incoming.reason;
-      const text = `${this.#label} sent an error without id (it could not parse input): ${detail}`;
-      this.#fatal(new QmpProtocolError(text));
+      const text = `${this.#run.label} sent an error without id (it could not parse input): ${detail}`;
+      const error = new QmpProtocolError(text);
+      this.#teardown(error, error.message);
     } else {
-      const outcome = this.#pending.settle(incoming);
-      if (outcome === 'late') this.#log('debug', { id: incoming.id }, 'dropping a late reply');
-      if (outcome === 'unknown')
-        this.#log('warn', { id: incoming.id }, 'dropping a reply with an unknown id');
+      this.#commands.settle(incoming);
     }
   }
 
-  #write(line: string): void {
-    this.#log('trace', { line: line.trimEnd() }, 'sending');
-    this.#transport?.send(line);
-  }
-
-  #fatal(reason: QmpError): void {
-    if (this.#connecting !== undefined) this.#failConnect(this.#connecting.handshake.interrupted(reason));
-    else this.#teardown(reason, reason.message);
-  }
-
-  #failConnect(error: Error): void {
-    const connecting = this.#connecting;
-    if (connecting === undefined) return;
-    this.#connecting = undefined;
-    connecting.disarm();
-    this.#dropStream(false);
-    this.#state = 'idle';
-    this.#log('debug', { error: error.message }, 'connect failed');
-    connecting.reject(error);
-  }
-
   #teardown(reason: Error | undefined, why: string, graceful = false): void {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
-    const label = this.#label;
-    this.#pending.failAll(
-      (entry) =>
-        new QmpClosedError(`the connection to ${label} closed while ${entry.command} was pending (${why})`, {
-          cause: reason,
-        }),
-    );
+    if (this.#run.state === 'closed') return;
+    this.#run.state = 'closed';
+    this.#commands.failAll(why, reason);
     this.#hub.end();
-    this.#dropStream(graceful);
-    this.#log('debug', { why }, 'session closed');
-    this.#resolveClosed(reason);
-  }
-
-  #dropStream(graceful: boolean): void {
-    this.#transport?.close(graceful);
-    this.#transport = undefined;
-    this.#socket?.destroy();
-    this.#socket = undefined;
-  }
-
-  #log(level: 'trace' | 'debug' | 'warn', fields: Record<string, unknown>, message: string): void {
-    this.#logger?.[level]({ qmp: this.#label, ...fields }, message);
+    this.#connection.drop(graceful);
+    this.#run.log('debug', { why }, 'session closed');
+    this.#run.finish(reason);
   }
 }
