@@ -63,7 +63,9 @@ export async function machineFor(name: string, store: ImageStore): Promise<Machi
       hint: 'check the path, or name a template or stored image (`qlaunch image ls`)',
     });
   }
-  if (await findImage(store, name)) return bareMachine(name, { kind: 'stored', name });
+  const stored = await findImage(store, name);
+  // Its recorded architecture is the machine's: `--arch` asking for another is refused by name.
+  if (stored) return { ...bareMachine(name, { kind: 'stored', name }), arch: stored.arch };
   throw unknown;
 }
 
@@ -94,8 +96,17 @@ export async function baseDisk(
       const info = await checkDiskImage(image.path);
       return { path: image.path, format: info.format };
     }
-    case 'stored':
-      return fromStored(await getImage(store, image.name));
+    case 'stored': {
+      const stored = await getImage(store, image.name);
+      if (stored.arch !== undefined && stored.arch !== machine.arch) {
+        throw new QlaunchError(
+          ErrorCode.SPEC_ARCH_UNSUPPORTED,
+          `image ${stored.name} is for ${stored.arch}, not ${machine.arch}`,
+          { hint: `run it as ${stored.arch} (--arch ${stored.arch}), or use an image made for ${machine.arch}` },
+        );
+      }
+      return fromStored(stored);
+    }
     case 'build': {
       // Built images are stored per architecture too (debian-12-local, debian-12-local-aarch64).
       const name = imageNameForArch(image.name, machine.arch);

@@ -49,6 +49,13 @@ export function machineArches(def: MachineDefinition): Arch[] {
 export function chooseArch(def: MachineDefinition, requested: string | undefined): Arch {
   const arch = requested === undefined ? (def.arch ?? hostArch() ?? 'x86_64') : parseArch(requested);
   const available = machineArches(def);
+  if (!available.includes(arch) && def.image?.kind === 'stored') {
+    throw new QlaunchError(
+      ErrorCode.SPEC_ARCH_UNSUPPORTED,
+      `image ${def.image.name} is for ${available.join(', ')}, not ${arch}`,
+      { hint: `run it as ${available[0]} (--arch ${available[0]}), or use an image made for ${arch}` },
+    );
+  }
   if (!available.includes(arch)) {
     throw new QlaunchError(
       ErrorCode.SPEC_ARCH_UNSUPPORTED,

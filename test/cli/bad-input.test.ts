@@ -83,3 +83,25 @@ t.test('a forward beyond loopback is allowed when asked for, with a warning', as
   t.notMatch(quiet.stderr, /warning/);
   await q(['rm', 'open', 'closed']);
 });
+
+t.test('an image recorded for one architecture is refused for another, naming both', async (t) => {
+  const own = join(shortTempDir(t), 'home');
+  const qh = (args: string[]) =>
+    execa(process.execPath, [cliPath, ...args], {
+      reject: false,
+      env: { ...process.env, QLAUNCH_HOME: own },
+    });
+  t.equal((await qh(['image', 'import', disk, '--name', 'smallx', '--arch', 'x86_64'])).exitCode, 0);
+  const machine = join(shortTempDir(t), 'm.yaml');
+  writeFileSync(machine, 'name: viafile\narch: riscv64\nimage:\n  name: smallx\n');
+  for (const args of [
+    ['create', 'ab', '--image', 'smallx', '--arch', 'riscv64'],
+    ['create', 'ab', '--machine', machine],
+    ['run', 'smallx', '--arch', 'riscv64', '--', 'true'],
+  ]) {
+    const result = await qh(args);
+    t.equal(result.exitCode, 1, args.join(' '));
+    t.match(result.stderr, 'qlaunch: image smallx is for x86_64, not riscv64\n  fix: run it as x86_64');
+  }
+  t.notOk(existsSync(join(own, 'instances', 'ab')), 'nothing made');
+});
