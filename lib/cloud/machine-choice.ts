@@ -6,7 +6,7 @@ import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { releaseOfImage } from '../image/debian-recipe.js';
 import { checkDiskImage } from '../image/disk-check.js';
 import { imageNameForArch } from '../image/image-name.js';
-import { pullImage } from '../image/pull.js';
+import { checkStoredSource, pullImage } from '../image/pull.js';
 import { findImage, getImage, type ImageStore } from '../image/store.js';
 import { buildStoredDebianImage } from '../image/store-build.js';
 import { loadMachineFile, type MachineDefinition } from '../machine/file.js';
@@ -125,7 +125,11 @@ export async function baseDisk(
     case 'url': {
       const name = imageNameForArch(machine.name, machine.arch);
       const found = await findImage(store, name);
-      if (found) return fromStored(found);
+      if (found) {
+        // Two machine files may name different images alike: reuse only the one this URL names.
+        await checkStoredSource(found, image);
+        return fromStored(found);
+      }
       say(`downloading ${image.url}`);
       const pulled = await pullImage({
         url: image.url,

@@ -85,6 +85,18 @@ const differentImage = (image: StoredImage, expected: Checksum | undefined, url:
   );
 
 /**
+ * A stored image reused for `url` must be the one that URL names: the same checksum when one is given inline, else
+ * the same source URL (a vendor's checksum file is not fetched again just to reuse what is stored).
+ */
+export async function checkStoredSource(
+  image: StoredImage,
+  source: { url: string; checksum?: string | undefined },
+): Promise<void> {
+  const expected = source.checksum === undefined ? undefined : parseChecksum(source.checksum);
+  if (!(await isSameImage(image, expected, source.url))) throw differentImage(image, expected, source.url);
+}
+
+/**
  * Downloads `url` into the store as `name` and verifies it (checksum, then checkDiskImage) before it is kept.
  * Everything in flight lives in a scratch directory inside the store that is removed on any failure or abort.
  */

@@ -1,13 +1,14 @@
 // Bad input through the CLI, command by command: each is refused with `qlaunch: WHAT` and a `fix:` line, never an
 // `unexpected error` with a stack trace, and before any work starts (nothing made, no guest booted).
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { cliPath, shortTempDir } from '../fixtures/guests.js';
 import { rawDisk } from '../image/disks.js';
+import { imageServer } from '../image/image-server.js';
 
 t.setTimeout(600_000);
 
@@ -105,3 +106,41 @@ t.test('an image recorded for one architecture is refused for another, naming bo
   }
   t.notOk(existsSync(join(own, 'instances', 'ab')), 'nothing made');
 });
+
+t.test(
+  'two machine files naming different URLs alike: the second is refused, not stood on the first',
+  async (t) => {
+    const own = join(shortTempDir(t), 'home');
+    const qh = (args: string[]) =>
+      execa(process.execPath, [cliPath, ...args], {
+        reject: false,
+        env: { ...process.env, QLAUNCH_HOME: own },
+      });
+    const first = rawDisk();
+    const second = Buffer.from(rawDisk());
+    second[600] = 1;
+    const server = await imageServer(t, { '/one.raw': { body: first }, '/two.raw': { body: second } });
+    const sha = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const files = shortTempDir(t);
+    const machine = (file: string, url: string, checksum: string) => {
+      const path = join(files, file);
+      writeFileSync(path, `name: shared\narch: x86_64\nimage:\n  url: ${url}\n  checksum: ${checksum}\n`);
+      return path;
+    };
+    const one = machine('one.yaml', server.url('/one.raw'), sha(first));
+    const two = machine('two.yaml', server.url('/two.raw'), sha(second));
+    const made = await qh(['create', 'a', '--machine', one]);
+    t.equal(made.exitCode, 0, made.stderr);
+    const again = await qh(['create', 'b', '--machine', one]);
+    t.equal(again.exitCode, 0, 'the same URL and checksum reuse the stored image');
+    t.equal(server.hits('/one.raw'), 1, 'downloaded once');
+    const other = await qh(['create', 'c', '--machine', two]);
+    t.equal(other.exitCode, 1);
+    t.match(
+      other.stderr,
+      `qlaunch: image 'shared' is already stored with ${sha(first)}, but ${server.url('/two.raw')} should be ${sha(second)}`,
+    );
+    t.match(other.stderr, /fix: remove it \(qlaunch image rm shared\)/);
+    t.notOk(existsSync(join(own, 'instances', 'c')));
+  },
+);
