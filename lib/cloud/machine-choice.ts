@@ -102,7 +102,9 @@ export async function baseDisk(
         throw new QlaunchError(
           ErrorCode.SPEC_ARCH_UNSUPPORTED,
           `image ${stored.name} is for ${stored.arch}, not ${machine.arch}`,
-          { hint: `run it as ${stored.arch} (--arch ${stored.arch}), or use an image made for ${machine.arch}` },
+          {
+            hint: `run it as ${stored.arch} (--arch ${stored.arch}), or use an image made for ${machine.arch}`,
+          },
         );
       }
       return fromStored(stored);
