@@ -3,18 +3,19 @@
 import { isQlaunchError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { exposedForwards, exposedWarning, type PortForward } from '../machine/spec.js';
+import { printableLines } from './printable.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 /** Print an error the way every command does: what went wrong, then how to fix it. Returns the exit code. */
 export function reportError(error: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
   if (isQlaunchError(error)) {
-    stderr.write(`qlaunch: ${error.message}\n`);
-    if (error.hint) stderr.write(`  fix: ${error.hint.replaceAll('\n', '\n  ')}\n`);
+    stderr.write(`qlaunch: ${printableLines(error.message)}\n`);
+    if (error.hint) stderr.write(`  fix: ${printableLines(error.hint).replaceAll('\n', '\n  ')}\n`);
     return error.code === 'USAGE' ? EXIT.usage : EXIT.failure;
   }
   stderr.write(
-    `qlaunch: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    `qlaunch: unexpected error: ${printableLines(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
   );
   return EXIT.failure;
 }

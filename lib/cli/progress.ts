@@ -1,6 +1,7 @@
 // Transfer progress on stderr: a bar redrawn in place on a terminal, a plain line every tenth of the way otherwise.
 
 import { formatBytes } from '../bytes.js';
+import { printable } from './printable.js';
 
 export interface ProgressState {
   done: number;
@@ -14,7 +15,7 @@ const BAR_WIDTH = 24;
 /** One progress line: label, percentage and bar when the total is known, bytes so far, rate. Pure. */
 export function progressLine(label: string, state: ProgressState, bar = true): string {
   const rate = state.elapsedMs > 0 ? `${formatBytes((state.done * 1000) / state.elapsedMs)}/s` : '';
-  const parts = [label];
+  const parts = [printable(label)];
   if (state.total !== undefined && state.total > 0) {
     const fraction = Math.min(1, state.done / state.total);
     parts.push(`${Math.floor(fraction * 100)}%`.padStart(4));

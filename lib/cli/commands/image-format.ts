@@ -3,6 +3,7 @@
 import { formatBytes } from '../../bytes.js';
 import type { ImageInfoWithChain } from '../../image/qemu-img.js';
 import type { StoredImage } from '../../image/store.js';
+import { printable } from '../printable.js';
 
 /** `sha256:0123456789ab…`: enough to tell images apart in a table. */
 export const shortChecksum = (checksum: string): string =>
@@ -30,14 +31,14 @@ export function formatImageTable(images: readonly CheckedImage[]): string {
   const rows = [
     ['NAME', 'FORMAT', 'VIRTUAL', 'SIZE', 'ARCH', 'CHECKSUM', 'SOURCE', ...(problems ? ['PROBLEM'] : [])],
     ...images.map((i) => [
-      i.name,
+      printable(i.name),
       i.format,
       formatBytes(i.virtualSize),
       formatBytes(i.size),
       i.arch ?? '-',
       shortChecksum(i.checksum),
-      i.source,
-      ...(problems ? [i.problem ?? '-'] : []),
+      printable(i.source),
+      ...(problems ? [printable(i.problem ?? '-')] : []),
     ]),
   ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
@@ -84,5 +85,5 @@ export function formatImageDetails(
     ['problem', problem && `${problem}; qlaunch image rm ${image.name} removes it`],
   ];
   const shown = fields.filter((f): f is [string, string] => f[1] !== undefined);
-  return `${shown.map(([k, v]) => `${`${k}:`.padEnd(14)} ${v}`).join('\n')}\n`;
+  return `${shown.map(([k, v]) => `${`${k}:`.padEnd(14)} ${printable(v)}`).join('\n')}\n`;
 }

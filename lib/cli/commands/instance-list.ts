@@ -3,6 +3,7 @@
 import type { CommandModule } from 'yargs';
 import type { InstanceInfo } from '../../instance/instance.js';
 import { printJson, reportError } from '../output.js';
+import { printable } from '../printable.js';
 import { type InstanceArgs, instanceOptions, withInstance } from './instance-common.js';
 
 const portsText = (info: InstanceInfo): string =>
@@ -10,21 +11,26 @@ const portsText = (info: InstanceInfo): string =>
     .map((p) => `${p.hostAddress}:${p.hostPort}->${p.guestPort}${p.protocol === 'udp' ? '/udp' : ''}`)
     .join(',') || '-';
 
-/** The `ls` table (pure). */
+/** The `ls` table (pure); a damaged instance's error goes in a PROBLEM column, last, on one line. */
 export function formatInstances(list: readonly (InstanceInfo | { name: string; error: string })[]): string {
   if (list.length === 0) return 'no instances; make one with `qlaunch create NAME --image debian-12`\n';
-  const rows = [['NAME', 'STATE', 'ARCH', 'CPUS', 'MEMORY', 'PORTS', 'NETWORKS']];
+  const problems = list.some((item) => 'error' in item);
+  const rows = [
+    ['NAME', 'STATE', 'ARCH', 'CPUS', 'MEMORY', 'PORTS', 'NETWORKS', ...(problems ? ['PROBLEM'] : [])],
+  ];
   for (const item of list) {
-    if ('error' in item) rows.push([item.name, 'damaged', '-', '-', '-', item.error, '-']);
-    else {
+    if ('error' in item) {
+      rows.push([printable(item.name), 'damaged', '-', '-', '-', '-', '-', printable(item.error)]);
+    } else {
       rows.push([
-        item.name,
+        printable(item.name),
         item.state,
         item.arch,
         String(item.cpus),
         `${item.memoryMiB}M`,
         portsText(item),
         item.networks.join(',') || '-',
+        ...(problems ? ['-'] : []),
       ]);
     }
   }
