@@ -20,6 +20,7 @@ t.test(
 );
 
 t.test('no escape sequence reaches the terminal from a name, a progress label or an error', async (t) => {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   const raw = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
   const image = {
     name: 'x',
