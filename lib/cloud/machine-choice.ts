@@ -9,6 +9,7 @@ import { imageNameForArch } from '../image/image-name.js';
 import { checkStoredSource, pullImage } from '../image/pull.js';
 import { findImage, getImage, type ImageStore } from '../image/store.js';
 import { buildStoredDebianImage } from '../image/store-build.js';
+import { shownUrl } from '../image/url-text.js';
 import { loadMachineFile, type MachineDefinition } from '../machine/file.js';
 import { type MachineOverrides, type ResolvedMachine, resolveMachine } from '../machine/resolve.js';
 import type { Firmware } from '../machine/spec.js';
@@ -132,7 +133,7 @@ export async function baseDisk(
         await checkStoredSource(found, image);
         return fromStored(found);
       }
-      say(`downloading ${image.url}`);
+      say(`downloading ${shownUrl(image.url)}`);
       const pulled = await pullImage({
         url: image.url,
         name,

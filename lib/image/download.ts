@@ -3,6 +3,7 @@
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { Checksum, ChecksumAlgorithm } from './checksum.js';
 import { abortedError, writeHashed } from './hashed-write.js';
+import { hasCredentials, shownUrl } from './url-text.js';
 
 export interface DownloadProgress {
   received: number;
@@ -29,11 +30,24 @@ export function checkDownloadUrl(url: string): URL {
   try {
     parsed = new URL(url);
   } catch {}
+  if (parsed && hasCredentials(parsed)) {
+    throw new QlaunchError(
+      ErrorCode.IMAGE_DOWNLOAD_FAILED,
+      `${shownUrl(url)} carries a user name and password, which qlaunch does not send`,
+      {
+        hint: 'use a URL the server accepts without them (a signed link, say), or download the file yourself and `qlaunch image import` it',
+      },
+    );
+  }
   if (parsed?.protocol === 'http:' || parsed?.protocol === 'https:') return parsed;
-  throw new QlaunchError(ErrorCode.IMAGE_DOWNLOAD_FAILED, `'${url}' is not an http:// or https:// URL`, {
-    hint:
-      parsed?.protocol === 'file:' ? 'add a local file with `qlaunch image import FILE`' : 'check the URL',
-  });
+  throw new QlaunchError(
+    ErrorCode.IMAGE_DOWNLOAD_FAILED,
+    `'${shownUrl(url)}' is not an http:// or https:// URL`,
+    {
+      hint:
+        parsed?.protocol === 'file:' ? 'add a local file with `qlaunch image import FILE`' : 'check the URL',
+    },
+  );
 }
 
 const causeText = (error: unknown): string => {
@@ -58,17 +72,21 @@ async function get(url: string, what: string, signal: AbortSignal | undefined): 
     });
   } catch (error) {
     if (isAbort(error, signal)) throw abortedError(what);
-    throw new QlaunchError(ErrorCode.IMAGE_DOWNLOAD_FAILED, `cannot fetch ${url}: ${causeText(error)}`, {
-      hint: 'check the URL, the network and any proxy',
-      cause: error,
-    });
+    throw new QlaunchError(
+      ErrorCode.IMAGE_DOWNLOAD_FAILED,
+      `cannot fetch ${shownUrl(url)}: ${causeText(error)}`,
+      {
+        hint: 'check the URL, the network and any proxy',
+        cause: error,
+      },
+    );
   }
   if (!response.ok) {
     await response.body?.cancel().catch(() => {});
-    const where = response.url && response.url !== url ? ` (redirected to ${response.url})` : '';
+    const where = response.url && response.url !== url ? ` (redirected to ${shownUrl(response.url)})` : '';
     throw new QlaunchError(
       ErrorCode.IMAGE_DOWNLOAD_FAILED,
-      `GET ${url}${where} failed: HTTP ${response.status} ${response.statusText}`.trimEnd(),
+      `GET ${shownUrl(url)}${where} failed: HTTP ${response.status} ${response.statusText}`.trimEnd(),
       {
         hint:
           response.status >= 500
@@ -91,7 +109,7 @@ const contentLength = (response: Response): number | undefined => {
  * an abort throws and leaves no `dest` behind.
  */
 export async function downloadFile(url: string, dest: string, options: DownloadOptions): Promise<Download> {
-  const what = `download of ${url}`;
+  const what = `download of ${shownUrl(url)}`;
   const response = await get(url, what, options.signal);
   const total = contentLength(response);
   const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
@@ -114,7 +132,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     // fetch rejects a body cut short of its Content-Length or chunked end, so a short file never passes as whole.
     throw new QlaunchError(
       ErrorCode.IMAGE_DOWNLOAD_FAILED,
-      `download of ${url} broke off after ${received}${total === undefined ? '' : ` of ${total}`} bytes: ${causeText(error)}`,
+      `download of ${shownUrl(url)} broke off after ${received}${total === undefined ? '' : ` of ${total}`} bytes: ${causeText(error)}`,
       { hint: 'pull again; nothing partial was kept', cause: error },
     );
   }
@@ -127,7 +145,7 @@ export async function fetchText(
   options: { signal?: AbortSignal | undefined; maxBytes?: number } = {},
 ): Promise<string> {
   const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
-  const response = await get(url, `fetching ${url}`, options.signal);
+  const response = await get(url, `fetching ${shownUrl(url)}`, options.signal);
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
@@ -135,18 +153,22 @@ export async function fetchText(
       size += chunk.length;
       if (size > maxBytes) {
         await response.body?.cancel().catch(() => {});
-        throw new QlaunchError(ErrorCode.IMAGE_CHECKSUM_INVALID, `${url} is larger than ${maxBytes} bytes`, {
-          hint: 'give the URL of the checksum file (SHA256SUMS), not of the image',
-        });
+        throw new QlaunchError(
+          ErrorCode.IMAGE_CHECKSUM_INVALID,
+          `${shownUrl(url)} is larger than ${maxBytes} bytes`,
+          {
+            hint: 'give the URL of the checksum file (SHA256SUMS), not of the image',
+          },
+        );
       }
       chunks.push(chunk);
     }
   } catch (error) {
     if (error instanceof QlaunchError) throw error;
-    if (isAbort(error, options.signal)) throw abortedError(`fetching ${url}`);
+    if (isAbort(error, options.signal)) throw abortedError(`fetching ${shownUrl(url)}`);
     throw new QlaunchError(
       ErrorCode.IMAGE_DOWNLOAD_FAILED,
-      `fetching ${url} broke off: ${causeText(error)}`,
+      `fetching ${shownUrl(url)} broke off: ${causeText(error)}`,
       {
         hint: 'try again',
         cause: error,

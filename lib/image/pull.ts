@@ -17,6 +17,7 @@ import { checkDownloadUrl, type DownloadProgress, downloadFile, fetchText } from
 import { checkImageName, urlFileName } from './image-name.js';
 import { keepCheckedDisk } from './keep-disk.js';
 import { addImage, findImage, type ImageStore, type StoredImage } from './store.js';
+import { shownUrl } from './url-text.js';
 
 export interface PullImageOptions {
   url: string;
@@ -58,9 +59,13 @@ export async function expectedChecksum(options: PullImageOptions): Promise<Check
     return checksumForFile(parseChecksumFile(text), urlFileName(options.url), options.checksumUrl);
   }
   if (options.unverified) return undefined;
-  throw new QlaunchError(ErrorCode.IMAGE_CHECKSUM_INVALID, `nothing to verify ${options.url} against`, {
-    hint: 'pass --checksum sha256:HEX, or --checksum-url with the vendor’s SHA256SUMS; --no-verify keeps it unverified',
-  });
+  throw new QlaunchError(
+    ErrorCode.IMAGE_CHECKSUM_INVALID,
+    `nothing to verify ${shownUrl(options.url)} against`,
+    {
+      hint: 'pass --checksum sha256:HEX, or --checksum-url with the vendor’s SHA256SUMS; --no-verify keeps it unverified',
+    },
+  );
 }
 
 /** Whether the stored image is the one asked for: same checksum (hashed again if the kinds differ), or same URL. */
@@ -69,7 +74,8 @@ async function isSameImage(
   expected: Checksum | undefined,
   url: string,
 ): Promise<boolean> {
-  if (expected === undefined) return image.source === url;
+  // Records before redaction hold the URL as given.
+  if (expected === undefined) return image.source === shownUrl(url) || image.source === url;
   const recorded = parseChecksum(image.checksum);
   if (recorded.algorithm === expected.algorithm) return sameChecksum(recorded, expected);
   return sameChecksum(await hashFile(image.path, expected.algorithm), expected);
@@ -79,8 +85,8 @@ const differentImage = (image: StoredImage, expected: Checksum | undefined, url:
   new QlaunchError(
     ErrorCode.IMAGE_EXISTS,
     expected
-      ? `image '${image.name}' is already stored with ${image.checksum}, but ${url} should be ${formatChecksum(expected)}`
-      : `image '${image.name}' is already stored from ${image.source}, not ${url}`,
+      ? `image '${image.name}' is already stored with ${image.checksum}, but ${shownUrl(url)} should be ${formatChecksum(expected)}`
+      : `image '${image.name}' is already stored from ${image.source}, not ${shownUrl(url)}`,
     { hint: `remove it (qlaunch image rm ${image.name}) to pull this one, or pull it under another name` },
   );
 
@@ -122,7 +128,7 @@ export async function pullImage(options: PullImageOptions): Promise<PulledImage>
       if (expected && !sameChecksum(download.checksum, expected)) {
         throw new QlaunchError(
           ErrorCode.IMAGE_CHECKSUM_MISMATCH,
-          `${url} has ${formatChecksum(download.checksum)}, not the expected ${formatChecksum(expected)}`,
+          `${shownUrl(url)} has ${formatChecksum(download.checksum)}, not the expected ${formatChecksum(expected)}`,
           {
             hint: 'the download was damaged or the image changed upstream: pull again, and check the checksum’s source',
           },
@@ -130,7 +136,7 @@ export async function pullImage(options: PullImageOptions): Promise<PulledImage>
       }
       // Errors name the URL: the scratch file is gone by the time anyone reads them.
       return keepCheckedDisk(dir, part, {
-        source: url,
+        source: shownUrl(url),
         origin: 'pull',
         size: download.bytes,
         checksum: download.checksum,

@@ -2,7 +2,7 @@
 // `unexpected error` with a stack trace, and before any work starts (nothing made, no guest booted).
 
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
@@ -144,3 +144,44 @@ t.test(
     t.notOk(existsSync(join(own, 'instances', 'c')));
   },
 );
+
+t.test('a URL’s credentials and tokens stay out of records and messages', async (t) => {
+  const own = join(shortTempDir(t), 'home');
+  const qh = (args: string[]) =>
+    execa(process.execPath, [cliPath, ...args], {
+      reject: false,
+      env: { ...process.env, QLAUNCH_HOME: own },
+    });
+  const body = rawDisk();
+  const server = await imageServer(t, { '/d.raw': { body } });
+  const checksum = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  const pulled = await qh(['image', 'pull', server.url('/d.raw?token=SECRET-TOKEN'), '--checksum', checksum]);
+  t.equal(pulled.exitCode, 0, pulled.stderr);
+  const listed = await qh(['image', 'ls', '--json']);
+  t.match(listed.stdout, 'd.raw?token=***');
+  const record = readdirSync(join(own, 'images')).map((name) =>
+    readFileSync(join(own, 'images', name, 'image.json'), 'utf8'),
+  );
+  for (const text of [
+    pulled.stdout + pulled.stderr,
+    listed.stdout,
+    (await qh(['image', 'ls'])).stdout,
+    ...record,
+  ])
+    t.notMatch(text, 'SECRET-TOKEN');
+  const missing = await qh([
+    'image',
+    'pull',
+    server.url('/none.raw?token=SECRET-TOKEN'),
+    '--checksum',
+    checksum,
+  ]);
+  t.equal(missing.exitCode, 1);
+  t.match(missing.stderr, /HTTP 404/);
+  t.notMatch(missing.stderr, 'SECRET-TOKEN');
+  const withPassword = server.url('/d.raw').replace('://', '://user:PASSWORD@');
+  const refused = await qh(['image', 'pull', withPassword, '--checksum', checksum, '--name', 'other']);
+  t.equal(refused.exitCode, 1);
+  t.match(refused.stderr, /carries a user name and password, which qlaunch does not send/);
+  t.notMatch(refused.stderr, 'PASSWORD');
+});
