@@ -5,6 +5,7 @@ import { constants } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkHostname } from '../cidata/hostname.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
 import { checkGuestMemory } from '../host/memory.js';
@@ -22,6 +23,7 @@ import { MAX_UNIX_PATH_BYTES } from '../qmp/socket.js';
 import { type BootPlan, bootGuest } from './boot.js';
 import type { CloudGuest, CloudParts, Guest } from './guest.js';
 import { resolveHost } from './host-choice.js';
+import { checkLaunchOptions } from './launch-options.js';
 
 /** What to boot: a kernel (with disks) as a spec, or a cloud image (`image`) or machine file (`machine`). */
 export interface LaunchInput extends VmSpecInput {
@@ -94,6 +96,8 @@ export async function launch(input: LaunchInput, options: LaunchOptions = {}): P
     );
   }
   if (options.signal?.aborted) throw aborted();
+  await checkLaunchOptions(options);
+  if (input.hostname !== undefined) checkHostname(input.hostname);
   const cloud = input.image !== undefined || input.machine !== undefined;
   const stray = cloud
     ? KERNEL_ONLY.filter((key) => input[key] !== undefined)
