@@ -6,7 +6,7 @@ import { ARCH_TABLE } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ResolvedMachine } from '../machine/resolve.js';
-import type { VmSpec } from '../machine/spec.js';
+import type { PortForward, VmSpec } from '../machine/spec.js';
 import type { QmpClient } from '../qmp/index.js';
 import {
   copyIntoGuest,
@@ -23,6 +23,7 @@ import { lookOver, watchRunState } from './access/run-state.js';
 import type { SshClient } from './access/ssh.js';
 import type { SerialConsole, SerialMatch, WaitForSerialOptions } from './console/serial.js';
 import { addForward, type Forward, type ForwardOptions, removeForward } from './ports/ports.js';
+import { listForwards } from './ports/usernet.js';
 import { describeExit, type QemuExit, type QemuProcess } from './process.js';
 import { type StopHow, type StopOptions, stopQemu } from './stop.js';
 
@@ -144,6 +145,11 @@ export class Guest implements AsyncDisposable {
   /** Forward a host port (127.0.0.1, a free one unless given) to `guestPort`, added live over QMP. */
   forwardPort(guestPort: number, options: ForwardOptions = {}): Promise<Forward> {
     return addForward(this.qmp, guestPort, options);
+  }
+
+  /** The forwards QEMU has now, with the real host port of one asked for as port 0. */
+  listForwards(): Promise<PortForward[]> {
+    return listForwards(this.qmp);
   }
 
   removeForward(forward: Forward): Promise<void> {

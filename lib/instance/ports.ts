@@ -2,15 +2,12 @@
 
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { addForward, removeForward } from '../guest/ports/ports.js';
-import { parseUsernetForwards } from '../guest/ports/usernet.js';
+import { listForwards } from '../guest/ports/usernet.js';
 import type { PortForward } from '../machine/spec.js';
 import { parsePortForward } from '../machine/spec.js';
 import type { QmpClient } from '../qmp/index.js';
 
-/** The forwards QEMU has now (HMP `info usernet`). */
-export async function listForwards(qmp: QmpClient): Promise<PortForward[]> {
-  return parseUsernetForwards(await qmp.execute('human-monitor-command', { 'command-line': 'info usernet' }));
-}
+export { listForwards } from '../guest/ports/usernet.js';
 
 /** Forward 127.0.0.1:HOST to the guest (`HOST:GUEST`, or a guest port for a free host port). */
 export async function addPort(qmp: QmpClient, spec: string | number): Promise<PortForward> {

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
@@ -108,4 +108,32 @@ t.test('bad input fails before QEMU starts, and QEMU start errors carry its stde
     message: /QEMU said: .*qcow2/i,
   });
   t.same(readdirSync(tmp), [], 'nothing left behind after a failed start');
+});
+
+t.test('a forward asked for with host port 0 reports the port QEMU bound', async (t) => {
+  const guest = await tinyGuest('x86_64');
+  const vm = await launch({
+    arch: 'x86_64',
+    kernel: guest.kernel,
+    initrd: guest.initrd,
+    append: `${guest.append} qlaunch.hold=1`,
+    memory: '256M',
+    accel: 'tcg',
+    forwards: ['0:22', '127.0.0.1:0:80/udp'],
+  });
+  t.teardown(() => vm.kill());
+  const forwards = await vm.listForwards();
+  t.equal(forwards.length, 2);
+  for (const f of forwards)
+    t.ok(f.hostPort > 0, `${f.protocol} → guest ${f.guestPort} on host port ${f.hostPort}`);
+  const tcp = forwards.find((f) => f.protocol === 'tcp');
+  // QEMU itself listens there: a connection is accepted (the guest has nothing on 22 to answer it).
+  await new Promise<void>((resolve, reject) =>
+    connect(tcp?.hostPort ?? 0, '127.0.0.1')
+      .once('connect', function (this: Socket) {
+        this.destroy();
+        resolve();
+      })
+      .once('error', reject),
+  );
 });

@@ -1,6 +1,8 @@
-// Host forwards as QEMU itself reports them (HMP `info usernet`): the truth about which ports a guest has (pure).
+// Host forwards as QEMU itself reports them (HMP `info usernet`): the truth about which ports a guest has, including
+// the real port of a forward asked for with host port 0.
 
 import type { PortForward } from '../../machine/spec.js';
+import type { QmpClient } from '../../qmp/index.js';
 
 const FORWARD = /^\s*(TCP|UDP)\[HOST_FORWARD\]\s+-?\d+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)/;
 
@@ -18,4 +20,9 @@ export function parseUsernetForwards(text: string): PortForward[] {
     });
   }
   return forwards;
+}
+
+/** The forwards QEMU has now. */
+export async function listForwards(qmp: QmpClient): Promise<PortForward[]> {
+  return parseUsernetForwards(await qmp.execute('human-monitor-command', { 'command-line': 'info usernet' }));
 }
