@@ -345,6 +345,32 @@ t.test(
     );
     t.ok(lstatSync('/dev/stdin').isSymbolicLink(), '/dev/stdin was not replaced');
 
+    // A reader that stops early is an error, not a crash; a terminal never gets the image.
+    writeFileSync(join(dir, 'big.sh'), `#!/bin/sh\n${`# ${'x'.repeat(78)}\n`.repeat(20_000)}`);
+    const cut = await execa(
+      'bash',
+      [
+        '-c',
+        `"$0" "$1" seed - "$2" | head -c 10 >/dev/null; exit "\${PIPESTATUS[0]}"`,
+        process.execPath,
+        cliPath,
+        join(dir, 'big.sh'),
+      ],
+      { reject: false, env: { ...process.env, QLAUNCH_HOME: emptyHome } },
+    );
+    t.equal(cut.exitCode, 1);
+    t.match(cut.stderr, /^qlaunch: Cannot write the seed image to standard output: write EPIPE/);
+    const tty = await execa(
+      'script',
+      ['-qec', `"${process.execPath}" "${cliPath}" seed - "${ud}"`, '/dev/null'],
+      {
+        reject: false,
+        env: { ...process.env, QLAUNCH_HOME: emptyHome },
+      },
+    );
+    t.equal(tty.exitCode, 1);
+    t.match(tty.stdout, /standard output is a terminal/);
+
     const json = await q0(['seed', '--json', '-', ud]);
     t.equal(json.exitCode, 2, 'the JSON summary and the image cannot share stdout');
     t.match(json.stderr, /--json/);

@@ -30,22 +30,26 @@ async function writeStdout(image: Uint8Array): Promise<void> {
       },
     );
   }
-  await new Promise<void>((resolve, reject) =>
-    process.stdout.write(image, (error) =>
-      error
-        ? reject(
-            new QlaunchError(
-              ErrorCode.SEED_WRITE,
-              `Cannot write the seed image to standard output: ${error.message}`,
-              {
-                hint: 'check what reads the output',
-                cause: error,
-              },
-            ),
-          )
-        : resolve(),
-    ),
-  );
+  await new Promise<void>((resolve, reject) => {
+    const fail = (error: Error) =>
+      reject(
+        new QlaunchError(
+          ErrorCode.SEED_WRITE,
+          `Cannot write the seed image to standard output: ${error.message}`,
+          {
+            hint: 'check what reads the output: it closed before the whole image was written',
+            cause: error,
+          },
+        ),
+      );
+    // A reader that goes away (EPIPE) is reported as an 'error' event too: without a listener it would crash.
+    process.stdout.on('error', fail);
+    process.stdout.write(image, (error) => {
+      if (error) return fail(error);
+      process.stdout.off('error', fail);
+      resolve();
+    });
+  });
 }
 
 export const seedCommand = (setExit: (code: number) => void): CommandModule<object, SeedArgs> => ({
