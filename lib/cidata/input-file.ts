@@ -58,6 +58,21 @@ async function* fileChunks(file: FileHandle): AsyncGenerator<Uint8Array> {
   }
 }
 
+/** A regular file read into one buffer of its size (no second copy); one that grows past the bound is refused. */
+async function readWhole(file: FileHandle, size: number, maxBytes: number): Promise<Uint8Array | undefined> {
+  const buffer = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await file.read(buffer, filled, size - filled, null);
+    if (bytesRead === 0) return buffer.subarray(0, filled);
+    filled += bytesRead;
+  }
+  // Written to while we read: the rest comes as chunks, still within the bound.
+  const rest = await collect(fileChunks(file), maxBytes - size);
+  if (rest === undefined) return undefined;
+  return rest.length === 0 ? buffer : Buffer.concat([buffer, rest]);
+}
+
 function unreadable(path: string, what: string, error: unknown): QlaunchError {
   const code = (error as NodeJS.ErrnoException).code;
   const problem =
@@ -88,7 +103,9 @@ export async function readInputFile(path: string, options: ReadInputOptions): Pr
       if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
       // A regular file says its size; a pipe or device is read until the bound.
       if (info.isFile() && info.size > maxBytes) throw tooLarge(inputName(path, what), maxBytes);
-      bytes = await collect(fileChunks(file), maxBytes);
+      bytes = info.isFile()
+        ? await readWhole(file, info.size, maxBytes)
+        : await collect(fileChunks(file), maxBytes);
     } catch (error) {
       if (error instanceof QlaunchError) throw error;
       throw unreadable(path, what, error);
