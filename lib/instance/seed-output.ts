@@ -110,6 +110,15 @@ export async function checkSeedOutput(path: string, options: SeedOutputOptions =
   if (found?.isSymbolicLink()) {
     const linked = await realpath(target).catch(() => undefined);
     if (linked === undefined) {
+      // /dev/stdout and /proc/self/fd/N lead to pipes and sockets that have no path.
+      const through = await stat(target).catch(() => undefined);
+      if (through) {
+        throw refused(
+          path,
+          `it leads to ${specialKind(through)}, not a file`,
+          `${ELSEWHERE}: qlaunch seed writes regular files`,
+        );
+      }
       throw refused(path, 'it is a symlink to a file that does not exist', `${ELSEWHERE}, or fix the link`);
     }
     target = linked;
@@ -151,7 +160,7 @@ export async function checkSeedOutput(path: string, options: SeedOutputOptions =
     throw refused(
       path,
       `it is used by instance ${user.name} (${user.as}); replacing it would break the instance`,
-      `${ELSEWHERE}`,
+      `${ELSEWHERE}, or remove the instance first (qlaunch rm ${user.name})`,
     );
   }
   // An empty file holds nothing to lose (mktemp makes one).

@@ -459,7 +459,7 @@ process.stderr.write(\`MAXRSS \${process.resourceUsage().maxRSS}\\n\`);\n`,
     );
     t.equal(big.exitCode, 0, big.stderr);
     const kib = Number(/MAXRSS (\d+)/.exec(big.stderr)?.[1]);
-    t.ok(kib > 0 && kib < 400 * 1024, `peak memory ${Math.round(kib / 1024)} MiB for 51 MB of user-data`);
+    t.ok(kib > 0 && kib < 300 * 1024, `peak memory ${Math.round(kib / 1024)} MiB for 51 MB of user-data`);
   },
 );
 
