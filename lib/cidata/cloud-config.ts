@@ -1,4 +1,4 @@
-// The text files of a NoCloud seed: meta-data, a generated #cloud-config, network-config, and checks of a user's own.
+// The text files of a NoCloud seed: meta-data, a generated #cloud-config, network-config, and the YAML check of a user's.
 
 import { randomUUID } from 'node:crypto';
 import { isMap, parseDocument, stringify } from 'yaml';
@@ -98,33 +98,6 @@ export function buildNetworkConfig(mac: string): string {
   );
 }
 
-export type UserDataKind = 'cloud-config' | 'script' | 'multipart' | 'boothook' | 'include' | 'jinja';
-
-/**
- * Check a user's own user-data and say what kind it is; it is passed through untouched.
- * `source` names it in errors (usually the file path).
- */
-export function checkUserData(text: string, source: string): UserDataKind {
-  const firstLine = text.slice(0, text.indexOf('\n') === -1 ? undefined : text.indexOf('\n')).trim();
-  if (firstLine.startsWith('#!')) return 'script';
-  if (firstLine.startsWith('#cloud-boothook')) return 'boothook';
-  if (firstLine.startsWith('#include')) return 'include';
-  if (firstLine.startsWith('## template: jinja')) return 'jinja';
-  if (/^content-type:\s*multipart\//i.test(firstLine) || /^mime-version:/i.test(firstLine))
-    return 'multipart';
-  if (firstLine !== '#cloud-config') {
-    throw new QlaunchError(
-      ErrorCode.SEED_INVALID,
-      `${source} is not user-data cloud-init understands (first line: '${firstLine.slice(0, 40)}')`,
-      {
-        hint: 'start a cloud-config with the line #cloud-config, a script with #!, or give multipart MIME',
-      },
-    );
-  }
-  checkYamlMapping(text, source, 'cloud-config');
-  return 'cloud-config';
-}
-
 /** Parse YAML and require a mapping at the top, naming the line of the first problem. */
 export function checkYamlMapping(text: string, source: string, what: string): Record<string, unknown> {
   const doc = parseDocument(text, { prettyErrors: true });
@@ -146,5 +119,23 @@ export function checkYamlMapping(text: string, source: string, what: string): Re
       hint: `a ${what} is a set of key: value lines`,
     });
   }
-  return (doc.toJS() ?? {}) as Record<string, unknown>;
+  try {
+    // The machine-file parser's limit: a few aliases are fine, a billion laughs is not.
+    return (doc.toJS({ maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
+  } catch (error) {
+    // yaml checks aliases only while building the value; its messages quote the alias, so say it in our words.
+    const excessive = /alias count/i.test((error as Error).message);
+    throw new QlaunchError(
+      ErrorCode.SEED_INVALID,
+      excessive
+        ? `${source} has too many YAML aliases (*name): expanded, they would take far more memory than the file`
+        : `${source} has a YAML alias (*name) whose anchor (&name) is not set before it`,
+      {
+        hint: excessive
+          ? `write the ${what} out without nested aliases`
+          : `set each &anchor before the *alias that uses it`,
+        cause: error,
+      },
+    );
+  }
 }

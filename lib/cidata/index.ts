@@ -5,7 +5,6 @@ export {
   buildMetaData,
   buildNetworkConfig,
   type CloudConfigOptions,
-  checkUserData,
   type MetaDataOptions,
 } from './cloud-config.js';
 
@@ -16,3 +15,4 @@ export {
   type SeedFilesystem,
   writeSeedImage,
 } from './seed.js';
+export { checkUserData } from './user-data.js';

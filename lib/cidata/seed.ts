@@ -1,7 +1,7 @@
 // NoCloud seed images: the cloud-init files on an ISO 9660 or VFAT volume, built in memory and written atomically.
 
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, lstat, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { buildFat } from './fat.js';
@@ -87,6 +87,23 @@ export const writeHint = (path: string, code: unknown): string => {
   }
 };
 
+/** What a file that is not regular, a link or a directory is, as "a FIFO", "a character device", …. */
+export const specialKind = (s: {
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string =>
+  s.isFIFO()
+    ? 'a FIFO'
+    : s.isSocket()
+      ? 'a socket'
+      : s.isCharacterDevice()
+        ? 'a character device'
+        : s.isBlockDevice()
+          ? 'a block device'
+          : 'not a regular file';
+
 export interface WriteOptions {
   /**
    * Also fsync the file and its directory, so the seed survives a host crash (default true). Throwaway runs and
@@ -107,7 +124,25 @@ export const writeFileAtomic = async (
   options: WriteOptions = {},
 ): Promise<void> => {
   const durable = options.durable ?? true;
+  const what = options.what ?? 'seed image';
+  // resolve() would drop the slash and write a file named after the directory.
+  if (path.endsWith('/')) {
+    throw new QlaunchError(ErrorCode.SEED_WRITE, `Cannot write ${what} ${path}: the path ends with /`, {
+      hint: `give a file path such as ${join(path, 'cidata.iso')}`,
+    });
+  }
   const target = resolve(path);
+  // A rename would replace a device node, FIFO or socket itself: never do that.
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing && !existing.isFile() && !existing.isSymbolicLink() && !existing.isDirectory()) {
+    throw new QlaunchError(
+      ErrorCode.SEED_WRITE,
+      `Cannot write ${what} ${path}: it is ${specialKind(existing)}`,
+      {
+        hint: 'give the path of a regular file (or of none yet)',
+      },
+    );
+  }
   // Cut the name so the temporary one stays within NAME_MAX (255 bytes), even for long multi-byte names.
   const hidden = `.${basename(target).slice(0, 60)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const temp = join(dirname(target), hidden);
@@ -125,7 +160,7 @@ export const writeFileAtomic = async (
     const code = (error as NodeJS.ErrnoException).code;
     throw new QlaunchError(
       ErrorCode.SEED_WRITE,
-      `Cannot write ${options.what ?? 'seed image'} ${path}: ${(error as Error).message}`,
+      `Cannot write ${what} ${path}: ${(error as Error).message}`,
       {
         hint: writeHint(path, code),
         cause: error,

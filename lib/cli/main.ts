@@ -26,13 +26,19 @@ import { seedCommand } from './commands/seed.js';
 import { coerceError } from './option-values.js';
 import { EXIT, reportError } from './output.js';
 
+// yargs reads a lone '-' as an empty value. No real argument can hold a NUL, so this stands in for '-' while yargs
+// parses, and every command gets '-' back as typed: stdin where it reads an input file, a plain value elsewhere.
+const DASH = '\u0000-';
+
+const restoreDash = (value: unknown): unknown =>
+  value === DASH ? '-' : Array.isArray(value) ? value.map(restoreDash) : value;
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const setExit = (code: number) => {
     exitCode = code;
   };
-  // yargs turns a lone '-' into an empty string; '-' means stdin wherever a file is read.
-  const parser = yargs(argv.map((arg) => (arg === '-' ? '/dev/stdin' : arg)))
+  const parser = yargs(argv.map((arg) => (arg === '-' ? DASH : arg)))
     .scriptName('qlaunch')
     .usage(
       '$0 <command> [options]\n\nA small, fast QEMU launcher: boots guests directly, drives them over QMP.',
@@ -61,6 +67,9 @@ export async function main(argv: string[]): Promise<number> {
     .command(seedCommand((code) => (exitCode = code)))
     .command(imageCommand((code) => (exitCode = code)))
     .command(doctorCommand((code) => (exitCode = code)))
+    .middleware((args) => {
+      for (const key of Object.keys(args)) args[key] = restoreDash(args[key]);
+    }, true)
     .demandCommand(1, 'say which command to run; `qlaunch --help` lists them')
     .strict()
     .recommendCommands()
@@ -70,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     .fail((message, error) => {
       throw error
         ? coerceError(error)
-        : new QlaunchError(ErrorCode.USAGE, message, { hint: 'see `qlaunch --help`' });
+        : new QlaunchError(ErrorCode.USAGE, message.replaceAll(DASH, '-'), { hint: 'see `qlaunch --help`' });
     });
   try {
     await parser.parseAsync();

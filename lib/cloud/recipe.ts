@@ -1,11 +1,11 @@
 // The one recipe that turns an image into a bootable cloud guest, for throwaway runs and instances alike: a qcow2
 // overlay on the read-only base, a client key, and a NoCloud seed that gives the key to the guest.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { buildCloudConfig, buildMetaData, checkUserData } from '../cidata/cloud-config.js';
+import { buildCloudConfig, buildMetaData } from '../cidata/cloud-config.js';
 import { writeSeedImage } from '../cidata/seed.js';
+import { loadUserData } from '../cidata/seed-inputs.js';
 import { buildVendorData } from '../cidata/vendor-data.js';
 import { GUEST_FILES } from '../files.js';
 import { createOverlay } from '../image/qemu-img.js';
@@ -25,14 +25,13 @@ export const hostnameFor = (name: string): string =>
     .slice(0, 63)
     .replace(/^-+|-+$/g, '') || 'qlaunch';
 
-/** The user-data the guest gets: the user's file (checked, passed as is), the machine's inline config, or ours. */
-export async function userDataFor(machine: ResolvedMachine): Promise<string> {
+/**
+ * The user-data the guest gets: the user's file (checked, passed byte for byte; "-" reads standard input), the
+ * machine's inline config, or ours.
+ */
+export async function userDataFor(machine: ResolvedMachine): Promise<Uint8Array | string> {
   const source = machine.userData;
-  if (source?.kind === 'file') {
-    const text = await readFile(source.path, 'utf8');
-    checkUserData(text, source.path);
-    return text;
-  }
+  if (source?.kind === 'file') return (await loadUserData(source.path)).data;
   if (source?.kind === 'inline') return `#cloud-config\n${stringify(source.cloudConfig, { lineWidth: 0 })}`;
   return buildCloudConfig({});
 }
@@ -57,7 +56,7 @@ export const sshUserFor = (machine: ResolvedMachine, base: BaseDisk): string =>
 export interface CloudFilesInput {
   machine: ResolvedMachine;
   base: BaseDisk;
-  userData: string;
+  userData: Uint8Array | string;
   /** Where the overlay, seed and key go (a run directory or an instance's). */
   dir: string;
   hostname: string;

@@ -35,7 +35,7 @@ export interface LaunchInput extends VmSpecInput {
   diskSize?: string | number | undefined;
   /** A cloud guest's HOST:GUEST forwards, bound to 127.0.0.1 (a kernel guest's are `forwards`). */
   ports?: readonly (string | PortForward)[] | undefined;
-  /** A user-data file, passed to cloud-init untouched (after a check). */
+  /** A user-data file ("-": standard input), passed to cloud-init byte for byte after a check. */
   userData?: string | undefined;
   hostname?: string | undefined;
   /** bios, uefi or a firmware file, instead of the machine's (default: what the arch boots disks with). */

@@ -49,6 +49,10 @@ export function isPaddedText(sector: Uint8Array): boolean {
   return looksLikeText(sector.subarray(0, end)) && sector.subarray(end).every((byte) => byte === 0);
 }
 
+/** The kind of compressed archive `head` starts ("gzip", "xz", …), or undefined. */
+export const archiveKind = (head: Uint8Array): string | undefined =>
+  ARCHIVES.find(({ magic }) => magic.every((byte, i) => head[i] === byte))?.kind;
+
 /** Why a file qemu-img calls raw is not a disk image (given its first sector and size), or undefined if it may be. */
 export function rawImageProblem(
   head: Uint8Array,

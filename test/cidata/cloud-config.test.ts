@@ -4,7 +4,6 @@ import {
   buildCloudConfig,
   buildMetaData,
   buildNetworkConfig,
-  checkUserData,
   checkYamlMapping,
   newInstanceId,
 } from '../../lib/cidata/cloud-config.js';
@@ -74,28 +73,6 @@ t.test('network-config v2 matches the NIC by MAC', async (t) => {
     version: 2,
     ethernets: { primary: { match: { macaddress: '52:54:00:ab:cd:ef' }, dhcp4: true } },
   });
-});
-
-t.test('a user’s user-data: kinds recognised, problems named', async (t) => {
-  t.equal(checkUserData('#cloud-config\nhostname: x\n', 'u'), 'cloud-config');
-  t.equal(checkUserData('#cloud-config\n', 'u'), 'cloud-config', 'an empty cloud-config is fine');
-  t.equal(checkUserData('#!/bin/sh\necho hi\n', 'u'), 'script');
-  t.equal(checkUserData('Content-Type: multipart/mixed; boundary="x"\n', 'u'), 'multipart');
-  t.equal(checkUserData('MIME-Version: 1.0\n', 'u'), 'multipart');
-  t.equal(checkUserData('#cloud-boothook\n', 'u'), 'boothook');
-  t.equal(checkUserData('#include\nhttp://x\n', 'u'), 'include');
-  t.equal(checkUserData('## template: jinja\n#cloud-config\n', 'u'), 'jinja');
-  t.throws(() => checkUserData('hostname: x\n', 'ud.yaml'), {
-    code: 'SEED_INVALID',
-    message: /ud\.yaml is not user-data.*hostname: x/,
-    hint: /#cloud-config/,
-  });
-  t.throws(() => checkUserData('#cloud-config\nusers: [a, b\n', 'ud.yaml'), {
-    code: 'SEED_INVALID',
-    message: /ud\.yaml is not valid YAML at line \d+/,
-  });
-  t.throws(() => checkUserData('#cloud-config\n- a\n- b\n', 'ud.yaml'), { message: /not a mapping/ });
-  t.equal(checkUserData('#cloud-config', 'x'), 'cloud-config', 'a first line without newline');
 });
 
 t.test('checkYamlMapping returns the parsed mapping', async (t) => {

@@ -1,10 +1,13 @@
 // The proof that matters: a real Debian guest's cloud-init reads qlaunch-written ISO and vfat seeds.
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import t from 'tap';
 import { buildCloudConfig, buildMetaData } from '../../lib/cidata/cloud-config.js';
 import { type SeedFilesystem, writeSeedImage } from '../../lib/cidata/seed.js';
+import { loadSeedInputs } from '../../lib/cidata/seed-inputs.js';
 import { launch } from '../../lib/guest/launch.js';
 import { debianImage, shortTempDir } from '../fixtures/guests.js';
 
@@ -88,3 +91,44 @@ for (const filesystem of ['iso9660', 'vfat'] as SeedFilesystem[]) {
     },
   );
 }
+
+t.test(
+  'cloud-init runs gzip-compressed user-data read by qlaunch seed, and gets its exact bytes',
+  async (t) => {
+    const image = await debianImage('x86_64');
+    const dir = shortTempDir(t);
+    // cloud-init keeps the raw user-data it read as user-data.txt: the script reports its hash.
+    const script = [
+      '#!/bin/sh',
+      'sum=$(sha256sum < /var/lib/cloud/instance/user-data.txt | cut -d" " -f1)',
+      'echo "QLAUNCH-GZIP-RAN $sum" > /dev/console',
+      '',
+    ].join('\n');
+    const gzipped = gzipSync(script);
+    writeFileSync(join(dir, 'user-data.gz'), gzipped);
+    // The reader `qlaunch seed` uses: before it read UTF-8, gzip was refused (and mangled had it passed).
+    const loaded = await loadSeedInputs({ userData: join(dir, 'user-data.gz') });
+    t.equal(loaded.userDataKind, 'script');
+    const seed = join(dir, 'seed.iso');
+    await writeSeedImage(seed, { files: loaded.files });
+    const overlay = join(dir, 'overlay.qcow2');
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image.image, '-F', 'qcow2', overlay]);
+    await using vm = await launch({
+      kernel: image.kernel,
+      initrd: image.initrd,
+      append: image.append,
+      disks: [overlay, { path: seed, format: 'raw', readOnly: true }],
+      cpus: 2,
+      memory: '1G',
+      accel: 'tcg',
+    });
+    const ran = await vm.waitForSerial(/QLAUNCH-GZIP-RAN ([0-9a-f]{64})/, { timeout: 300_000 });
+    t.equal(
+      ran.groups[0],
+      createHash('sha256').update(gzipped).digest('hex'),
+      'the guest read the same bytes the user gave',
+    );
+    const exit = await vm.stop({ timeout: 60_000 });
+    t.equal(exit.how, 'guest-shutdown');
+  },
+);

@@ -139,3 +139,35 @@ t.test('a 255-byte target name still gets a valid temporary name', async (t) => 
   await writeFileAtomic(`${dir}/${'日'.repeat(85)}`, Uint8Array.of(2));
   t.same((await readdir(dir)).sort(), [`${'s'.repeat(251)}.iso`, '日'.repeat(85)]);
 });
+
+t.test(
+  'writeFileAtomic never replaces a FIFO or socket, nor writes a file named after a path ending in /',
+  async (t) => {
+    const { execa } = await import('execa');
+    const { lstat } = await import('node:fs/promises');
+    const dir = t.testdir({ sub: {} });
+    await execa('mkfifo', [`${dir}/fifo`]);
+    await t.rejects(writeFileAtomic(`${dir}/fifo`, Uint8Array.of(1)), {
+      code: 'SEED_WRITE',
+      message: /fifo: it is a FIFO/,
+    });
+    t.ok((await lstat(`${dir}/fifo`)).isFIFO(), 'still a FIFO');
+    await t.rejects(writeSeedImage(`${dir}/made/`, SEED), {
+      code: 'SEED_WRITE',
+      message: /the path ends with \//,
+      hint: /made\/cidata\.iso/,
+    });
+    await t.rejects(writeSeedImage(`${dir}/sub/`, SEED), { code: 'SEED_WRITE' });
+    t.same((await readdir(dir)).sort(), ['fifo', 'sub'], 'no file named after either directory');
+  },
+);
+
+t.test('seed files may be bytes: they land in the image unchanged', async (t) => {
+  const dir = t.testdir();
+  const latin1 = Uint8Array.from([...Buffer.from('#!/bin/sh\necho caf'), 0xe9, 0x0a]);
+  const files = { 'meta-data': 'instance-id: iid-1\n', 'user-data': latin1 };
+  await writeSeedImage(`${dir}/b.iso`, { files, date: DATE });
+  await writeSeedImage(`${dir}/b.img`, { files, date: DATE, filesystem: 'vfat' });
+  t.same((await osirroxExtract(`${dir}/b.iso`, `${dir}/iso`)).files.get('user-data'), Buffer.from(latin1));
+  t.same((await mcopyExtract(`${dir}/b.img`, `${dir}/fat`)).files.get('user-data'), Buffer.from(latin1));
+});

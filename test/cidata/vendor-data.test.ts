@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { parse } from 'yaml';
-import { checkUserData } from '../../lib/cidata/cloud-config.js';
+import { checkUserData } from '../../lib/cidata/user-data.js';
 import { buildVendorData, SSH_HOST_KEYS_NAME, SSH_HOST_KEYS_SCRIPT } from '../../lib/cidata/vendor-data.js';
 
 t.test(

@@ -15,7 +15,41 @@ interface SeedArgs {
   hostname?: string | undefined;
   'ssh-key'?: string[] | undefined;
   'instance-id'?: string | undefined;
+  force?: boolean | undefined;
   json?: boolean | undefined;
+}
+
+/** The image to standard output, as cloud-localds does for OUTPUT "-"; never to a terminal. */
+async function writeStdout(image: Uint8Array): Promise<void> {
+  if (process.stdout.isTTY) {
+    throw new QlaunchError(
+      ErrorCode.SEED_OUTPUT_REFUSED,
+      'standard output is a terminal, not a seed image file',
+      {
+        hint: 'redirect it to a file (qlaunch seed - user-data > seed.iso), or give a file path as OUTPUT',
+      },
+    );
+  }
+  await new Promise<void>((resolve, reject) => {
+    const fail = (error: Error) =>
+      reject(
+        new QlaunchError(
+          ErrorCode.SEED_WRITE,
+          `Cannot write the seed image to standard output: ${error.message}`,
+          {
+            hint: 'check what reads the output: it closed before the whole image was written',
+            cause: error,
+          },
+        ),
+      );
+    // A reader that goes away (EPIPE) is reported as an 'error' event too: without a listener it would crash.
+    process.stdout.on('error', fail);
+    process.stdout.write(image, (error) => {
+      if (error) return fail(error);
+      process.stdout.off('error', fail);
+      resolve();
+    });
+  });
 }
 
 export const seedCommand = (setExit: (code: number) => void): CommandModule<object, SeedArgs> => ({
@@ -23,7 +57,11 @@ export const seedCommand = (setExit: (code: number) => void): CommandModule<obje
   describe: 'write a cloud-init NoCloud seed image (like cloud-localds), no external tools needed',
   builder: (y) =>
     y
-      .positional('output', { type: 'string', demandOption: true, describe: 'image file to write' })
+      .positional('output', {
+        type: 'string',
+        demandOption: true,
+        describe: 'image file to write (new, or a seed image to replace), or - for stdout',
+      })
       .positional('user-data', {
         type: 'string',
         demandOption: true,
@@ -47,11 +85,24 @@ export const seedCommand = (setExit: (code: number) => void): CommandModule<obje
         describe: 'public key file for meta-data public-keys',
       })
       .option('instance-id', { alias: 'i', type: 'string', describe: 'instance-id (default: a new one)' })
+      .option('force', {
+        type: 'boolean',
+        describe: 'replace OUTPUT even if it is not a seed image (never a disk an instance uses)',
+      })
       .option('json', { type: 'boolean', describe: 'print what was written as JSON' }),
   handler: async (args) => {
     try {
       const { loadSeedInputs } = await import('../../cidata/seed-inputs.js');
-      const { buildSeedImage, writeFileAtomic } = await import('../../cidata/seed.js');
+      const { buildSeedImage } = await import('../../cidata/seed.js');
+      const { checkSeedOutput, writeSeedOutput } = await import('../../instance/seed-output.js');
+      const toStdout = args.output === '-';
+      if (toStdout && args.json) {
+        throw new QlaunchError(ErrorCode.USAGE, '--json and OUTPUT - would both write to standard output', {
+          hint: 'drop --json, or give a file path as OUTPUT',
+        });
+      }
+      // Refused before any input is read: a wrong OUTPUT should not cost reading stdin.
+      if (!toStdout) await checkSeedOutput(args.output, { force: args.force });
       if (args.hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(args.hostname)) {
         throw new QlaunchError(
           ErrorCode.SEED_INVALID,
@@ -72,8 +123,8 @@ export const seedCommand = (setExit: (code: number) => void): CommandModule<obje
       });
       const filesystem = args.filesystem as 'iso9660' | 'vfat';
       const image = buildSeedImage({ files: loaded.files, filesystem });
-      // As cloud-localds: atomic, not fsynced (a seed is cheap to write again).
-      await writeFileAtomic(args.output, image, { durable: false });
+      if (toStdout) await writeStdout(image);
+      else await writeSeedOutput(args.output, image, { force: args.force });
       const files = Object.entries(loaded.files).map(([name, data]) => ({
         name,
         bytes: Buffer.byteLength(data),
@@ -89,8 +140,9 @@ export const seedCommand = (setExit: (code: number) => void): CommandModule<obje
         });
       } else {
         const kib = Math.ceil(image.byteLength / 1024);
-        process.stdout.write(
-          `wrote ${args.output} (${filesystem}, ${kib} KiB, instance-id ${loaded.instanceId}): ${files.map((f) => f.name).join(', ')}\n`,
+        // With the image on stdout, the summary goes to stderr (as cloud-localds' own).
+        (toStdout ? process.stderr : process.stdout).write(
+          `wrote ${toStdout ? 'standard output' : args.output} (${filesystem}, ${kib} KiB, instance-id ${loaded.instanceId}): ${files.map((f) => f.name).join(', ')}\n`,
         );
       }
       setExit(0);
