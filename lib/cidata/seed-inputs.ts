@@ -4,6 +4,7 @@
 import { stringify } from 'yaml';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { checkYamlMapping, newInstanceId } from './cloud-config.js';
+import { checkHostname } from './hostname.js';
 import { inputName, readInputFile, readProcessStdin, type StdinReader } from './input-file.js';
 import type { NoCloudFiles } from './seed.js';
 import { checkUserData, type UserDataKind } from './user-data.js';
@@ -93,6 +94,7 @@ export async function loadSeedInputs(
   inputs: SeedInputs,
   stdin: StdinReader = readProcessStdin,
 ): Promise<LoadedSeed> {
+  if (inputs.hostname !== undefined) checkHostname(inputs.hostname);
   checkOneStdin(inputs);
   const small = (path: string, what: string) =>
     readInputFile(path, { what, maxBytes: SMALL_INPUT_MAX_BYTES, stdin });

@@ -20,6 +20,14 @@ const fakeQcow2 = join(dir, 'x.qcow2');
 writeFileSync(fakeQcow2, randomBytes(1024 * 1024));
 const userDataDir = join(dir, 'ud-dir');
 mkdirSync(userDataDir);
+const userData = join(dir, 'ud.yaml');
+writeFileSync(userData, '#cloud-config\n{}\n');
+const bomb = join(dir, 'bomb.yaml');
+const levels = Array.from(
+  { length: 9 },
+  (_, i) => `l${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(',')}]`,
+);
+writeFileSync(bomb, `#cloud-config\nl0: &l0 [lol]\n${levels.join('\n')}\n`);
 
 const q = (args: string[]) =>
   execa(process.execPath, [cliPath, ...args], {

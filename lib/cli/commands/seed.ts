@@ -103,15 +103,6 @@ export const seedCommand = (setExit: (code: number) => void): CommandModule<obje
       }
       // Refused before any input is read: a wrong OUTPUT should not cost reading stdin.
       if (!toStdout) await checkSeedOutput(args.output, { force: args.force });
-      if (args.hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(args.hostname)) {
-        throw new QlaunchError(
-          ErrorCode.SEED_INVALID,
-          `hostname '${args.hostname}' is not a valid host name`,
-          {
-            hint: 'use letters, digits, dots and dashes',
-          },
-        );
-      }
       const loaded = await loadSeedInputs({
         userData: args['user-data'],
         metaData: args['meta-data'],
