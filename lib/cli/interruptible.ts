@@ -21,6 +21,8 @@ export async function interruptible(task: (signal: AbortSignal) => Promise<void>
   process.on('SIGTERM', onSignal);
   try {
     await task(controller.signal);
+    // Past its last point of no return, the task finished anyway: say so rather than leave "stopping" standing.
+    if (caught) process.stderr.write(`qlaunch: ${caught} came too late: it had already finished\n`);
     return 0;
   } catch (error) {
     const code = reportError(error);

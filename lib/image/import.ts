@@ -37,30 +37,35 @@ export async function importImage(store: ImageStore, options: ImportImageOptions
   const before = await checkDiskImage(source);
   checkExpectedFormat(source, before.format, options.format);
   const total = (await stat(source)).size;
-  return addImage(store, name, async (dir) => {
-    const part = join(dir, 'import.part');
-    const written = await writeHashed(createReadStream(source), part, {
-      algorithm: 'sha256',
-      signal: options.signal,
-      what: `import of ${source}`,
-      expectedBytes: total,
-      onBytes: (copied) => options.onProgress?.({ copied, total }),
-    });
-    const facts = {
-      source,
-      origin: 'import' as const,
-      size: written.bytes,
-      checksum: written.checksum,
-      arch: options.arch,
-    };
-    return keepCheckedDisk(dir, part, facts, (info) => {
-      if (info.format !== before.format || written.bytes !== total) {
-        throw new QlaunchError(ErrorCode.IMAGE_INVALID, `${source} changed while it was being copied`, {
-          hint: 'import it again once nothing is writing to it',
-        });
-      }
-    });
-  });
+  return addImage(
+    store,
+    name,
+    async (dir) => {
+      const part = join(dir, 'import.part');
+      const written = await writeHashed(createReadStream(source), part, {
+        algorithm: 'sha256',
+        signal: options.signal,
+        what: `import of ${source}`,
+        expectedBytes: total,
+        onBytes: (copied) => options.onProgress?.({ copied, total }),
+      });
+      const facts = {
+        source,
+        origin: 'import' as const,
+        size: written.bytes,
+        checksum: written.checksum,
+        arch: options.arch,
+      };
+      return keepCheckedDisk(dir, part, facts, (info) => {
+        if (info.format !== before.format || written.bytes !== total) {
+          throw new QlaunchError(ErrorCode.IMAGE_INVALID, `${source} changed while it was being copied`, {
+            hint: 'import it again once nothing is writing to it',
+          });
+        }
+      });
+    },
+    options.signal,
+  );
 }
 
 /** A file named or declared qcow2 whose header is not (a random file named x.qcow2 is not a raw disk by default). */

@@ -118,31 +118,36 @@ export async function pullImage(options: PullImageOptions): Promise<PulledImage>
     throw differentImage(existing, expected, url);
   }
   try {
-    const image = await addImage(store, name, async (dir) => {
-      const part = join(dir, 'download.part');
-      const download = await downloadFile(url, part, {
-        algorithm: expected?.algorithm ?? 'sha256',
-        onProgress: options.onProgress,
-        signal: options.signal,
-      });
-      if (expected && !sameChecksum(download.checksum, expected)) {
-        throw new QlaunchError(
-          ErrorCode.IMAGE_CHECKSUM_MISMATCH,
-          `${shownUrl(url)} has ${formatChecksum(download.checksum)}, not the expected ${formatChecksum(expected)}`,
-          {
-            hint: 'the download was damaged or the image changed upstream: pull again, and check the checksum’s source',
-          },
-        );
-      }
-      // Errors name the URL: the scratch file is gone by the time anyone reads them.
-      return keepCheckedDisk(dir, part, {
-        source: shownUrl(url),
-        origin: 'pull',
-        size: download.bytes,
-        checksum: download.checksum,
-        arch: options.arch,
-      });
-    });
+    const image = await addImage(
+      store,
+      name,
+      async (dir) => {
+        const part = join(dir, 'download.part');
+        const download = await downloadFile(url, part, {
+          algorithm: expected?.algorithm ?? 'sha256',
+          onProgress: options.onProgress,
+          signal: options.signal,
+        });
+        if (expected && !sameChecksum(download.checksum, expected)) {
+          throw new QlaunchError(
+            ErrorCode.IMAGE_CHECKSUM_MISMATCH,
+            `${shownUrl(url)} has ${formatChecksum(download.checksum)}, not the expected ${formatChecksum(expected)}`,
+            {
+              hint: 'the download was damaged or the image changed upstream: pull again, and check the checksum’s source',
+            },
+          );
+        }
+        // Errors name the URL: the scratch file is gone by the time anyone reads them.
+        return keepCheckedDisk(dir, part, {
+          source: shownUrl(url),
+          origin: 'pull',
+          size: download.bytes,
+          checksum: download.checksum,
+          arch: options.arch,
+        });
+      },
+      options.signal,
+    );
     return { image, downloaded: true, verified: expected };
   } catch (error) {
     // A concurrent pull of the same image got there first: that is success if it is the same image.

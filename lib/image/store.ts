@@ -201,6 +201,7 @@ export async function addImage(
   store: ImageStore,
   name: string,
   fill: (dir: string) => Promise<NewImage>,
+  signal?: AbortSignal | undefined,
 ): Promise<StoredImage> {
   checkImageName(name);
   if (await findImage(store, name).catch(() => true)) throw imageExists(store, name);
@@ -216,6 +217,12 @@ export async function addImage(
     await writeFile(join(scratch, STORE_FILES.metadata), metadataJson(metadata), { mode: 0o444 });
     for (const file of await readdir(scratch)) await chmod(join(scratch, file), 0o444);
     const final = join(store.dir, name);
+    // The last moment an interrupt can still win: after the rename the image is stored.
+    if (signal?.aborted) {
+      throw new QlaunchError(ErrorCode.IMAGE_ABORTED, `adding image '${name}' was interrupted`, {
+        hint: 'run it again; nothing half-made was kept',
+      });
+    }
     try {
       await rename(scratch, final);
     } catch (error) {

@@ -225,3 +225,22 @@ t.test('rm refuses an image that instances stand on, and names them', async (t) 
   rmSync(join(home, 'instances'), { recursive: true });
   t.same(await removeUnusedImage(store, 'base'), { name: 'base', dir: join(store.dir, 'base') });
 });
+
+t.test('an interrupt while the disk is checked, after the copy, wins: nothing is stored', async (t) => {
+  const store = openImageStore({ env: { QLAUNCH_HOME: join(t.testdir(), 'home') } });
+  const controller = new AbortController();
+  const adding = addImage(
+    store,
+    'late',
+    async (dir) => {
+      writeFileSync(join(dir, 'disk.raw'), Buffer.alloc(1024));
+      // Ctrl-C lands while the copy is checked: the fill still returns, as the check does.
+      controller.abort();
+      return described();
+    },
+    controller.signal,
+  );
+  await t.rejects(adding, { code: 'IMAGE_ABORTED', message: "adding image 'late' was interrupted" });
+  t.same(readdirSync(store.dir), [], 'no image, no scratch');
+  t.equal(await findImage(store, 'late'), undefined);
+});
