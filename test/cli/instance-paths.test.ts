@@ -1,0 +1,78 @@
+// Instances under homes whose paths QEMU's option syntax could misread (commas, spaces, colons, unicode): they are
+// seen running while QEMU runs, and `rm` never says it removed one whose QEMU still lives.
+
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import t from 'tap';
+import { alive, cliPath, shortTempDir } from '../fixtures/guests.js';
+import { tinyMachineFile } from '../fixtures/instances.js';
+
+t.setTimeout(300_000);
+
+function cli(home: string) {
+  return (args: string[]) =>
+    execa(process.execPath, [cliPath, ...args], {
+      reject: false,
+      env: { ...process.env, QLAUNCH_HOME: home },
+    });
+}
+
+const listed = (stdout: string) => JSON.parse(stdout) as { name: string; state: string; pid?: number }[];
+
+/** Kill `pid` if a failing test left it running. */
+const killLeft = (pid: number) => () => {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {}
+};
+
+t.test('a comma in QLAUNCH_HOME: ls sees it running, rm --force leaves no QEMU', async (t) => {
+  const home = join(shortTempDir(t), 'h,x');
+  mkdirSync(home);
+  const q = cli(home);
+  const machine = await tinyMachineFile(home);
+  t.equal((await q(['create', 'c', '--machine', machine, '--accel', 'tcg'])).exitCode, 0);
+  const started = await q(['start', 'c', '--json']);
+  t.equal(started.exitCode, 0, started.stderr);
+  const { pid } = JSON.parse(started.stdout) as { pid: number };
+  t.teardown(killLeft(pid));
+
+  t.match(listed((await q(['ls', '--json'])).stdout), [{ name: 'c', state: 'running', pid }]);
+  const rm = await q(['rm', '--force', 'c']);
+  t.equal(rm.exitCode, 0, rm.stderr);
+  t.notOk(alive(pid), 'the QEMU is gone');
+  t.notOk(existsSync(join(home, 'instances', 'c')));
+});
+
+t.test(
+  'a home renamed under a running instance: its QEMU is still found by the files it holds',
+  async (t) => {
+    const top = shortTempDir(t);
+    const before = join(top, 'a');
+    const after = join(top, 'b: é');
+    mkdirSync(before);
+    const machine = await tinyMachineFile(top);
+    const started = await cli(before)([
+      'create',
+      'c',
+      '--machine',
+      machine,
+      '--accel',
+      'tcg',
+      '--start',
+      '--json',
+    ]);
+    t.equal(started.exitCode, 0, started.stderr);
+    const { pid } = JSON.parse(started.stdout) as { pid: number };
+    t.teardown(killLeft(pid));
+    renameSync(before, after);
+
+    const q = cli(after);
+    t.match(listed((await q(['ls', '--json'])).stdout), [{ name: 'c', state: 'running', pid }]);
+    const rm = await q(['rm', '--force', 'c']);
+    t.equal(rm.exitCode, 0, rm.stderr);
+    t.notOk(alive(pid));
+    t.notOk(existsSync(join(after, 'instances', 'c')));
+  },
+);
