@@ -1,5 +1,5 @@
-// Whether a QEMU process has files of an instance directory open (its disk, seed, console log): evidence of a QEMU
-// on the instance that holds even when its argv names another path (a renamed home).
+// Which QEMU processes have files of an instance directory open (its disk, seed, console log): evidence of a QEMU
+// on the instance that holds even when its argv names another path (a renamed home) or its records are gone.
 
 import { readdir, readlink, realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -28,4 +28,15 @@ async function holds(pid: number, prefix: string): Promise<boolean> {
 /** True when `pid` is a qemu-system process with a file under `dir` open. */
 export async function qemuHolds(pid: number, dir: string): Promise<boolean> {
   return (await isQemuSystem(pid)) && holds(pid, await realDir(dir));
+}
+
+/** Every qemu-system process (that this user may look at) with a file under `dir` open. */
+export async function qemuHolding(dir: string): Promise<number[]> {
+  const prefix = await realDir(dir);
+  const pids = (await readdir('/proc').catch(() => [] as string[]))
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => pid !== process.pid);
+  const held = await Promise.all(pids.map(async (pid) => (await isQemuSystem(pid)) && holds(pid, prefix)));
+  return pids.filter((_, i) => held[i]);
 }

@@ -1,7 +1,7 @@
 // Instances under homes whose paths QEMU's option syntax could misread (commas, spaces, colons, unicode): they are
 // seen running while QEMU runs, and `rm` never says it removed one whose QEMU still lives.
 
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
@@ -43,6 +43,43 @@ t.test('a comma in QLAUNCH_HOME: ls sees it running, rm --force leaves no QEMU',
   t.equal(rm.exitCode, 0, rm.stderr);
   t.notOk(alive(pid), 'the QEMU is gone');
   t.notOk(existsSync(join(home, 'instances', 'c')));
+});
+
+t.test('rm refuses while a QEMU it cannot account for still holds the instance', async (t) => {
+  const home = shortTempDir(t);
+  const q = cli(home);
+  const machine = await tinyMachineFile(home);
+  t.equal((await q(['create', 'c', '--machine', machine, '--accel', 'tcg', '--start'])).exitCode, 0);
+  const dir = join(home, 'instances', 'c');
+  const pid = Number(readFileSync(join(dir, 'qemu.pid'), 'utf8'));
+  t.teardown(killLeft(pid));
+  // What an older qlaunch's "crashed" clean-up did to a QEMU it failed to recognise: its records are gone.
+  for (const file of ['qemu.pid', 'runtime.json']) await execa('rm', [join(dir, file)]);
+
+  for (const args of [
+    ['rm', 'c'],
+    ['rm', '--force', 'c'],
+    ['stop', 'c'],
+  ]) {
+    const refused = await q(args);
+    t.equal(refused.exitCode, 1, `${args.join(' ')} fails`);
+    t.match(
+      refused.stderr,
+      `qlaunch: cannot ${args[0] === 'rm' ? 'remove' : 'stop'} instance c: QEMU (pid ${pid})`,
+    );
+    t.match(refused.stderr, new RegExp(`\\n\\s+fix: .*\\(kill ${pid}\\)`));
+    t.ok(existsSync(join(dir, 'instance.json')), 'the instance is kept');
+    t.ok(alive(pid));
+  }
+  const start = await q(['start', 'c']);
+  t.equal(start.exitCode, 1, 'no second QEMU on the same instance');
+  t.match(start.stderr, `pid ${pid}`);
+
+  process.kill(pid, 'SIGKILL');
+  while (alive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+  const rm = await q(['rm', 'c']);
+  t.equal(rm.exitCode, 0, rm.stderr);
+  t.notOk(existsSync(dir));
 });
 
 t.test(
