@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { buildCloudConfig, buildMetaData, checkUserData } from '../cidata/cloud-config.js';
 import { writeSeedImage } from '../cidata/seed.js';
 import { buildVendorData } from '../cidata/vendor-data.js';
+import { ErrorCode, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
 import { createOverlay } from '../image/qemu-img.js';
 import type { ResolvedMachine } from '../machine/resolve.js';
@@ -29,7 +30,21 @@ export const hostnameFor = (name: string): string =>
 export async function userDataFor(machine: ResolvedMachine): Promise<string> {
   const source = machine.userData;
   if (source?.kind === 'file') {
-    const text = await readFile(source.path, 'utf8');
+    const text = await readFile(source.path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      const missing = error.code === 'ENOENT';
+      throw new QlaunchError(
+        missing ? ErrorCode.SPEC_FILE_MISSING : ErrorCode.SEED_INVALID,
+        missing
+          ? `user-data file ${source.path} does not exist`
+          : `cannot read user-data file ${source.path} (${error.code})`,
+        {
+          hint: missing
+            ? 'check the path given to --user-data'
+            : `check that ${source.path} is a readable file`,
+          cause: error,
+        },
+      );
+    });
     checkUserData(text, source.path);
     return text;
   }
