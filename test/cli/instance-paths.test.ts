@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { alive, cliPath, shortTempDir } from '../fixtures/guests.js';
-import { tinyMachineFile } from '../fixtures/instances.js';
+import { alive, cliPath } from '../fixtures/guests.js';
+import { instanceTempDir, tinyMachineFile } from '../fixtures/instances.js';
 
 t.setTimeout(300_000);
 
@@ -20,15 +20,8 @@ function cli(home: string) {
 
 const listed = (stdout: string) => JSON.parse(stdout) as { name: string; state: string; pid?: number }[];
 
-/** Kill `pid` if a failing test left it running. */
-const killLeft = (pid: number) => () => {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {}
-};
-
 t.test('a comma in QLAUNCH_HOME: ls sees it running, rm --force leaves no QEMU', async (t) => {
-  const home = join(shortTempDir(t), 'h,x');
+  const home = join(instanceTempDir(t), 'h,x');
   mkdirSync(home);
   const q = cli(home);
   const machine = await tinyMachineFile(home);
@@ -36,7 +29,6 @@ t.test('a comma in QLAUNCH_HOME: ls sees it running, rm --force leaves no QEMU',
   const started = await q(['start', 'c', '--json']);
   t.equal(started.exitCode, 0, started.stderr);
   const { pid } = JSON.parse(started.stdout) as { pid: number };
-  t.teardown(killLeft(pid));
 
   t.match(listed((await q(['ls', '--json'])).stdout), [{ name: 'c', state: 'running', pid }]);
   const rm = await q(['rm', '--force', 'c']);
@@ -46,13 +38,12 @@ t.test('a comma in QLAUNCH_HOME: ls sees it running, rm --force leaves no QEMU',
 });
 
 t.test('rm refuses while a QEMU it cannot account for still holds the instance', async (t) => {
-  const home = shortTempDir(t);
+  const home = instanceTempDir(t);
   const q = cli(home);
   const machine = await tinyMachineFile(home);
   t.equal((await q(['create', 'c', '--machine', machine, '--accel', 'tcg', '--start'])).exitCode, 0);
   const dir = join(home, 'instances', 'c');
   const pid = Number(readFileSync(join(dir, 'qemu.pid'), 'utf8'));
-  t.teardown(killLeft(pid));
   // What an older qlaunch's "crashed" clean-up did to a QEMU it failed to recognise: its records are gone.
   for (const file of ['qemu.pid', 'runtime.json']) await execa('rm', [join(dir, file)]);
 
@@ -85,7 +76,7 @@ t.test('rm refuses while a QEMU it cannot account for still holds the instance',
 t.test(
   'a home renamed under a running instance: its QEMU is still found by the files it holds',
   async (t) => {
-    const top = shortTempDir(t);
+    const top = instanceTempDir(t);
     const before = join(top, 'a');
     const after = join(top, 'b: é');
     mkdirSync(before);
@@ -102,7 +93,6 @@ t.test(
     ]);
     t.equal(started.exitCode, 0, started.stderr);
     const { pid } = JSON.parse(started.stdout) as { pid: number };
-    t.teardown(killLeft(pid));
     renameSync(before, after);
 
     const q = cli(after);
