@@ -1,7 +1,7 @@
 // From what a user names (a template, a stored image, a disk file, a machine file) to a base disk and boot files.
 
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { releaseOfImage } from '../image/debian-recipe.js';
 import { checkDiskImage } from '../image/disk-check.js';
@@ -95,7 +95,8 @@ export async function baseDisk(
     case 'file': {
       // The same checks as `image import`: no text files, archives or damaged qcow2 as a root disk.
       const info = await checkDiskImage(image.path);
-      return { path: image.path, format: info.format };
+      // Absolute, as the config records it: later commands run from anywhere.
+      return { path: resolve(image.path), format: info.format };
     }
     case 'stored': {
       const stored = await getImage(store, image.name);

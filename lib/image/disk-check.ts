@@ -3,6 +3,7 @@
 // `qemu-img check`; and a raw file looks like a disk rather than text or an archive.
 
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
+import { shellWord } from '../shell-word.js';
 import type { AcceptedFormat } from './format-inspect.js';
 import { inspectImageFile, refusal } from './image-file.js';
 import { type ImageInfo, qemuImgCheck, qemuImgInfo } from './qemu-img.js';
@@ -136,7 +137,7 @@ export async function checkDiskImage(path: string, options: CheckDiskOptions = {
     throw invalid(
       source,
       `it is an overlay on ${info.backingFilename}`,
-      `store a self-contained copy: qemu-img convert -f ${format} -O qcow2 ${path} flat.qcow2`,
+      `store a self-contained copy: qemu-img convert -f ${format} -O qcow2 ${shellWord(path)} flat.qcow2`,
     );
   }
   if (info.encrypted) throw invalid(source, 'it is encrypted', 'store an unencrypted image');

@@ -5,6 +5,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
+import { shellWord } from '../shell-word.js';
 import {
   type AcceptedFormat,
   bytesToInspect,
@@ -79,10 +80,11 @@ function refusalHint(source: string, verdict: Extract<FormatVerdict, { ok: false
   if (verdict.fix === 'decrypt') return 'store an unencrypted image';
   const remote = /^https?:\/\//.test(source);
   const file = remote ? basename(new URL(source).pathname) || 'IMAGE' : source;
-  const out = `${basename(file).replace(/\.[^.]*$/, '')}-flat.qcow2`;
+  const out = shellWord(`${basename(file).replace(/\.[^.]*$/, '')}-flat.qcow2`);
+  const input = shellWord(file);
   return (
     `${remote ? 'download it, and ' : ''}if you trust it, convert it to a self-contained qcow2 and use that: ` +
-    `qemu-img convert -f ${verdict.format} -O qcow2 ${file} ${out} (qemu-img info -f ${verdict.format} ${file} ` +
+    `qemu-img convert -f ${verdict.format} -O qcow2 ${input} ${out} (qemu-img info -f ${verdict.format} ${input} ` +
     'first shows which other files it reads)'
   );
 }

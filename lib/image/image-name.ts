@@ -10,7 +10,10 @@ export const IMAGE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** `name` when it is a valid image name; an error naming it otherwise. */
 export function checkImageName(name: string): string {
   if (IMAGE_NAME.test(name)) return name;
-  throw new QlaunchError(ErrorCode.IMAGE_NAME_INVALID, `'${name}' is not a valid image name`, {
+  // A newline or other control character is shown escaped: the message stays one line.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+  const shown = /[\u0000-\u001f\u007f]/.test(name) ? JSON.stringify(name) : `'${name}'`;
+  throw new QlaunchError(ErrorCode.IMAGE_NAME_INVALID, `${shown} is not a valid image name`, {
     hint: 'use 1 to 63 lower-case letters, digits, dots, dashes and underscores, starting with a letter or digit',
   });
 }

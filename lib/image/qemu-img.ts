@@ -49,6 +49,9 @@ async function runQemuImg(args: string[]): Promise<QemuImgRun> {
   };
 }
 
+/** qemu-img reads `name:…` (and `json:…`) as a protocol, not a file; an absolute path never is one. */
+const asFile = (path: string): string => resolve(path);
+
 const toolFailed = (what: string, run: QemuImgRun, hint: string): QlaunchError =>
   new QlaunchError(ErrorCode.IMAGE_TOOL_FAILED, `${what} failed: ${run.stderr.replace(/^qemu-img: /, '')}`, {
     hint,
@@ -68,7 +71,7 @@ export interface ImageInfoOptions {
 export async function qemuImgInfo(path: string, options: ImageInfoOptions): Promise<ImageInfoWithChain> {
   const args = ['info', '--output=json', '--force-share', '-f', checkFormat(options.format)];
   if (options.backingChain) args.push('--backing-chain');
-  const run = await runQemuImg([...args, path]);
+  const run = await runQemuImg([...args, asFile(path)]);
   if (run.exitCode !== 0) {
     throw new QlaunchError(
       ErrorCode.IMAGE_INVALID,
@@ -101,7 +104,14 @@ const CHECK_STATUS: Readonly<Record<number, ImageCheck['status']>> = {
 
 /** Runs qemu-img check (read-only: it repairs nothing) on an image of a known format. */
 export async function qemuImgCheck(path: string, format: string): Promise<ImageCheck> {
-  const run = await runQemuImg(['check', '--output=json', '--force-share', '-f', checkFormat(format), path]);
+  const run = await runQemuImg([
+    'check',
+    '--output=json',
+    '--force-share',
+    '-f',
+    checkFormat(format),
+    asFile(path),
+  ]);
   let report: Record<string, unknown> = {};
   try {
     report = JSON.parse(run.stdout) as Record<string, unknown>;
@@ -206,7 +216,7 @@ export async function createOverlay(
   const temp = besideTemp(path);
   try {
     const args = ['create', '-q', '-f', 'qcow2', '-b', absoluteBase, '-F', baseFormat];
-    const run = await runQemuImg([...args, '-o', 'lazy_refcounts=on', temp, ...sizeArgs]);
+    const run = await runQemuImg([...args, '-o', 'lazy_refcounts=on', asFile(temp), ...sizeArgs]);
     if (run.exitCode !== 0) {
       throw toolFailed(
         `creating an overlay on ${absoluteBase}`,
@@ -234,7 +244,8 @@ export async function convertImage(source: string, dest: string, options: Conver
   const from = ['-f', checkFormat(options.sourceFormat)];
   const temp = besideTemp(dest);
   try {
-    const run = await runQemuImg(['convert', '-U', ...from, '-O', checkFormat(options.format), source, temp]);
+    const to = ['-O', checkFormat(options.format), asFile(temp)];
+    const run = await runQemuImg(['convert', '-U', ...from, asFile(source), ...to]);
     if (run.exitCode !== 0) {
       throw toolFailed(
         `converting ${source} to ${options.format}`,

@@ -154,7 +154,8 @@ export class Instance {
           },
         );
       }
-      await stopOrCleanUp(this, { force: true }, log);
+      // Stopped and checked under the lock: no QEMU is left on the directory about to go.
+      await stopOrCleanUp(this, { force: true }, log, 'remove');
       log.info({}, 'removing');
       await rm(this.paths.dir, { recursive: true, force: true });
     });

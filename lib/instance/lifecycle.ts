@@ -17,6 +17,7 @@ import {
 import { type InstanceContext, withGuest } from './session.js';
 import { bootInstance } from './start.js';
 import { instanceStatus } from './state.js';
+import { requireNoQemu } from './stop.js';
 import { waitInstance } from './wait.js';
 
 export interface StartInstanceOptions {
@@ -56,6 +57,8 @@ export async function startInstance(
       const record = await finishStart(instance, status.pid, status.qemuStatus === 'prelaunch', log);
       return { runtime: record, consoleOffset: await lastBootOffset(paths.console), fresh: false };
     }
+    // A QEMU on the instance that no record names would share its disk with a second one: refused.
+    await requireNoQemu(paths, { name: instance.name, doing: 'start' });
     // Whatever a crash or a killed command left is evidence already read, never reused.
     await removeRuntimeFiles(paths);
     const boot = await bootInstance(config, paths, {

@@ -10,7 +10,7 @@ import { type InstanceConfig, readInstanceConfig } from './config.js';
 import { INSTANCE_NAME, type InstancePaths, instancePaths, instancesRoot } from './layout.js';
 import { acquireLock } from './lock.js';
 import { liveQemu } from './state.js';
-import { stopInstanceQemu } from './stop.js';
+import { requireNoQemu, stopInstanceQemu } from './stop.js';
 
 /** The names of the instances under `root` (complete or not). */
 export async function instanceNames(root: string = instancesRoot()): Promise<string[]> {
@@ -72,8 +72,9 @@ export async function destroyUnusable(
         force: true,
         logger: options.logger,
         accel: runtime?.accel ?? 'tcg',
+        what: { name, doing: 'remove' },
       });
-    }
+    } else await requireNoQemu(paths, { name, doing: 'remove' });
     await rm(paths.dir, { recursive: true, force: true });
   } finally {
     await lock?.release();

@@ -4,7 +4,9 @@ import { readFile, rm } from 'node:fs/promises';
 import { z } from 'zod';
 import { writeFileAtomic } from '../cidata/seed.js';
 import { processAlive } from '../process-alive.js';
+import { qmpSocketOf } from '../qemu/argv.js';
 import { type InstancePaths, RUNTIME_FILES } from './layout.js';
+import { qemuHolds } from './qemu-holders.js';
 
 const runtimeSchema = z.object({
   pid: z.int().positive(),
@@ -48,16 +50,24 @@ export async function processStartTicks(pid: number): Promise<string | undefined
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
 }
 
-/** True when `pid` is alive and is the QEMU of this instance: its argv names this instance's QMP socket. */
+/** The QMP socket a process's argv names, read as QEMU reads it (commas in the path are doubled there). */
+async function qmpSocketOfProcess(pid: number): Promise<string | undefined> {
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return qmpSocketOf(cmdline.split('\0').slice(1));
+}
+
+/**
+ * True when recorded pid `pid` is alive and is the QEMU of this instance (the same start time, when recorded): its
+ * argv names this instance's QMP socket, or it is a QEMU with the instance's files open (a home renamed under it).
+ */
 export async function isInstanceQemu(
   pid: number,
   paths: InstancePaths,
   startTicks?: string,
 ): Promise<boolean> {
   if (!processAlive(pid)) return false;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  if (!cmdline.split('\0').some((arg) => arg.includes(`path=${paths.qmp},`))) return false;
-  return startTicks === undefined || (await processStartTicks(pid)) === startTicks;
+  if (startTicks !== undefined && (await processStartTicks(pid)) !== startTicks) return false;
+  return (await qmpSocketOfProcess(pid)) === paths.qmp || (await qemuHolds(pid, paths.dir));
 }
 
 /** Remove what only means something while QEMU runs; never the disk, seed, key or logs. */

@@ -10,8 +10,9 @@ import { resolveHost } from '../guest/host-choice.js';
 import { firmwareFor } from '../guest/launch.js';
 import type { Logger } from '../logger.js';
 import { normalizeSpec, type VmSpec } from '../machine/spec.js';
+import type { ArgvPlan, ResolvedFirmware } from '../qemu/argv.js';
 import type { InstanceConfig } from './config.js';
-import type { InstancePaths } from './layout.js';
+import { checkSocketPaths, type InstancePaths } from './layout.js';
 import { processStartTicks, type RuntimeRecord, removeRuntimeFiles, writeRuntime } from './runtime.js';
 
 export interface BootOptions {
@@ -41,6 +42,24 @@ export function instanceSpec(config: InstanceConfig, paths: InstancePaths): VmSp
   });
 }
 
+/** What an instance's QEMU is started with (pure): its spec, and every socket, log and pidfile in its directory. */
+export const instanceArgvPlan = (
+  spec: VmSpec,
+  paths: InstancePaths,
+  host: Pick<ArgvPlan, 'binary' | 'accel'>,
+  firmware: ResolvedFirmware | undefined,
+): ArgvPlan => ({
+  spec,
+  binary: host.binary,
+  accel: host.accel,
+  firmware,
+  qmpSocket: paths.qmp,
+  serialSocket: paths.serial,
+  serialLog: paths.console,
+  guestAgentSocket: paths.guestAgent,
+  pidFile: paths.pid,
+});
+
 /**
  * Boot the instance's QEMU detached through the one boot path (caller holds the lock; the instance is stopped and
  * its runtime files gone), with the SSH forward, and hand it over. Returns the runtime record and the console-log
@@ -52,6 +71,8 @@ export async function bootInstance(
   options: BootOptions,
 ): Promise<{ runtime: RuntimeRecord; consoleOffset: number }> {
   const { logger } = options;
+  // The home may have moved since create (a longer path): the sockets must still fit.
+  checkSocketPaths(paths);
   const spec = instanceSpec(config, paths);
   const host = await resolveHost(spec, {
     binary: options.binary,
@@ -65,17 +86,7 @@ export async function bootInstance(
   let runtime: RuntimeRecord | undefined;
   try {
     const guest = await bootGuest({
-      argv: {
-        spec,
-        binary: host.binary,
-        accel: host.accel,
-        firmware,
-        qmpSocket: paths.qmp,
-        serialSocket: paths.serial,
-        serialLog: paths.console,
-        guestAgentSocket: paths.guestAgent,
-        pidFile: paths.pid,
-      },
+      argv: instanceArgvPlan(spec, paths, host, firmware),
       mode: { kind: 'detached', logFile: paths.qemuLog },
       forwards: config.seed ? [22] : [],
       startTimeout: options.startTimeout,

@@ -4,6 +4,7 @@ import { ARCH_TABLE } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { privateNetdev } from '../machine/private-net.js';
 import type { VmSpec } from '../machine/spec.js';
+import { escapeOptionValue, parseOptionString } from './options.js';
 
 export interface AccelChoice {
   accel: 'kvm' | 'tcg';
@@ -67,9 +68,6 @@ export interface QemuCommand {
   args: string[];
 }
 
-/** QEMU's option syntax splits on commas; a literal comma in a value is written twice. */
-export const escapeOptionValue = (value: string): string => value.replaceAll(',', ',,');
-
 function acceleratorArgs(plan: ArgvPlan): string[] {
   const info = ARCH_TABLE[plan.spec.arch];
   if (plan.accel.accel === 'kvm') return ['-accel', 'kvm', '-cpu', plan.accel.cpu ?? info.kvmCpu];
@@ -89,15 +87,28 @@ function machineArgs(plan: ArgvPlan): string[] {
   return ['-machine', [info.machine, ...info.machineOptions, ...pflash].join(',')];
 }
 
+/** The chardev id of the QMP socket: how `qmpSocketOf` finds it again in a running QEMU's argv. */
+const QMP_CHARDEV = 'qmp0';
+
+/** The QMP socket path in a qemu-system argv as `buildQemuArgv` writes it, read back the way QEMU reads it. */
+export function qmpSocketOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length - 1; i++) {
+    if (args[i] !== '-chardev') continue;
+    const options = parseOptionString(args[i + 1] ?? '', 'backend');
+    if (options.get('id') === QMP_CHARDEV) return options.get('path');
+  }
+  return undefined;
+}
+
 function chardevArgs(plan: ArgvPlan): string[] {
-  const qmp = `socket,id=qmp0,path=${escapeOptionValue(plan.qmpSocket)},server=on,wait=off`;
+  const qmp = `socket,id=${QMP_CHARDEV},path=${escapeOptionValue(plan.qmpSocket)},server=on,wait=off`;
   const log = plan.serialLog ? `,logfile=${escapeOptionValue(plan.serialLog)},logappend=on` : '';
   const serial = `socket,id=serial0,path=${escapeOptionValue(plan.serialSocket)},server=on,wait=off${log}`;
   return [
     '-chardev',
     qmp,
     '-mon',
-    'chardev=qmp0,mode=control',
+    `chardev=${QMP_CHARDEV},mode=control`,
     '-chardev',
     serial,
     '-serial',

@@ -75,6 +75,14 @@ t.test(
       message: `${vmdk} is not a usable disk image: it is a vmdk image, which can make QEMU read other files of this host`,
       hint: `if you trust it, convert it to a self-contained qcow2 and use that: qemu-img convert -f vmdk -O qcow2 ${vmdk} appliance-flat.qcow2 (qemu-img info -f vmdk ${vmdk} first shows which other files it reads)`,
     });
+    // A path a shell would split or run something from is quoted in the command the hint gives.
+    const odd = join(dir, "my $(id) 'v'.vmdk");
+    await execa('qemu-img', ['create', '-q', '-f', 'vmdk', odd, '16M']);
+    const quoted = `'${odd.replaceAll("'", "'\\''")}'`;
+    await t.rejects(requireOpenableImage(odd), {
+      code: 'IMAGE_INVALID',
+      hint: `if you trust it, convert it to a self-contained qcow2 and use that: qemu-img convert -f vmdk -O qcow2 ${quoted} 'my $(id) '\\''v'\\''-flat.qcow2' (qemu-img info -f vmdk ${quoted} first shows which other files it reads)`,
+    });
     await t.rejects(requireOpenableImage(vmdk, 'https://example.org/dl/appliance.vmdk?x=1'), {
       message: /^https:\/\/example\.org\/dl\/appliance\.vmdk\?x=1 is not a usable disk image/,
       hint: /^download it, and if you trust it, .*qemu-img convert -f vmdk -O qcow2 appliance\.vmdk appliance-flat\.qcow2/,

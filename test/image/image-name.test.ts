@@ -16,6 +16,7 @@ t.test('valid names pass; others say the rule', async (t) => {
       message: `'${name}' is not a valid image name`,
     });
   }
+  t.throws(() => checkImageName('a\nb\u0007'), { message: '"a\\nb\\u0007" is not a valid image name' });
 });
 
 t.test('names from URLs and files drop disk and compression extensions', async (t) => {

@@ -219,3 +219,19 @@ t.test('an overlay only on a base the format inspector accepts, as the format it
   await createOverlay(join(dir, 'disk.raw'), 'raw', join(dir, 'o3'));
   t.same(readdirSync(dir).sort(), ['base.qcow2', 'base.vmdk', 'disk.raw', 'o3']);
 });
+
+t.test('a relative path with a colon is a file, never a protocol (`x:y/…` is not protocol x)', async (t) => {
+  const dir = t.testdir({ 'x:y,z': { 'disk.raw': rawDisk() } });
+  const cwd = process.cwd();
+  process.chdir(dir);
+  t.teardown(() => process.chdir(cwd));
+  const raw = 'x:y,z/disk.raw';
+  t.equal((await qemuImgInfo(raw, { format: 'raw' })).virtualSize, 2048 * 512);
+  t.equal((await qemuImgCheck(raw, 'raw')).status, 'unsupported');
+  await convertImage(raw, 'x:y,z/a:b.qcow2', { format: 'qcow2', sourceFormat: 'raw' });
+  await createOverlay('x:y,z/a:b.qcow2', 'qcow2', 'x:y,z/top:1.qcow2');
+  t.equal(
+    (await qemuImgInfo('x:y,z/top:1.qcow2', { format: 'qcow2' })).backingFilename,
+    join(dir, 'x:y,z/a:b.qcow2'),
+  );
+});

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { normalizeSpec } from '../../lib/machine/spec.js';
-import { buildQemuArgv, escapeOptionValue } from '../../lib/qemu/argv.js';
+import { buildQemuArgv } from '../../lib/qemu/argv.js';
+import { escapeOptionValue } from '../../lib/qemu/options.js';
 
 const sockets = { qmpSocket: '/run/q/qmp.sock', serialSocket: '/run/q/serial.sock' };
 

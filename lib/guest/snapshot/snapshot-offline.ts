@@ -1,7 +1,9 @@
 // Internal snapshots of a stopped VM's qcow2 disk, through qemu-img: list, delete, and (disk only) revert.
 
+import { resolve } from 'node:path';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import { requireQemuImg } from '../../host/binaries.js';
+import { escapeOptionValue } from '../../qemu/options.js';
 import { checkSnapshotTag, parseSnapshotList, type SnapshotInfo } from './snapshot-info.js';
 
 export interface OfflineLoadOptions {
@@ -38,7 +40,7 @@ async function qemuImg(args: string[]): Promise<Run> {
 
 /** The image as qemu-img's --image-opts: the format is stated, never probed (`qemu-img snapshot` has no -f). */
 const imageOpts = (qcow2Path: string): string =>
-  `driver=qcow2,file.driver=file,file.filename=${qcow2Path.replaceAll(',', ',,')}`;
+  `driver=qcow2,file.driver=file,file.filename=${escapeOptionValue(qcow2Path)}`;
 
 const failed = (what: string, run: Run): QlaunchError => {
   // qemu-img takes the image's write lock for changes; a running QEMU holds it.
@@ -52,7 +54,8 @@ const failed = (what: string, run: Run): QlaunchError => {
 
 /** The snapshots inside a qcow2 file, oldest first. Reads with --force-share, so it also works while a VM runs. */
 export async function listSnapshotsOffline(qcow2Path: string): Promise<SnapshotInfo[]> {
-  const run = await qemuImg(['info', '--output=json', '--force-share', '-f', 'qcow2', qcow2Path]);
+  // Absolute: qemu-img would read a relative `name:…` as a protocol.
+  const run = await qemuImg(['info', '--output=json', '--force-share', '-f', 'qcow2', resolve(qcow2Path)]);
   if (run.exitCode !== 0) throw failed(`listing the snapshots of ${qcow2Path}`, run);
   let info: { snapshots?: unknown };
   try {

@@ -71,3 +71,18 @@ t.test('files that are not qcow2 images are named in the error', async (t) => {
     message: /missing\.qcow2.*No such file/,
   });
 });
+
+t.test('a relative path with a colon is a file, not a qemu-img protocol', async (t) => {
+  const dir = t.testdir({ 'x:y': {} });
+  await execa('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'x:y', 'a:b.qcow2'), '1M']);
+  await execa('qemu-img', ['snapshot', '-c', 'one', join(dir, 'x:y', 'a:b.qcow2')]);
+  const cwd = process.cwd();
+  process.chdir(dir);
+  t.teardown(() => process.chdir(cwd));
+  t.same(
+    (await listSnapshotsOffline('x:y/a:b.qcow2')).map((s) => s.tag),
+    ['one'],
+  );
+  await deleteSnapshotOffline('x:y/a:b.qcow2', 'one');
+  t.same(await listSnapshotsOffline('x:y/a:b.qcow2'), []);
+});

@@ -1,0 +1,23 @@
+// The user-data a cloud guest gets: a file that is missing or unreadable is named with the fix, never a bare errno.
+
+import { join } from 'node:path';
+import t from 'tap';
+import { userDataFor } from '../../lib/cloud/recipe.js';
+import type { ResolvedMachine } from '../../lib/machine/resolve.js';
+
+const withFile = (path: string) => ({ userData: { kind: 'file', path } }) as ResolvedMachine;
+
+t.test('a user-data file: read as is, or refused with a code and a fix', async (t) => {
+  const dir = t.testdir({ 'u,1 é.yaml': '#cloud-config\n{}\n', 'd:ir': {} });
+  t.equal(await userDataFor(withFile(join(dir, 'u,1 é.yaml'))), '#cloud-config\n{}\n');
+  await t.rejects(userDataFor(withFile(join(dir, 'no such,file'))), {
+    code: 'SPEC_FILE_MISSING',
+    message: `user-data file ${join(dir, 'no such,file')} does not exist`,
+    hint: /--user-data/,
+  });
+  await t.rejects(userDataFor(withFile(join(dir, 'd:ir'))), {
+    code: 'SEED_INVALID',
+    message: /cannot read user-data file .*d:ir \(EISDIR\)/,
+    hint: /readable file/,
+  });
+});
