@@ -7,17 +7,18 @@ import type { ResolvedMachine } from '../../lib/machine/resolve.js';
 
 const withFile = (path: string) => ({ userData: { kind: 'file', path } }) as ResolvedMachine;
 
-t.test('a user-data file: read as is, or refused with a code and a fix', async (t) => {
+t.test('a user-data file: read byte for byte, or refused with a code and a fix', async (t) => {
   const dir = t.testdir({ 'u,1 é.yaml': '#cloud-config\n{}\n', 'd:ir': {} });
-  t.equal(await userDataFor(withFile(join(dir, 'u,1 é.yaml'))), '#cloud-config\n{}\n');
+  const read = await userDataFor(withFile(join(dir, 'u,1 é.yaml')));
+  t.same(Buffer.from(read), Buffer.from('#cloud-config\n{}\n'));
   await t.rejects(userDataFor(withFile(join(dir, 'no such,file'))), {
-    code: 'SPEC_FILE_MISSING',
+    code: 'SEED_INVALID',
     message: `user-data file ${join(dir, 'no such,file')} does not exist`,
-    hint: /--user-data/,
+    hint: /existing user-data file/,
   });
   await t.rejects(userDataFor(withFile(join(dir, 'd:ir'))), {
     code: 'SEED_INVALID',
-    message: /cannot read user-data file .*d:ir \(EISDIR\)/,
-    hint: /readable file/,
+    message: /user-data file .*d:ir is a directory/,
+    hint: /existing user-data file/,
   });
 });
