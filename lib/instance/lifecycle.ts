@@ -29,6 +29,11 @@ export interface StartInstanceOptions {
   /** Skip probing: this QEMU binary and accelerator (tests, benchmarks). */
   binary?: string | undefined;
   accel?: 'kvm' | 'tcg' | undefined;
+  /**
+   * Move the instance to the machine type the arch's alias is on this QEMU, when its pinned one is gone (a QEMU
+   * upgrade); its internal snapshots were taken on the old type and no longer load.
+   */
+  repin?: boolean | undefined;
 }
 
 export interface StartResult {
@@ -61,11 +66,14 @@ export async function startInstance(
     await requireNoQemu(paths, { name: instance.name, doing: 'start' });
     // Whatever a crash or a killed command left is evidence already read, never reused.
     await removeRuntimeFiles(paths);
-    const boot = await bootInstance(config, paths, {
+    const { machineType, ...boot } = await bootInstance(config, paths, {
       logger: log,
       binary: options.binary,
       accel: options.accel,
+      repin: options.repin,
     });
+    // A first pin or a re-pin was written to the config: this handle's copy follows it.
+    config.machineType = machineType;
     return { ...boot, fresh: true };
   });
   try {
