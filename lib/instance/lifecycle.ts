@@ -58,6 +58,16 @@ export async function startInstance(
   const { runtime, consoleOffset, fresh } = await locked('start', async (log) => {
     const status = await instanceStatus(paths);
     if ((status.state === 'running' || status.state === 'paused') && status.pid !== undefined) {
+      // Its QEMU runs the old type until it stops: a re-pin takes effect only on a boot.
+      if (options.repin) {
+        throw new QlaunchError(
+          ErrorCode.INSTANCE_RUNNING,
+          `instance ${instance.name} is ${status.state}; its machine type is re-pinned only when it boots`,
+          {
+            hint: `stop it first (\`qlaunch stop ${instance.name}\`), then \`qlaunch start ${instance.name} --repin\``,
+          },
+        );
+      }
       // A start killed half-way left QEMU paused before `cont`, maybe without its record or SSH forward: finish it.
       const record = await finishStart(instance, status.pid, status.qemuStatus === 'prelaunch', log);
       return { runtime: record, consoleOffset: await lastBootOffset(paths.console), fresh: false };
