@@ -11,6 +11,8 @@ export const GUEST_FILES = {
   // An instance's record and lock:
   config: 'instance.json',
   lockKey: 'lock.key',
+  // Which machine type and QEMU saved each internal snapshot:
+  snapshotOrigins: 'snapshots.json',
   // While QEMU runs (or after it crashed):
   pid: 'qemu.pid',
   runtime: 'runtime.json',

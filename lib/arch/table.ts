@@ -14,6 +14,8 @@ export interface ArchInfo {
   debianArch: string;
   /** `-machine` type and the options we always want on it. */
   machine: string;
+  /** What `machine` is an alias of, less its QEMU version (`pc-q35-` + `7.2`); undefined when it is unversioned. */
+  versionedMachine?: string;
   machineOptions: readonly string[];
   /** CPU model under TCG: chosen for boot speed, not feature breadth. */
   tcgCpu: string;
@@ -55,6 +57,7 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     debianPackage: 'qemu-system-x86',
     debianArch: 'amd64',
     machine: 'q35',
+    versionedMachine: 'pc-q35-',
     machineOptions: [],
     tcgCpu: 'max',
     kvmCpu: 'host',
@@ -72,6 +75,7 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     debianPackage: 'qemu-system-arm',
     debianArch: 'arm64',
     machine: 'virt',
+    versionedMachine: 'virt-',
     machineOptions: ['gic-version=max'],
     // `max` emulates pointer authentication with a slow algorithm: cortex-a57 boots ~4x faster.
     tcgCpu: 'cortex-a57',

@@ -34,6 +34,8 @@ export interface CloudGuestInput extends MachineChoice {
   accel?: string | undefined;
   /** bios, uefi or a firmware file, instead of the machine's (default: what the arch boots disks with). */
   firmware?: string | Firmware | undefined;
+  /** A versioned QEMU machine type (`pc-q35-7.2`) instead of the machine's (default: the arch's alias). */
+  machineType?: string | undefined;
 }
 
 /** The machine `choice` names, resolved for one architecture with its overrides applied. */

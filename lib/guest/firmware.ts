@@ -34,9 +34,10 @@ const SECURE = ['secure-boot', 'enrolled-keys', 'requires-smm'];
 const isSecure = (d: FirmwareDescriptor) => d.features.some((f) => SECURE.includes(f));
 const targetsArch = (d: FirmwareDescriptor, arch: Arch) => d.targets.some((t) => t.architecture === arch);
 
-/** The names the arch's machine goes by; QEMU is asked for its aliases only when a descriptor's glob needs them. */
-async function machinesFor(arch: Arch, binary: string, descriptors: readonly FirmwareDescriptor[]) {
-  const { machine } = ARCH_TABLE[arch];
+/** The names the spec's machine goes by; QEMU is asked for its aliases only when a descriptor's glob needs them. */
+async function machinesFor(spec: VmSpec, binary: string, descriptors: readonly FirmwareDescriptor[]) {
+  const { arch } = spec;
+  const machine = spec.machineType ?? ARCH_TABLE[arch].machine;
   const globs = descriptors.flatMap((d) => d.targets.filter((t) => t.architecture === arch));
   if (globs.length === 0 || globs.some((t) => t.machines.includes(machine))) return [machine];
   return machineNames(machine, await listMachines(binary));
@@ -110,7 +111,7 @@ function uefiMissing(arch: Arch, dirs: readonly string[], considered: string[]):
 /** edk2 chosen from QEMU's firmware descriptors, as libvirt chooses it. */
 async function edk2(spec: VmSpec, options: ResolveFirmwareOptions, dirs: readonly string[]) {
   const { descriptors } = await loadFirmwareDescriptors(dirs);
-  const machines = await machinesFor(spec.arch, options.binary, descriptors);
+  const machines = await machinesFor(spec, options.binary, descriptors);
   const choice = await findFirmware(descriptors, { arch: spec.arch, machines });
   if (choice) return place(choice, options, 'UEFI');
   const { rejected } = matchFirmware(descriptors, { arch: spec.arch, machines });

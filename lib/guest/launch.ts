@@ -270,6 +270,7 @@ async function launchImage(input: LaunchInput, options: LaunchOptions): Promise<
       accel: input.accel,
       ...cloudBoot(machine, base),
       firmware: input.firmware ?? machine.firmware,
+      machineType: input.machineType ?? machine.machineType,
       disks: cloudDisks(dir),
       forwards: machine.ports,
     });

@@ -32,3 +32,9 @@ export async function listMachines(binary: string): Promise<MachineType[]> {
   const result = await execa(binary, ['-machine', 'help'], { reject: false, timeout: 5000, stdin: 'ignore' });
   return result.exitCode === 0 ? parseMachineHelp(String(result.stdout)) : [];
 }
+
+/** The type `name` runs as on this QEMU: the versioned type an alias stands for, else itself; undefined if absent. */
+export function machineTypeOf(name: string, machines: readonly MachineType[]): string | undefined {
+  const found = machines.find((m) => m.name === name);
+  return found && (found.aliasOf ?? found.name);
+}

@@ -29,6 +29,11 @@ const schema = z.object({
   cpus: z.int().min(1),
   memoryMiB: z.int().min(1),
   accel: z.enum(['auto', 'kvm', 'tcg']),
+  /**
+   * The versioned QEMU machine type every start uses (`pc-q35-7.2`), and the QEMU that chose it; absent in configs
+   * from before pinning (the first start pins them).
+   */
+  machineType: z.object({ name: z.string().min(1), qemuVersion: z.string().optional() }).optional(),
   /** The read-only base the overlay is backed by (a stored image's disk, or a user's file). */
   base: z.object({ path: z.string(), format: z.string() }).optional(),
   /** disk.qcow2 and seed.iso exist (a machine with a disk image). */

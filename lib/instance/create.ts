@@ -3,21 +3,26 @@
 
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { ARCH_TABLE, type Arch } from '../arch/table.js';
 import { newInstanceId } from '../cidata/cloud-config.js';
 import { baseDisk, type CloudGuestInput, chooseMachine } from '../cloud/machine-choice.js';
 import { cloudBoot, hostnameFor, sshUserFor, userDataFor, writeCloudFiles } from '../cloud/recipe.js';
 import { createKeyPair } from '../cloud/ssh-key.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
+import { locateQemu } from '../host/binaries.js';
+import { machineCatalog } from '../host/machine-cache.js';
+import { machineTypeOf } from '../host/machines.js';
 import { checkGuestMemory } from '../host/memory.js';
 import { openImageStore } from '../image/store.js';
 import type { Logger } from '../logger.js';
 import { privateNetMac } from '../machine/private-net.js';
-import { parseAccel } from '../machine/spec.js';
+import { parseAccel, parseMachineType } from '../machine/spec.js';
 import { type InstanceConfig, type InstanceReadiness, writeInstanceConfig } from './config.js';
 import { checkSocketPaths, type InstancePaths, instancePaths } from './layout.js';
 import { acquireLock, createLockKey } from './lock.js';
 import { stableMac } from './mac.js';
+import { choosePin, type MachinePin } from './machine-pin.js';
 import { parseNetworks } from './networks.js';
 import { instanceSpec } from './start.js';
 
@@ -42,6 +47,31 @@ function parseFirmware(value: CreateInstanceInput['firmware']): InstanceConfig['
   return { path: resolve(typeof value === 'string' ? value : value.path) };
 }
 
+/**
+ * The versioned machine type the instance will always start with: what the arch's alias (or the type a machine file
+ * names) is on the QEMU installed now. Without a QEMU to ask, a named type is kept and the first start pins the rest.
+ */
+async function pinAtCreate(
+  name: string,
+  arch: Arch,
+  asked: string | undefined,
+): Promise<MachinePin | undefined> {
+  const binary = await locateQemu(arch).catch(() => undefined);
+  const catalog = binary === undefined ? undefined : await machineCatalog(binary);
+  const pinned = asked === undefined ? undefined : { name: parseMachineType(arch, asked) ?? asked };
+  if (!catalog) return pinned;
+  if (asked !== undefined && machineTypeOf(asked, catalog.machines) === undefined) {
+    throw new QlaunchError(
+      ErrorCode.MACHINE_TYPE_UNAVAILABLE,
+      `machine type ${asked} is not offered by QEMU ${catalog.qemuVersion} (${catalog.qemuPath})`,
+      {
+        hint: `name one \`${catalog.qemuPath} -machine help\` lists, or leave the machine type out to pin ${ARCH_TABLE[arch].machine}`,
+      },
+    );
+  }
+  return choosePin({ instance: name, arch, pinned }, catalog);
+}
+
 /** Make instance `input.name`; on any failure nothing of it is left. Returns its paths and config. */
 export async function createInstance(
   input: CreateInstanceInput,
@@ -60,6 +90,7 @@ export async function createInstance(
   const store = openImageStore();
   const machine = await chooseMachine(input, store);
   checkGuestMemory(machine.memoryMiB);
+  const machineType = await pinAtCreate(input.name, machine.arch, input.machineType ?? machine.machineType);
   const userData = machine.image ? await userDataFor(machine) : undefined;
   const base = machine.image
     ? await baseDisk(machine, store, { onProgress: options.onProgress, signal: options.signal })
@@ -102,6 +133,7 @@ export async function createInstance(
         cpus: machine.cpus,
         memoryMiB: machine.memoryMiB,
         accel,
+        machineType,
         base: base && { path: base.path, format: base.format },
         disk: base !== undefined,
         seed: base !== undefined,

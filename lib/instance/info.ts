@@ -17,6 +17,8 @@ export interface InstanceInfo {
   arch: string;
   cpus: number;
   memoryMiB: number;
+  /** The versioned QEMU machine type it starts with; undefined until its first start pins it (older configs). */
+  machineType?: string | undefined;
   source: string;
   created: string;
   /** Forwards QEMU has now when running (from QEMU itself), else the ones it starts with. */
@@ -45,6 +47,7 @@ export async function instanceInfo(instance: InstanceContext, log: Logger): Prom
     arch: config.arch,
     cpus: config.cpus,
     memoryMiB: config.memoryMiB,
+    machineType: config.machineType?.name,
     source: config.source,
     created: config.created,
     ports,

@@ -29,6 +29,11 @@ export interface StartInstanceOptions {
   /** Skip probing: this QEMU binary and accelerator (tests, benchmarks). */
   binary?: string | undefined;
   accel?: 'kvm' | 'tcg' | undefined;
+  /**
+   * Move the instance to the machine type the arch's alias is on this QEMU, when its pinned one is gone (a QEMU
+   * upgrade); its internal snapshots were taken on the old type and no longer load.
+   */
+  repin?: boolean | undefined;
 }
 
 export interface StartResult {
@@ -53,6 +58,16 @@ export async function startInstance(
   const { runtime, consoleOffset, fresh } = await locked('start', async (log) => {
     const status = await instanceStatus(paths);
     if ((status.state === 'running' || status.state === 'paused') && status.pid !== undefined) {
+      // Its QEMU runs the old type until it stops: a re-pin takes effect only on a boot.
+      if (options.repin) {
+        throw new QlaunchError(
+          ErrorCode.INSTANCE_RUNNING,
+          `instance ${instance.name} is ${status.state}; its machine type is re-pinned only when it boots`,
+          {
+            hint: `stop it first (\`qlaunch stop ${instance.name}\`), then \`qlaunch start ${instance.name} --repin\``,
+          },
+        );
+      }
       // A start killed half-way left QEMU paused before `cont`, maybe without its record or SSH forward: finish it.
       const record = await finishStart(instance, status.pid, status.qemuStatus === 'prelaunch', log);
       return { runtime: record, consoleOffset: await lastBootOffset(paths.console), fresh: false };
@@ -61,11 +76,14 @@ export async function startInstance(
     await requireNoQemu(paths, { name: instance.name, doing: 'start' });
     // Whatever a crash or a killed command left is evidence already read, never reused.
     await removeRuntimeFiles(paths);
-    const boot = await bootInstance(config, paths, {
+    const { machineType, ...boot } = await bootInstance(config, paths, {
       logger: log,
       binary: options.binary,
       accel: options.accel,
+      repin: options.repin,
     });
+    // A first pin or a re-pin was written to the config: this handle's copy follows it.
+    config.machineType = machineType;
     return { ...boot, fresh: true };
   });
   try {

@@ -5,9 +5,11 @@ import type { SnapshotInfo } from '../guest/snapshot/snapshot-info.js';
 import type { Logger } from '../logger.js';
 import type { QmpClient } from '../qmp/index.js';
 import { type InstanceContext, openSession, withGuest } from './session.js';
+import { readSnapshotOrigins, recordSnapshotOrigin } from './snapshot-origins.js';
 
 const live = () => import('../guest/snapshot/snapshot.js');
 const offline = () => import('../guest/snapshot/snapshot-offline.js');
+const origins = () => import('../guest/snapshot/snapshot-origin.js');
 
 /** `running` over one QMP session when QEMU runs, else `stopped` on the overlay. */
 async function onDisk<T>(
@@ -33,10 +35,14 @@ export async function save(
   log: Logger,
 ): Promise<SnapshotInfo> {
   const { saveSnapshot } = await live();
-  const info = await withGuest(instance, 'snapshot', log, (guest) =>
-    saveSnapshot(guest.qmp, { tag, nodes: [ROOT_DISK_NODE], ...options }),
-  );
-  log.info({ snapshot: info }, 'snapshot saved');
+  const { snapshotOrigin } = await origins();
+  const { info, origin } = await withGuest(instance, 'snapshot', log, async (guest) => ({
+    info: await saveSnapshot(guest.qmp, { tag, nodes: [ROOT_DISK_NODE], ...options }),
+    origin: await snapshotOrigin(guest.qmp),
+  }));
+  // Loading it is checked against this: RAM and device state only load on the machine type and QEMU that saved them.
+  await recordSnapshotOrigin(instance.paths.snapshotOrigins, tag, origin);
+  log.info({ snapshot: info, origin }, 'snapshot saved');
   return info;
 }
 
@@ -49,7 +55,16 @@ export async function load(
   const info = await onDisk(
     instance,
     log,
-    async (qmp) => (await live()).loadSnapshot(qmp, { tag, nodes: [ROOT_DISK_NODE], ...options }),
+    async (qmp) => {
+      // Refused before QEMU is asked: a load across machine types or QEMU releases fails part-way, VM paused.
+      // Snapshots saved before records were kept have none, and load unchecked.
+      const saved = (await readSnapshotOrigins(instance.paths.snapshotOrigins))[tag];
+      if (saved !== undefined) {
+        const { checkSnapshotOrigin, snapshotOrigin } = await origins();
+        checkSnapshotOrigin(tag, saved, await snapshotOrigin(qmp));
+      }
+      return (await live()).loadSnapshot(qmp, { tag, nodes: [ROOT_DISK_NODE], ...options });
+    },
     async () => (await offline()).loadSnapshotOffline(instance.paths.overlay, tag),
   );
   log.info({ snapshot: info }, 'snapshot loaded');
@@ -63,6 +78,7 @@ export async function remove(instance: InstanceContext, tag: string, log: Logger
     async (qmp) => (await live()).deleteSnapshot(qmp, { tag, nodes: [ROOT_DISK_NODE] }),
     async () => (await offline()).deleteSnapshotOffline(instance.paths.overlay, tag),
   );
+  await recordSnapshotOrigin(instance.paths.snapshotOrigins, tag, undefined);
   log.info({ tag }, 'snapshot deleted');
 }
 

@@ -8,11 +8,13 @@ import { bootLine, fileSize } from '../guest/console/console-log.js';
 import { tailFile } from '../guest/console/tail.js';
 import { resolveHost } from '../guest/host-choice.js';
 import { firmwareFor } from '../guest/launch.js';
+import { machineCatalog } from '../host/machine-cache.js';
 import type { Logger } from '../logger.js';
 import { normalizeSpec, type VmSpec } from '../machine/spec.js';
 import type { ArgvPlan, ResolvedFirmware } from '../qemu/argv.js';
-import type { InstanceConfig } from './config.js';
+import { type InstanceConfig, writeInstanceConfig } from './config.js';
 import { checkSocketPaths, type InstancePaths } from './layout.js';
+import { choosePin, type MachinePin, pinChanged } from './machine-pin.js';
 import { processStartTicks, type RuntimeRecord, removeRuntimeFiles, writeRuntime } from './runtime.js';
 
 export interface BootOptions {
@@ -22,6 +24,8 @@ export interface BootOptions {
   /** Skip probing (tests, benchmarks): this binary and accelerator. */
   binary?: string | undefined;
   accel?: 'kvm' | 'tcg' | undefined;
+  /** Move the machine type to what the arch's alias is on this QEMU (internal snapshots then no longer load). */
+  repin?: boolean | undefined;
 }
 
 /** The VM spec an instance boots with (pure): its disks, NICs and kernel as `create` recorded them. */
@@ -32,6 +36,7 @@ export function instanceSpec(config: InstanceConfig, paths: InstancePaths): VmSp
     cpus: config.cpus,
     memory: config.memoryMiB,
     accel: config.accel,
+    machineType: config.machineType?.name,
     kernel: config.kernel,
     initrd: config.initrd,
     append: config.append,
@@ -61,6 +66,30 @@ export const instanceArgvPlan = (
 });
 
 /**
+ * The machine type this start uses, checked against what `binary` offers before QEMU is asked to boot it; a first
+ * pin (a config from before pinning) or a re-pin is written to the config (caller holds the lock).
+ */
+async function pinForStart(
+  config: InstanceConfig,
+  paths: InstancePaths,
+  binary: string,
+  options: BootOptions,
+): Promise<MachinePin | undefined> {
+  const catalog = await machineCatalog(binary);
+  // A QEMU that cannot list its machines cannot be checked: it boots what is recorded and says what is wrong itself.
+  if (!catalog) return config.machineType;
+  const pin = choosePin(
+    { instance: config.name, arch: config.arch, pinned: config.machineType, repin: options.repin },
+    catalog,
+  );
+  if (pinChanged(config.machineType, pin)) {
+    await writeInstanceConfig(paths.config, { ...config, machineType: pin });
+    options.logger.info({ from: config.machineType, to: pin }, 'machine type pinned');
+  }
+  return pin;
+}
+
+/**
  * Boot the instance's QEMU detached through the one boot path (caller holds the lock; the instance is stopped and
  * its runtime files gone), with the SSH forward, and hand it over. Returns the runtime record and the console-log
  * offset this boot starts at.
@@ -69,15 +98,16 @@ export async function bootInstance(
   config: InstanceConfig,
   paths: InstancePaths,
   options: BootOptions,
-): Promise<{ runtime: RuntimeRecord; consoleOffset: number }> {
+): Promise<{ runtime: RuntimeRecord; consoleOffset: number; machineType: MachinePin | undefined }> {
   const { logger } = options;
   // The home may have moved since create (a longer path): the sockets must still fit.
   checkSocketPaths(paths);
-  const spec = instanceSpec(config, paths);
-  const host = await resolveHost(spec, {
+  const host = await resolveHost(instanceSpec(config, paths), {
     binary: options.binary,
     accel: options.accel ? { accel: options.accel } : undefined,
   });
+  const machineType = await pinForStart(config, paths, host.binary, options);
+  const spec = instanceSpec({ ...config, machineType }, paths);
   // Firmware is found once per start; an instance keeps its own UEFI variable store across boots.
   const firmware = await firmwareFor(spec, host.binary, paths.nvram, { logger, keepExistingNvram: true });
   await appendFile(paths.console, bootLine(new Date()), { mode: 0o600 });
@@ -112,7 +142,7 @@ export async function bootInstance(
     guest.detach();
     if (!runtime) throw new Error('QEMU started without a runtime record');
     logger.info({ runtime }, 'instance started');
-    return { runtime, consoleOffset };
+    return { runtime, consoleOffset, machineType };
   } catch (error) {
     await removeRuntimeFiles(paths);
     throw error;

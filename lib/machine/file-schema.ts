@@ -160,6 +160,13 @@ const fileSchema = z
       .describe("The kernel command line (for kernel, or added to a built image's own)")
       .optional(),
     firmware: firmware.optional(),
+    machineType: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, { error: 'is not a QEMU machine type name' })
+      .describe(
+        "QEMU's machine type: a versioned one (pc-q35-7.2 for x86_64, virt-7.2 for aarch64) to stay on it across QEMU upgrades (default: q35 or virt as this QEMU defines them)",
+      )
+      .optional(),
     ports: z
       .array(
         z

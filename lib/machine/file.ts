@@ -46,6 +46,8 @@ export interface MachineDefinition {
   initrd?: string | undefined;
   append?: string | undefined;
   firmware?: Firmware | undefined;
+  /** QEMU's machine type, when the file names a versioned one (`pc-q35-7.2`) instead of the arch's alias. */
+  machineType?: string | undefined;
   ports: PortForward[];
   userData?: UserDataSource | undefined;
   sshUser?: string | undefined;
@@ -153,6 +155,7 @@ function toDefinition(
     initrd: file.initrd === undefined ? undefined : local(['initrd'], file.initrd),
     append: file.append,
     firmware: firmwareOf(['firmware'], file.firmware),
+    machineType: file.machineType,
     ports: (file.ports ?? []).map((text) => parsePortForward(text)),
     userData:
       file.userData === undefined

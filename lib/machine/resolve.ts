@@ -116,6 +116,7 @@ export function resolveMachine(def: MachineDefinition, overrides: MachineOverrid
     initrd: def.initrd,
     append: def.append,
     firmware: image?.firmware ?? def.firmware,
+    machineType: def.machineType,
     ports: mergePorts(def.ports, overrides.ports ?? []),
     userData: overrides.userData === undefined ? def.userData : { kind: 'file', path: overrides.userData },
     sshUser: def.sshUser,

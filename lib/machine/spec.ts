@@ -52,6 +52,8 @@ export interface VmSpec {
   cpus: number;
   memoryMiB: number;
   accel: AccelRequest;
+  /** QEMU's `-machine` type: the arch's alias (`q35`) or a versioned one it stands for (`pc-q35-7.2`); undefined: the alias. */
+  machineType?: string | undefined;
   kernel?: string | undefined;
   initrd?: string | undefined;
   append?: string | undefined;
@@ -72,6 +74,8 @@ export interface VmSpecInput {
   cpus?: number | string | undefined;
   memory?: string | number | undefined;
   accel?: string | undefined;
+  /** `q35`/`virt` or a versioned type of the same machine (`pc-q35-7.2`, `virt-7.1`); default: the arch's alias. */
+  machineType?: string | undefined;
   kernel?: string | undefined;
   initrd?: string | undefined;
   append?: string | undefined;
@@ -227,6 +231,24 @@ function parseFirmware(value: string | Firmware | undefined): Firmware | undefin
   return { path };
 }
 
+/** `arch`'s own machine: its alias, or (where QEMU versions it) a versioned type of it (`pc-q35-7.2`). */
+function fitsMachine(arch: Arch, value: string): boolean {
+  const { machine, versionedMachine: prefix } = ARCH_TABLE[arch];
+  if (value === machine) return true;
+  return prefix !== undefined && value.startsWith(prefix) && /^\d+\.\d+$/.test(value.slice(prefix.length));
+}
+
+/** A machine type qlaunch's argv fits (the arch's own machine, any QEMU version of it), or undefined for the alias. */
+export function parseMachineType(arch: Arch, value: string | undefined): string | undefined {
+  if (value === undefined || fitsMachine(arch, value)) return value;
+  const { machine, versionedMachine } = ARCH_TABLE[arch];
+  const versioned = versionedMachine === undefined ? '' : ` or a versioned ${versionedMachine}X.Y`;
+  throw invalid(
+    `machine type '${value}' is not one qlaunch boots ${arch} guests on`,
+    `use ${machine}${versioned} (\`${ARCH_TABLE[arch].binary} -machine help\` lists them), or leave it out`,
+  );
+}
+
 /** Firmware requests the machine cannot honour, caught before any file is touched. */
 function checkFirmware(arch: Arch, firmware: Firmware | undefined, input: VmSpecInput): void {
   if (firmware !== undefined && input.bios !== undefined) {
@@ -287,6 +309,7 @@ export function normalizeSpec(input: VmSpecInput): VmSpec {
     memoryMiB:
       input.memory === undefined ? ARCH_TABLE[arch].defaultMemoryMiB : parseSizeMiB(input.memory, 'memory'),
     accel: parseAccel(input.accel),
+    machineType: parseMachineType(arch, input.machineType),
     kernel: input.kernel,
     initrd: input.initrd,
     append: input.append,

@@ -84,7 +84,9 @@ function machineArgs(plan: ArgvPlan): string[] {
     fw?.kind === 'pflash'
       ? [`pflash0=${PFLASH_NODES.executable}`, ...(fw.nvram ? [`pflash1=${PFLASH_NODES.nvram}`] : [])]
       : [];
-  return ['-machine', [info.machine, ...info.machineOptions, ...pflash].join(',')];
+  // A pinned instance names its versioned type; the options fit every version of the arch's machine.
+  const type = plan.spec.machineType ?? info.machine;
+  return ['-machine', [type, ...info.machineOptions, ...pflash].join(',')];
 }
 
 /** The chardev id of the QMP socket: how `qmpSocketOf` finds it again in a running QEMU's argv. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { ARCH_TABLE, ARCHES } from '../../lib/arch/table.js';
 import { findQemu } from '../../lib/host/binaries.js';
-import { listMachines, machineNames, parseMachineHelp } from '../../lib/host/machines.js';
+import { listMachines, machineNames, machineTypeOf, parseMachineHelp } from '../../lib/host/machines.js';
 
 const HELP = `Supported machines are:
 microvm              microvm (i386)
@@ -60,4 +60,12 @@ t.test('listMachines on the installed binaries: the arch table machine is known'
         `${name} listed`,
       );
   }
+});
+
+t.test('machineTypeOf: an alias is its versioned type, a versioned or unversioned type itself', async (t) => {
+  const machines = parseMachineHelp(HELP);
+  t.equal(machineTypeOf('q35', machines), 'pc-q35-7.2');
+  t.equal(machineTypeOf('pc-q35-7.2', machines), 'pc-q35-7.2');
+  t.equal(machineTypeOf('microchip-icicle-kit', machines), 'microchip-icicle-kit');
+  t.equal(machineTypeOf('pc-q35-99.0', machines), undefined, 'a type this QEMU lacks');
 });

@@ -158,3 +158,26 @@ t.test('firmware: bios, uefi or a file; what the machine cannot do is refused up
     t.throws(() => normalizeSpec(input), { code: 'SPEC_INVALID', message }, JSON.stringify(input));
   }
 });
+
+t.test("machine types: the arch's alias or a versioned type of it; another machine is refused", async (t) => {
+  const spec = (arch: string, machineType: string) => normalizeSpec({ arch, kernel: '/k', machineType });
+  t.equal(normalizeSpec({ kernel: '/k' }).machineType, undefined, 'none given: the alias at argv time');
+  t.equal(spec('x86_64', 'pc-q35-7.2').machineType, 'pc-q35-7.2');
+  t.equal(spec('x86_64', 'q35').machineType, 'q35');
+  t.equal(spec('aarch64', 'virt-6.2').machineType, 'virt-6.2');
+  t.equal(spec('riscv64', 'virt').machineType, 'virt');
+  for (const [arch, type] of [
+    ['x86_64', 'pc-i440fx-7.2'],
+    ['x86_64', 'pc-q35-7'],
+    ['x86_64', 'virt-7.2'],
+    ['aarch64', 'pc-q35-7.2'],
+    ['riscv64', 'virt-7.2'],
+    ['x86_64', 'q35,accel=kvm'],
+  ] as const) {
+    t.throws(
+      () => spec(arch, type),
+      { code: 'SPEC_INVALID', message: new RegExp(`'${type}'`), hint: /-machine help/ },
+      `${arch} ${type}`,
+    );
+  }
+});

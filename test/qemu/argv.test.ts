@@ -263,3 +263,30 @@ t.test(
     }
   },
 );
+
+t.test(
+  'a versioned machine type goes on -machine with the options of every arch, firmware included',
+  async (t) => {
+    const x86 = normalizeSpec({ arch: 'x86_64', kernel: '/k/bzImage', machineType: 'pc-q35-7.2' });
+    const plain = buildQemuArgv({ spec: x86, binary: 'q', accel: { accel: 'tcg' }, ...sockets }).args;
+    t.equal(plain[plain.indexOf('-machine') + 1], 'pc-q35-7.2');
+    const arm = normalizeSpec({
+      arch: 'aarch64',
+      disks: ['/d/cloud.qcow2'],
+      firmware: 'uefi',
+      machineType: 'virt-7.1',
+    });
+    const firmware = { kind: 'pflash', executable: { path: '/fw/AAVMF_CODE.fd', format: 'raw' } } as const;
+    const args = buildQemuArgv({
+      spec: arm,
+      binary: 'q',
+      accel: { accel: 'tcg' },
+      ...sockets,
+      firmware,
+    }).args;
+    t.equal(args[args.indexOf('-machine') + 1], 'virt-7.1,gic-version=max,pflash0=fw-code');
+    const riscv = normalizeSpec({ arch: 'riscv64', kernel: '/k/Image', machineType: 'virt' });
+    const rv = buildQemuArgv({ spec: riscv, binary: 'q', accel: { accel: 'tcg' }, ...sockets }).args;
+    t.equal(rv[rv.indexOf('-machine') + 1], 'virt', 'riscv64 virt is unversioned: pinned as itself');
+  },
+);

@@ -15,6 +15,7 @@ interface CreateArgs extends InstanceArgs, GuestArgs {
 interface StartArgs extends InstanceArgs {
   wait?: string | undefined;
   timeout?: number | undefined;
+  repin?: boolean | undefined;
 }
 
 interface StopArgs extends InstanceArgs {
@@ -48,7 +49,14 @@ async function startInstance(
   args: StartArgs,
 ): Promise<number> {
   const wait = args.wait === undefined ? undefined : parseWait(args.wait);
-  const result = await instance.start({ wait, timeout: seconds(args.timeout) });
+  const before = instance.config.machineType?.name;
+  const result = await instance.start({ wait, timeout: seconds(args.timeout), repin: args.repin });
+  const after = instance.config.machineType?.name;
+  if (args.repin && before !== undefined && after !== before) {
+    say(
+      `${instance.name} re-pinned from machine type ${before} to ${after}: snapshots saved on ${before} no longer load`,
+    );
+  }
   if (result.started) warnExposed(instance.config.ports);
   if (args.json) printJson({ name: instance.name, ...result });
   else {
@@ -101,7 +109,12 @@ export const createCommand = (setExit: (code: number) => void): CommandModule<ob
 export const startCommand = (setExit: (code: number) => void): CommandModule<object, StartArgs> => ({
   command: 'start <name>',
   describe: 'boot an instance in the background; it keeps running after this command exits',
-  builder: (y) => jsonOption(waitOptions(nameArg(y))),
+  builder: (y) =>
+    jsonOption(waitOptions(nameArg(y))).option('repin', {
+      type: 'boolean',
+      describe:
+        'move an instance whose machine type this QEMU no longer offers to the current one (its internal snapshots then no longer load)',
+    }),
   handler: async (args) => setExit(await withInstance(args, (instance) => startInstance(instance, args))),
 });
 

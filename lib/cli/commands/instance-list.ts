@@ -57,6 +57,12 @@ export const lsCommand = (
   },
 });
 
+/** The pinned QEMU machine type and the QEMU that chose it (pure). */
+const machineTypeText = (pin: { name: string; qemuVersion?: string | undefined } | undefined): string =>
+  pin === undefined
+    ? 'not pinned yet (its next start pins it)'
+    : `${pin.name}${pin.qemuVersion ? ` (pinned under QEMU ${pin.qemuVersion})` : ''}`;
+
 export const inspectCommand = (setExit: (code: number) => void): CommandModule<object, InstanceArgs> => ({
   command: 'inspect <name>',
   describe: 'show an instance: state, machine, ports, SSH, files',
@@ -76,6 +82,7 @@ export const inspectCommand = (setExit: (code: number) => void): CommandModule<o
           `name:     ${info.name}`,
           `state:    ${info.state} (${info.detail})${info.pid ? `, pid ${info.pid}` : ''}`,
           `machine:  ${info.arch}, ${info.cpus} vCPU, ${info.memoryMiB} MiB, from ${info.source}`,
+          `type:     ${machineTypeText(instance.config.machineType)}`,
           `ports:    ${portsText(info)}`,
           `networks: user${info.networks.map((n) => `, private:${n}`).join('')}`,
           ...(info.ssh
