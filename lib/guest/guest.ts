@@ -19,7 +19,7 @@ import {
   unsupported,
 } from './access/commands.js';
 import { type CloudInitResult, waitReady } from './access/ready.js';
-import { consoleGuest } from './access/ready-guest.js';
+import { consoleGuest, firstOutputBound } from './access/ready-guest.js';
 import { lookOver, watchRunState } from './access/run-state.js';
 import type { SshClient } from './access/ssh.js';
 import type { SerialConsole, SerialMatch, WaitForSerialOptions } from './console/serial.js';
@@ -52,6 +52,8 @@ export interface CloudParts {
   /** Keep `dir` after the guest is gone (default: delete it). */
   keep: boolean;
   readyTimeout?: number | undefined;
+  /** ms a guest booting from its disk may write nothing on its console (default 60 s); false: no bound. */
+  firstOutputTimeout?: number | false | undefined;
 }
 
 /** A guest booted from a cloud image: SSH and its run directory are always there. */
@@ -168,9 +170,16 @@ export class Guest implements AsyncDisposable {
     return removeForward(this.qmp, forward);
   }
 
-  /** SSH accepts the key and cloud-init has finished; fails fast on a kernel panic, QEMU exit or a disk error. */
+  /**
+   * SSH accepts the key and cloud-init has finished; fails fast on a kernel panic, QEMU exit, a disk error, or a
+   * disk boot that writes nothing on the console within `firstOutputTimeout` (VM_NOTHING_TO_BOOT).
+   */
   waitReady(
-    options: { timeout?: number | undefined; signal?: AbortSignal | undefined } = {},
+    options: {
+      timeout?: number | undefined;
+      signal?: AbortSignal | undefined;
+      firstOutputTimeout?: number | false | undefined;
+    } = {},
   ): Promise<CloudInitResult> {
     const cloud = this.#parts.cloud;
     if (!cloud) {
@@ -184,7 +193,11 @@ export class Guest implements AsyncDisposable {
     }
     const runState = (signal: AbortSignal) =>
       watchRunState(() => lookOver(this.qmp), { resume: "resume it with guest.qmp.execute('cont')" }, signal);
-    return waitReady(consoleGuest(this.console, {}, runState), cloud.ssh.target, {
+    const silence = firstOutputBound(
+      this.spec.kernel === undefined,
+      options.firstOutputTimeout ?? cloud.firstOutputTimeout,
+    );
+    return waitReady(consoleGuest(this.console, {}, runState, silence), cloud.ssh.target, {
       accel: this.accel,
       timeout: options.timeout ?? cloud.readyTimeout,
       signal: options.signal,

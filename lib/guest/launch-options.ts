@@ -7,12 +7,12 @@ import { resolveQemuBinary } from '../host/binaries.js';
 const invalid = (message: string, hint: string) =>
   new QlaunchError(ErrorCode.SPEC_INVALID, message, { hint });
 
-function checkMs(name: string, value: unknown): void {
+function checkMs(name: string, value: unknown, other = ''): void {
   if (value === undefined) return;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw invalid(
-      `${name} ${JSON.stringify(value)} is not a positive number of milliseconds`,
-      `e.g. ${name}: 60_000`,
+      `${name} ${JSON.stringify(value)} is not a positive number of milliseconds${other && ` ${other}`}`,
+      `e.g. ${name}: 60_000${other && ` (${other})`}`,
     );
   }
 }
@@ -33,11 +33,14 @@ export function checkAccelChoice(accel: unknown): void {
 export async function checkLaunchOptions(options: {
   startTimeout?: unknown;
   readyTimeout?: unknown;
+  firstOutputTimeout?: unknown;
   accel?: unknown;
   binary?: string | undefined;
 }): Promise<void> {
   checkMs('startTimeout', options.startTimeout);
   checkMs('readyTimeout', options.readyTimeout);
+  if (options.firstOutputTimeout !== false)
+    checkMs('firstOutputTimeout', options.firstOutputTimeout, 'or false');
   checkAccelChoice(options.accel);
   if (options.binary !== undefined) await resolveQemuBinary(options.binary);
 }

@@ -6,6 +6,9 @@ import { Instance } from '../../lib/instance/instance.js';
 import { shortTempDir, tinyGuest } from '../fixtures/guests.js';
 import { tinyMachineFile } from '../fixtures/instances.js';
 
+// Two tests boot a tiny guest or start an instance.
+t.setTimeout(240_000);
+
 const kernel = { kernel: '/boot/vmlinuz-none', memory: '256M' };
 
 t.test('each bad option value is refused by name, with a fix', async (t) => {
@@ -41,7 +44,6 @@ t.test('each bad option value is refused by name, with a fix', async (t) => {
 });
 
 t.test('a binary given by name boots from PATH; one that is nowhere is HOST_QEMU_MISSING', async (t) => {
-  t.setTimeout(120_000);
   const tiny = await tinyGuest('x86_64');
   const spec = { kernel: tiny.kernel, initrd: tiny.initrd, append: tiny.append, memory: '256M' };
   // No accel: the binary goes through the accelerator probe too.
@@ -60,7 +62,6 @@ t.test('a binary given by name boots from PATH; one that is nowhere is HOST_QEMU
 });
 
 t.test('an instance refuses an unknown accelerator and a binary that is nowhere', async (t) => {
-  t.setTimeout(60_000);
   const root = shortTempDir(t);
   const machine = await tinyMachineFile(root);
   const dev = await Instance.create({ name: 'dev', machine, accel: 'tcg' }, { root });
