@@ -2,6 +2,7 @@
 // console, readiness, port forwards, commands and files in the guest, and the one stop policy.
 
 import { rm } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { ARCH_TABLE } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -18,7 +19,7 @@ import {
   unsupported,
 } from './access/commands.js';
 import { type CloudInitResult, waitReady } from './access/ready.js';
-import { consoleGuest } from './access/ready-guest.js';
+import { consoleGuest, firstOutputBound } from './access/ready-guest.js';
 import { lookOver, watchRunState } from './access/run-state.js';
 import type { SshClient } from './access/ssh.js';
 import type { SerialConsole, SerialMatch, WaitForSerialOptions } from './console/serial.js';
@@ -31,8 +32,13 @@ export type { GuestCommandResult, GuestExecOptions } from './access/commands.js'
 export type { StopOptions } from './stop.js';
 
 export interface GuestExit extends QemuExit {
-  /** How the guest ended from qlaunch's point of view. */
-  how: StopHow | 'crashed';
+  /**
+   * How the guest ended from qlaunch's point of view: its own stop (`quit`, `terminated`, `killed`), the guest powering
+   * off, a signal from outside qlaunch that QEMU quit on (`signalled`, see `hostSignal`), or a crash.
+   */
+  how: StopHow | 'signalled' | 'crashed';
+  /** The signal QEMU quit on when `how` is `signalled` (e.g. SIGTERM from `kill`), when QEMU said which. */
+  hostSignal?: string | undefined;
   /** The reason of QEMU's last SHUTDOWN event, if one came (e.g. "guest-shutdown", "host-qmp-quit"). */
   shutdownReason?: string | undefined;
 }
@@ -46,6 +52,8 @@ export interface CloudParts {
   /** Keep `dir` after the guest is gone (default: delete it). */
   keep: boolean;
   readyTimeout?: number | undefined;
+  /** ms a guest booting from its disk may write nothing on its console (default 60 s); false: no bound. */
+  firstOutputTimeout?: number | false | undefined;
 }
 
 /** A guest booted from a cloud image: SSH and its run directory are always there. */
@@ -104,7 +112,13 @@ export class Guest implements AsyncDisposable {
     this.#parts = parts;
     this.#watchShutdown();
     this.exited = parts.process.exited.then(async (exit) => {
-      const result: GuestExit = { ...exit, how: this.#classify(exit), shutdownReason: this.#shutdownReason };
+      const how = this.#classify(exit);
+      const result: GuestExit = {
+        ...exit,
+        how,
+        ...(how === 'signalled' && { hostSignal: signalQemuQuitOn(exit.stderr) }),
+        shutdownReason: this.#shutdownReason,
+      };
       parts.logger.info({ exit: result }, 'qemu exited');
       this.#console?.end(
         new QlaunchError(
@@ -156,9 +170,16 @@ export class Guest implements AsyncDisposable {
     return removeForward(this.qmp, forward);
   }
 
-  /** SSH accepts the key and cloud-init has finished; fails fast on a kernel panic, QEMU exit or a disk error. */
+  /**
+   * SSH accepts the key and cloud-init has finished; fails fast on a kernel panic, QEMU exit, a disk error, or a
+   * disk boot that writes nothing on the console within `firstOutputTimeout` (VM_NOTHING_TO_BOOT).
+   */
   waitReady(
-    options: { timeout?: number | undefined; signal?: AbortSignal | undefined } = {},
+    options: {
+      timeout?: number | undefined;
+      signal?: AbortSignal | undefined;
+      firstOutputTimeout?: number | false | undefined;
+    } = {},
   ): Promise<CloudInitResult> {
     const cloud = this.#parts.cloud;
     if (!cloud) {
@@ -172,7 +193,11 @@ export class Guest implements AsyncDisposable {
     }
     const runState = (signal: AbortSignal) =>
       watchRunState(() => lookOver(this.qmp), { resume: "resume it with guest.qmp.execute('cont')" }, signal);
-    return waitReady(consoleGuest(this.console, {}, runState), cloud.ssh.target, {
+    const silence = firstOutputBound(
+      this.spec.kernel === undefined,
+      options.firstOutputTimeout ?? cloud.firstOutputTimeout,
+    );
+    return waitReady(consoleGuest(this.console, {}, runState, silence), cloud.ssh.target, {
       accel: this.accel,
       timeout: options.timeout ?? cloud.readyTimeout,
       signal: options.signal,
@@ -256,9 +281,19 @@ export class Guest implements AsyncDisposable {
     const clean = exit.exitCode === 0;
     if (clean && this.#shutdownReason?.startsWith('guest-')) return 'guest-shutdown';
     if (this.#how === 'terminated' || (this.#how === 'quit' && clean)) return this.#how;
-    // QEMU quits cleanly on SIGTERM: one qlaunch did not send is still a signal from the host, not a `quit`.
-    if (clean && this.#shutdownReason === 'host-signal') return 'terminated';
+    // QEMU quits cleanly on SIGTERM, SIGINT and SIGHUP: one qlaunch did not send is that signal, not a stop of ours.
+    // Its stderr line counts too: the exit can be seen before the SHUTDOWN event that says so.
+    if (clean && (this.#shutdownReason === 'host-signal' || signalQemuQuitOn(exit.stderr)))
+      return 'signalled';
     if (clean && this.#shutdownReason) return 'quit';
     return 'crashed';
   }
+}
+
+/** The signal QEMU names in its "terminating on signal N from pid …" line, as SIGTERM; undefined without one. */
+function signalQemuQuitOn(stderr: string): string | undefined {
+  const number = /terminating on signal (\d+)/.exec(stderr)?.[1];
+  if (number === undefined) return undefined;
+  const name = Object.entries(constants.signals).find(([, value]) => value === Number(number))?.[0];
+  return name ?? `signal ${number}`;
 }

@@ -6,7 +6,7 @@ import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkHostname } from '../cidata/hostname.js';
-import { ErrorCode, QlaunchError } from '../errors.js';
+import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
 import { checkGuestMemory } from '../host/memory.js';
 import { type Logger, silentLogger } from '../logger.js';
@@ -59,6 +59,11 @@ export interface LaunchOptions {
   waitReady?: boolean | undefined;
   /** Cloud guests: milliseconds for readiness; default 5 min under TCG, 2 under KVM. */
   readyTimeout?: number | undefined;
+  /**
+   * Cloud guests booting from their disk: ms they may write nothing at all on the serial console before the disk is
+   * taken to have nothing to boot (VM_NOTHING_TO_BOOT); default 60 s, false for no bound.
+   */
+  firstOutputTimeout?: number | false | undefined;
   /** Cloud guests: keep the overlay, seed and key after the guest stops (default: delete them). */
   keep?: boolean | undefined;
   /** Aborting gives up the launch (and stops a guest that was already started). */
@@ -78,7 +83,7 @@ const KERNEL_ONLY = [
   'noReboot',
 ] as const;
 const CLOUD_ONLY = ['diskSize', 'ports', 'userData', 'hostname'] as const;
-const CLOUD_OPTIONS = ['waitReady', 'readyTimeout', 'keep'] as const;
+const CLOUD_OPTIONS = ['waitReady', 'readyTimeout', 'firstOutputTimeout', 'keep'] as const;
 
 const usage = (message: string, hint: string) => new QlaunchError(ErrorCode.SPEC_INVALID, message, { hint });
 
@@ -290,6 +295,7 @@ async function launchImage(input: LaunchInput, options: LaunchOptions): Promise<
         dir,
         keep,
         readyTimeout: options.readyTimeout,
+        firstOutputTimeout: options.firstOutputTimeout,
       }),
     });
     if (options.waitReady ?? true) {
@@ -297,7 +303,8 @@ async function launchImage(input: LaunchInput, options: LaunchOptions): Promise<
         await guest.waitReady({ signal: options.signal });
       } catch (error) {
         await guest.kill();
-        throw error;
+        // The launch's own signal ended the wait: the launch is what was aborted, and nothing is left of it.
+        throw isQlaunchError(error, ErrorCode.VM_ABORTED) && options.signal?.aborted ? aborted() : error;
       }
     }
     return guest;

@@ -2,7 +2,7 @@
 
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, release } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Arch } from '../arch/table.js';
 import type { AccelVerdict } from './types.js';
 
@@ -28,8 +28,14 @@ export interface AccelCacheEntry {
   probedAt: string;
 }
 
-/** `${XDG_CACHE_HOME:-~/.cache}/qlaunch`; XDG says to ignore a relative XDG_CACHE_HOME. */
+/**
+ * `$QLAUNCH_HOME/cache` when QLAUNCH_HOME is set (the image store and instances keep to it too), else
+ * `${XDG_CACHE_HOME:-~/.cache}/qlaunch`; XDG says to ignore a relative XDG_CACHE_HOME.
+ */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  // Read here, not from lib/image's qlaunchHome: the host layer imports nothing above it. Same rule: relative is cwd's.
+  const own = env['QLAUNCH_HOME'];
+  if (own) return join(resolve(own), 'cache');
   const xdg = env['XDG_CACHE_HOME'];
   return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache'), 'qlaunch');
 }

@@ -3,7 +3,6 @@
 import { ARCH_TABLE, type Arch, hostArch as detectHostArch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import {
-  type AccelCacheEntry,
   binaryStamp,
   defaultCacheDir,
   findEntry,
@@ -12,18 +11,21 @@ import {
   withEntry,
   writeAccelCache,
 } from './accel-cache.js';
-import { type BinaryLookupOptions, locateQemu } from './binaries.js';
+import { type BinaryLookupOptions, locateQemu, queryQemu, resolveQemuBinary } from './binaries.js';
 import { checkKvmDevice } from './kvm-device.js';
 import type { PayloadJudgement, PayloadRun, ProbePayload } from './payload.js';
 import { DEFAULT_DEADLINE_MS, DEFAULT_STARTUP_MS, runPayload } from './payload-run.js';
 import type { AccelName, AccelVerdict, QemuBinary } from './types.js';
 
 export interface ProbeAccelOptions extends BinaryLookupOptions {
-  /** Path of the qemu-system binary to probe with; found on PATH otherwise. */
+  /** The qemu-system binary to probe with: a path, or a name on PATH; default qemu-system-<arch> on PATH. */
   binary?: string | undefined;
   /** The binary's facts when the caller has them already (only its path is used). */
   qemu?: QemuBinary | undefined;
-  /** Skip the probe: 'tcg' always works; 'kvm' still needs a usable KVM device for the host's own arch. */
+  /**
+   * 'tcg' skips the probe. 'kvm' needs a usable KVM device for the host's own arch, and is refused where the probe
+   * (cached, else run now) found guest code hangs under KVM.
+   */
   force?: AccelName | undefined;
   /** Ignore the cached verdict and probe again (the new verdict is cached). */
   refresh?: boolean | undefined;
@@ -128,7 +130,8 @@ async function runUnderKvm(arch: Arch, binary: string, options: ProbeAccelOption
 
 /**
  * The accelerator for `arch` guests on this host, with the CPU model to use and a one-line reason.
- * Throws HOST_ACCEL_UNAVAILABLE when KVM is forced where it cannot work, HOST_QEMU_MISSING when QEMU is missing.
+ * Throws HOST_ACCEL_UNAVAILABLE when KVM is forced where it cannot work (or the probe found it hangs),
+ * HOST_QEMU_MISSING when QEMU is missing.
  */
 export async function probeAccel(arch: Arch, options: ProbeAccelOptions = {}): Promise<AccelVerdict> {
   if (options.force === 'tcg') return tcg('forced by the user', { forced: true });
@@ -147,23 +150,49 @@ export async function probeAccel(arch: Arch, options: ProbeAccelOptions = {}): P
   const device = await checkKvmDevice(options.kvmDevice);
   if (!device.accessible) return unusable(device.problem ?? `${device.path} unusable`);
 
-  const binary = options.qemu?.path ?? options.binary ?? (await locateQemu(arch, options));
+  const binary =
+    options.qemu?.path ??
+    (options.binary === undefined
+      ? await locateQemu(arch, options)
+      : await resolveQemuBinary(options.binary, options));
   const key = { arch, ...(await hostIdentity()), qemuPath: binary, qemuStamp: await binaryStamp(binary) };
   const dir = options.cacheDir ?? defaultCacheDir(options.env);
   const entries = await readAccelCache(dir);
-  const hit = findEntry(entries, key);
-  if (options.force === 'kvm') {
-    const cpu = hit?.kvmCpu ?? ARCH_TABLE[arch].kvmCpu;
-    return { accel: 'kvm', cpu, reason: 'forced by the user', cached: false, forced: true };
-  }
-  if (hit && !options.refresh) return { ...hit.verdict, cached: true };
+  const hit = options.refresh ? undefined : findEntry(entries, key);
+  if (hit && options.force !== 'kvm') return { ...hit.verdict, cached: true };
 
-  const fresh = await runUnderKvm(arch, binary, options);
-  if (fresh.cacheable) {
-    const { cached: _, ...verdict } = fresh.verdict;
-    const entry: AccelCacheEntry = { key, verdict, kvmCpu: fresh.kvmCpu, probedAt: new Date().toISOString() };
-    // The verdict stands even if it cannot be remembered (read-only home): the next run just probes again.
-    await writeAccelCache(dir, withEntry(entries, entry)).catch(() => {});
+  // What the probe knows: a cached verdict, else one found now (and cached, if it says something lasting about KVM).
+  let known = hit;
+  if (!known) {
+    const fresh = await runUnderKvm(arch, binary, options);
+    if (fresh.cacheable && (options.qemu !== undefined || (await isQemu(arch, binary, fresh)))) {
+      const { cached: _, ...verdict } = fresh.verdict;
+      known = { key, verdict, kvmCpu: fresh.kvmCpu, probedAt: new Date().toISOString() };
+      // The verdict stands even if it cannot be remembered (read-only home): the next run just probes again.
+      await writeAccelCache(dir, withEntry(entries, known)).catch(() => {});
+    }
+    if (options.force !== 'kvm') return fresh.verdict;
   }
-  return fresh.verdict;
+  // Under KVM the probe saw hang, a guest would hang too, silently: refused rather than started.
+  if (known?.verdict.accel === 'tcg') throw brokenKvm(arch, known.verdict.reason);
+  const cpu = known?.kvmCpu ?? ARCH_TABLE[arch].kvmCpu;
+  return { accel: 'kvm', cpu, reason: 'forced by the user', cached: false, forced: true };
 }
+
+/** A verdict only counts from a binary that proved to be QEMU: it ran the guest code, or it reports a QEMU version. */
+async function isQemu(arch: Arch, binary: string, fresh: FreshVerdict): Promise<boolean> {
+  if (fresh.verdict.accel === 'kvm' || fresh.kvmCpu !== undefined) return true;
+  return queryQemu(arch, binary).then(
+    () => true,
+    () => false,
+  );
+}
+
+const brokenKvm = (arch: Arch, reason: string): QlaunchError =>
+  new QlaunchError(
+    ErrorCode.HOST_ACCEL_UNAVAILABLE,
+    `KVM was asked for, but the KVM probe found it does not run ${arch} guests on this host: a guest would hang`,
+    {
+      hint: `the probe: ${reason}; use --accel tcg (accel: 'tcg'), or run \`qlaunch doctor --refresh\` once KVM is fixed; to run under KVM anyway, give launch() accel: { accel: 'kvm' } (it skips the probe)`,
+    },
+  );

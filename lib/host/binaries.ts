@@ -2,7 +2,7 @@
 
 import { constants, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { ARCH_TABLE, type Arch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { QemuBinary, QemuImgBinary, QemuVersion } from './types.js';
@@ -93,6 +93,27 @@ export async function locateQemu(arch: Arch, options: BinaryLookupOptions = {}):
       hint: `install it: apt-get install ${debianPackage}`,
     },
   );
+}
+
+/**
+ * The full path of a qemu-system binary given as a path or as a name on PATH (as a shell finds it), without running
+ * it; one that is neither is HOST_QEMU_MISSING naming it.
+ */
+export async function resolveQemuBinary(given: string, options: BinaryLookupOptions = {}): Promise<string> {
+  if (given.includes('/')) {
+    const path = resolve(given);
+    if (await isExecutableFile(path)) return path;
+    const found = statSync(path, { throwIfNoEntry: false });
+    const problem = !found ? 'does not exist' : found.isFile() ? 'is not executable' : 'is not a file';
+    throw new QlaunchError(ErrorCode.HOST_QEMU_MISSING, `QEMU binary ${given} ${problem}`, {
+      hint: 'give the path of a qemu-system-* binary, or leave `binary` out to find it on PATH',
+    });
+  }
+  const found = await findExecutable(given, (options.env ?? process.env)['PATH']);
+  if (found) return found;
+  throw new QlaunchError(ErrorCode.HOST_QEMU_MISSING, `QEMU binary ${given} is not on PATH`, {
+    hint: 'give its full path, or install QEMU (apt-get install qemu-system-x86, qemu-system-arm or qemu-system-misc)',
+  });
 }
 
 /** qemu-img from PATH with its version, or undefined when it is not installed. */

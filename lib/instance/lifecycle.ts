@@ -25,6 +25,8 @@ export interface StartInstanceOptions {
   wait?: InstanceReadiness | undefined;
   /** Milliseconds for the wait (default 5 min under TCG, 2 under KVM). */
   timeout?: number | undefined;
+  /** ms a disk boot may write nothing on its console before VM_NOTHING_TO_BOOT (default 60 s); false: no bound. */
+  firstOutputTimeout?: number | false | undefined;
   signal?: AbortSignal | undefined;
   /** Skip probing: this QEMU binary and accelerator (tests, benchmarks). */
   binary?: string | undefined;
@@ -89,6 +91,7 @@ export async function startInstance(
   try {
     await waitInstance(config, paths, runtime, consoleOffset, options.wait ?? config.readiness, {
       timeout: options.timeout,
+      firstOutputTimeout: options.firstOutputTimeout,
       signal: options.signal,
     });
   } catch (error) {

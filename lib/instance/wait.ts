@@ -3,7 +3,7 @@
 
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { defaultReadyTimeout, waitReady, waitSshReady } from '../guest/access/ready.js';
-import { consoleGuest } from '../guest/access/ready-guest.js';
+import { consoleGuest, firstOutputBound } from '../guest/access/ready-guest.js';
 import { lookOver, type RunStateLook, watchRunState } from '../guest/access/run-state.js';
 import type { SshTarget } from '../guest/access/ssh.js';
 import { tailConsole } from '../guest/console/console-log.js';
@@ -37,6 +37,8 @@ const sshdFix = (name: string, unit: string): string =>
 export interface WaitInstanceOptions {
   /** Milliseconds (default 5 min under TCG, 2 under KVM). */
   timeout?: number | undefined;
+  /** ms a disk boot may write nothing on its console before VM_NOTHING_TO_BOOT (default 60 s); false: no bound. */
+  firstOutputTimeout?: number | false | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -82,7 +84,8 @@ export async function waitInstance(
         hint: 'it boots no cloud image: wait for serial:TEXT or none instead',
       });
     }
-    const guest = consoleGuest(tail.serial, { fix: (unit) => sshdFix(config.name, unit) }, runState);
+    const silence = firstOutputBound(config.kernel === undefined, options.firstOutputTimeout);
+    const guest = consoleGuest(tail.serial, { fix: (unit) => sshdFix(config.name, unit) }, runState, silence);
     const ready = { accel: runtime.accel, timeout, signal: options.signal };
     if (wait === 'cloud-init') await waitReady(guest, target, ready);
     else await waitSshReady(guest, target, ready);

@@ -153,3 +153,22 @@ for (const [arch, how] of [
     t.equal((await vm.exited).how, how, 'the exit tells the same');
   });
 }
+
+t.test('a signal sent to QEMU from outside qlaunch is reported as that signal, not as a stop', async (t) => {
+  const guest = await tinyGuest('x86_64');
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const vm = await launch({
+      kernel: guest.kernel,
+      initrd: guest.initrd,
+      append: `${guest.append} qlaunch.hold=1`,
+      memory: '256M',
+      accel: 'tcg',
+    });
+    t.teardown(() => vm.kill());
+    await vm.waitForSerial('QLAUNCH-HOLDING', { timeout: 120_000 });
+    process.kill(vm.pid, signal);
+    const exit = await vm.exited;
+    t.match(exit, { how: 'signalled', hostSignal: signal, shutdownReason: 'host-signal' }, signal);
+    t.notOk(alive(vm.pid), 'no QEMU left');
+  }
+});

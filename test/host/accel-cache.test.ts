@@ -27,10 +27,16 @@ const entry = (k: AccelCacheKey, accel: 'kvm' | 'tcg' = 'tcg'): AccelCacheEntry 
   probedAt: '2024-01-01T00:00:00.000Z',
 });
 
-t.test('defaultCacheDir follows XDG_CACHE_HOME, else ~/.cache', async (t) => {
+t.test('defaultCacheDir: QLAUNCH_HOME/cache, else XDG_CACHE_HOME, else ~/.cache', async (t) => {
   t.equal(defaultCacheDir({ XDG_CACHE_HOME: '/x/cache' }), '/x/cache/qlaunch');
   t.match(defaultCacheDir({}), /\/\.cache\/qlaunch$/);
   t.match(defaultCacheDir({ XDG_CACHE_HOME: 'relative/dir' }), /\/\.cache\/qlaunch$/, 'relative is ignored');
+  t.equal(defaultCacheDir({ QLAUNCH_HOME: '/q/home', XDG_CACHE_HOME: '/x/cache' }), '/q/home/cache');
+  t.equal(
+    defaultCacheDir({ QLAUNCH_HOME: 'rel' }),
+    join(process.cwd(), 'rel', 'cache'),
+    'relative: from the cwd',
+  );
 });
 
 t.test('hostIdentity: this kernel and this boot', async (t) => {

@@ -193,8 +193,82 @@ t.test(
       reason: `guest code did not finish under KVM within 300 ms (last stage reached: ${first?.name}): paravirtual or broken KVM`,
     });
     t.match(await probeAccel(host, options), { accel: 'tcg', cached: true });
-    // The CPU model QEMU accepted is remembered for a forced --accel kvm.
-    t.match(await probeAccel(host, { ...options, force: 'kvm' }), { cpu: kvmCpuCandidates(host).at(-1) });
+    // Forcing KVM the probe found broken would hang the guest silently: refused, naming the probe's reason.
+    const error = await probeAccel(host, { ...options, force: 'kvm' }).catch((e: unknown) => e);
+    t.ok(isQlaunchError(error, 'HOST_ACCEL_UNAVAILABLE'), 'forced KVM on a cached broken verdict is refused');
+    t.match(error, {
+      message: /^KVM was asked for, but the KVM probe found it does not run .* guests on this host/,
+      hint: /^the probe: guest code did not finish under KVM within 300 ms.*--accel tcg.*doctor --refresh.*accel: \{ accel: 'kvm' \}/,
+    });
+  },
+);
+
+t.test(
+  'forcing KVM with no verdict yet probes first: broken KVM is refused, a working one runs',
+  { skip: noPayload },
+  async (t) => {
+    if (!host || !hostPayload) return;
+    const dir = t.testdir({ kvm: '' });
+    const first = hostPayload.stages[0];
+    const hangs = await fakeQemu(dir, `printf '${first?.marker}'; exec sleep 30`);
+    const options = { cacheDir: join(dir, 'cache'), kvmDevice: join(dir, 'kvm'), deadlineMs: 300 };
+    await t.rejects(probeAccel(host, { ...options, binary: hangs, force: 'kvm' }), {
+      code: 'HOST_ACCEL_UNAVAILABLE',
+      hint: /paravirtual or broken KVM/,
+    });
+    t.equal((await cpusTried(dir)).length, kvmCpuCandidates(host).length, 'the probe ran');
+    const markers = hostPayload.stages.map((s) => s.marker).join('');
+    const works = await fakeQemu(dir, `printf '${markers}'; exit ${hostPayload.exitStatus}`);
+    t.match(await probeAccel(host, { ...options, binary: works, force: 'kvm', refresh: true }), {
+      accel: 'kvm',
+      cpu: kvmCpuCandidates(host).at(-1),
+      forced: true,
+    });
+  },
+);
+
+t.test('the verdict is kept under QLAUNCH_HOME when that is set', { skip: noPayload }, async (t) => {
+  if (!host || !hostPayload) return;
+  const dir = t.testdir({ kvm: '', home: {}, xdg: {} });
+  const markers = hostPayload.stages.map((s) => s.marker).join('');
+  const binary = await fakeQemu(dir, `printf '${markers}'; exit ${hostPayload.exitStatus}`);
+  const env = {
+    PATH: process.env['PATH'],
+    QLAUNCH_HOME: join(dir, 'home'),
+    XDG_CACHE_HOME: join(dir, 'xdg'),
+  };
+  t.match(await probeAccel(host, { binary, env, kvmDevice: join(dir, 'kvm') }), { accel: 'kvm' });
+  t.equal((await stat(join(dir, 'home', 'cache', ACCEL_CACHE_FILE))).mode & 0o777, 0o600);
+  await t.rejects(access(join(dir, 'xdg', 'qlaunch')), 'nothing in the XDG cache');
+  t.match(await probeAccel(host, { binary, env, kvmDevice: join(dir, 'kvm') }), { cached: true });
+});
+
+t.test('a binary that is not QEMU gets no cached verdict', { skip: noHostArch }, async (t) => {
+  if (!host) return;
+  const dir = t.testdir({ kvm: '' });
+  const cacheDir = join(dir, 'cache');
+  const verdict = await probeAccel(host, { binary: '/bin/true', cacheDir, kvmDevice: join(dir, 'kvm') });
+  t.match(verdict, { accel: 'tcg' });
+  await t.rejects(access(join(cacheDir, ACCEL_CACHE_FILE)), '/bin/true proved nothing about KVM');
+});
+
+t.test(
+  'a binary given by name is found on PATH; a missing one is HOST_QEMU_MISSING',
+  { skip: noPayload },
+  async (t) => {
+    if (!host || !hostPayload) return;
+    const dir = t.testdir({ kvm: '' });
+    const markers = hostPayload.stages.map((s) => s.marker).join('');
+    const binary = await fakeQemu(dir, `printf '${markers}'; exit ${hostPayload.exitStatus}`);
+    const options = { env: { PATH: dir }, cacheDir: join(dir, 'cache'), kvmDevice: join(dir, 'kvm') };
+    t.match(await probeAccel(host, { ...options, binary: 'qemu' }), { accel: 'kvm' });
+    const [entry] = JSON.parse(await readFile(join(dir, 'cache', ACCEL_CACHE_FILE), 'utf8')).entries;
+    t.equal(entry.key.qemuPath, binary, 'cached under its full path');
+    for (const missing of ['qemu-nowhere', join(dir, 'no-such-qemu')]) {
+      const error = await probeAccel(host, { ...options, binary: missing }).catch((e: unknown) => e);
+      t.ok(isQlaunchError(error, 'HOST_QEMU_MISSING'), missing);
+      t.match(error, { message: /^QEMU binary .* (is not on PATH|does not exist)/, hint: /\S/ });
+    }
   },
 );
 

@@ -69,7 +69,13 @@ function withinDeadline<T>(
       finish(() => reject(new QlaunchError(ErrorCode.VM_TIMEOUT, message, { hint })));
     };
     const onAbort = (): void =>
-      finish(() => reject(new QlaunchError(ErrorCode.VM_ABORTED, `waiting for ${what} was aborted`)));
+      finish(() =>
+        reject(
+          new QlaunchError(ErrorCode.VM_ABORTED, `waiting for ${what} was aborted`, {
+            hint: 'the wait was cancelled through its AbortSignal; the guest itself was not stopped by that',
+          }),
+        ),
+      );
     const timer = setTimeout(onTimeout, Math.max(0, options.deadline - started));
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });

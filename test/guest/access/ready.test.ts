@@ -14,7 +14,12 @@ import {
   waitForSsh,
   waitReady,
 } from '../../../lib/guest/access/ready.js';
-import { consoleGuest, type ReadyGuest } from '../../../lib/guest/access/ready-guest.js';
+import {
+  consoleGuest,
+  DEFAULT_FIRST_OUTPUT_MS,
+  firstOutputBound,
+  type ReadyGuest,
+} from '../../../lib/guest/access/ready-guest.js';
 import type { SshResult, SshTarget } from '../../../lib/guest/access/ssh.js';
 import { SerialConsole } from '../../../lib/guest/console/serial.js';
 import { launch } from '../../../lib/guest/launch.js';
@@ -188,6 +193,31 @@ t.test(
     controller.abort();
     quiet.push(Buffer.from('Kernel panic - not syncing\n'));
     t.notOk(await settlesWithin(stopped, 200), 'an aborted watch never settles');
+  },
+);
+
+t.test(
+  'consoleGuest: a disk boot silent past its bound is VM_NOTHING_TO_BOOT; any output ends that watch',
+  async (t) => {
+    const silent = new SerialConsole();
+    const error = await consoleGuest(silent, {}, undefined, 50)
+      .watchFailure(new AbortController().signal)
+      .catch((e: unknown) => e);
+    t.ok(isQlaunchError(error, ErrorCode.VM_NOTHING_TO_BOOT));
+    t.match(error, { message: /nothing on its serial console within 0\.05 s/, hint: /nothing to boot/ });
+
+    const speaks = new SerialConsole();
+    const watch = consoleGuest(speaks, {}, undefined, 50).watchFailure(new AbortController().signal);
+    speaks.push(Buffer.from('G'));
+    t.notOk(await settlesWithin(watch, 200), 'one byte of output: the guest booted something');
+    t.notOk(
+      await settlesWithin(consoleGuest(new SerialConsole()).watchFailure(new AbortController().signal), 200),
+      'no bound given (a kernel boot): silence is no failure',
+    );
+    t.equal(firstOutputBound(true, undefined), DEFAULT_FIRST_OUTPUT_MS);
+    t.equal(firstOutputBound(true, 5000), 5000);
+    t.equal(firstOutputBound(true, false), undefined);
+    t.equal(firstOutputBound(false, 5000), undefined, 'a kernel boot has no bound');
   },
 );
 
