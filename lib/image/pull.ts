@@ -6,11 +6,10 @@ import type { Arch } from '../arch/table.js';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import {
   type Checksum,
-  checksumForFile,
+  checksumInFile,
   formatChecksum,
   hashFile,
   parseChecksum,
-  parseChecksumFile,
   sameChecksum,
 } from './checksum.js';
 import { checkDownloadUrl, type DownloadProgress, downloadFile, fetchText } from './download.js';
@@ -56,7 +55,7 @@ export async function expectedChecksum(options: PullImageOptions): Promise<Check
   if (options.checksum !== undefined) return parseChecksum(options.checksum);
   if (options.checksumUrl !== undefined) {
     const text = await fetchText(options.checksumUrl, { signal: options.signal });
-    return checksumForFile(parseChecksumFile(text), urlFileName(options.url), options.checksumUrl);
+    return checksumInFile(text, urlFileName(options.url), shownUrl(options.checksumUrl));
   }
   if (options.unverified) return undefined;
   throw new QlaunchError(
