@@ -2,8 +2,9 @@
 
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { Checksum, ChecksumAlgorithm } from './checksum.js';
+import { checkDownloadUrl } from './download-url.js';
 import { abortedError, writeHashed } from './hashed-write.js';
-import { hasCredentials, shownUrl } from './url-text.js';
+import { shownUrl } from './url-text.js';
 
 export interface DownloadProgress {
   received: number;
@@ -22,32 +23,6 @@ export interface Download {
   checksum: Checksum;
   /** Where the bytes came from after redirects. */
   finalUrl: string;
-}
-
-/** `url` as an http(s) URL, or an error saying what qlaunch can fetch. */
-export function checkDownloadUrl(url: string): URL {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {}
-  if (parsed && hasCredentials(parsed)) {
-    throw new QlaunchError(
-      ErrorCode.IMAGE_DOWNLOAD_FAILED,
-      `${shownUrl(url)} carries a user name and password, which qlaunch does not send`,
-      {
-        hint: 'use a URL the server accepts without them (a signed link, say), or download the file yourself and `qlaunch image import` it',
-      },
-    );
-  }
-  if (parsed?.protocol === 'http:' || parsed?.protocol === 'https:') return parsed;
-  throw new QlaunchError(
-    ErrorCode.IMAGE_DOWNLOAD_FAILED,
-    `'${shownUrl(url)}' is not an http:// or https:// URL`,
-    {
-      hint:
-        parsed?.protocol === 'file:' ? 'add a local file with `qlaunch image import FILE`' : 'check the URL',
-    },
-  );
 }
 
 const causeText = (error: unknown): string => {

@@ -12,7 +12,8 @@ import {
   parseChecksum,
   sameChecksum,
 } from './checksum.js';
-import { checkDownloadUrl, type DownloadProgress, downloadFile, fetchText } from './download.js';
+import { type DownloadProgress, downloadFile, fetchText } from './download.js';
+import { checkDownloadUrl } from './download-url.js';
 import { checkImageName, urlFileName } from './image-name.js';
 import { keepCheckedDisk } from './keep-disk.js';
 import { addImage, findImage, type ImageStore, type StoredImage } from './store.js';

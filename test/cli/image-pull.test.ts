@@ -78,6 +78,17 @@ t.test('pull sources: a URL as given, a template through the lookup, per-arch na
   }
 });
 
+t.test('a malformed URL is refused by what is wrong with it, before a name is made from it', async (t) => {
+  for (const [source, message] of [
+    ['http://', /^'http:\/\/' is not a valid URL: it names no host$/],
+    ['http://a b/x.qcow2', /it contains a space$/],
+    ['http://[::1:18081/x', /the \[ of its IPv6 address is never closed/],
+    ['ftp://mirror/x.qcow2', /qlaunch does not download over ftp:$/],
+  ] as const) {
+    await t.rejects(pullRequest({ source }), { code: 'IMAGE_DOWNLOAD_FAILED', message }, source);
+  }
+});
+
 t.test('pull by a shipped template name reaches the template lookup', async (t) => {
   await t.rejects(pullRequest({ source: 'no-such-template' }), { message: /no-such-template/ });
 });

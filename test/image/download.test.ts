@@ -3,7 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
-import { checkDownloadUrl, downloadFile, fetchText } from '../../lib/image/download.js';
+import { downloadFile, fetchText } from '../../lib/image/download.js';
+import { checkDownloadUrl } from '../../lib/image/download-url.js';
 import { imageServer } from './image-server.js';
 
 const BODY = Buffer.concat([Buffer.alloc(200_000, 1), Buffer.alloc(300_000), Buffer.alloc(100_000, 2)]);

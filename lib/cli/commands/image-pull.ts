@@ -60,6 +60,9 @@ export async function pullRequest(
   const arch = args.arch === undefined ? undefined : parseArch(args.arch);
   const { imageNameForArch, imageNameFromUrl } = await import('../../image/image-name.js');
   if (args.source.includes('://')) {
+    const { checkDownloadUrl } = await import('../../image/download-url.js');
+    // Before a name is made from it: a malformed URL is refused by what is wrong with it.
+    checkDownloadUrl(args.source);
     return {
       url: args.source,
       name: args.name ?? imageNameFromUrl(args.source),
