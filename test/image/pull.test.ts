@@ -197,6 +197,34 @@ t.test(
   },
 );
 
+t.test('refusals of what was downloaded name the URL, never the scratch file it lay in', async (t) => {
+  // A qcow2 whose header the inspector accepts but whose L1 table offset qemu-img refuses to open.
+  const badL1 = Buffer.from(QCOW2);
+  badL1.writeBigUInt64BE(0x30001n, 40);
+  const server = await imageServer(t, {
+    '/x/page.qcow2': { body: TEXT },
+    '/x/bad-l1.qcow2': { body: badL1 },
+  });
+  const store = openImageStore({ env: { QLAUNCH_HOME: join(t.testdir(), 'home') } });
+  for (const [path, problem] of [
+    ['/x/page.qcow2', /it starts with text, not a disk/],
+    ['/x/bad-l1.qcow2', /qemu-img cannot open it: Active L1 table offset invalid/],
+  ] as const) {
+    const url = server.url(path);
+    const error = await pullImage({ url, name: 'a', store, unverified: true }).catch((e: unknown) => e);
+    t.match(error, { code: 'IMAGE_INVALID', message: `${url} is not a usable disk image: ` }, path);
+    t.match(error, { message: problem }, path);
+    for (const scratch of ['.tmp-', 'download.part', store.dir]) {
+      t.notMatch(
+        `${(error as Error).message}\n${(error as { hint?: string }).hint}`,
+        scratch,
+        `${path}: no ${scratch}`,
+      );
+    }
+  }
+  storeHolds(t, store, []);
+});
+
 t.test('an aborted pull leaves nothing', async (t) => {
   const server = await imageServer(t, routes());
   const store = openImageStore({ env: { QLAUNCH_HOME: join(t.testdir(), 'home') } });
