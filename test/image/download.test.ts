@@ -96,6 +96,59 @@ t.test('aborting a download mid-body fails with IMAGE_ABORTED and leaves no file
   );
 });
 
+t.test(
+  'a server that stops sending fails after the stall bound, reported while it lasts; nothing is left',
+  async (t) => {
+    const server = await imageServer(t, {
+      '/half': { body: BODY, stallAfter: BODY.length / 2 },
+      '/silent': { silent: true },
+    });
+    const dir = t.testdir();
+    const stalls: number[] = [];
+    await t.rejects(
+      downloadFile(server.url('/half'), join(dir, 'x'), {
+        algorithm: 'sha256',
+        stallTimeout: 2500,
+        onProgress: (p) => p.stalledMs !== undefined && stalls.push(p.stalledMs),
+      }),
+      {
+        code: 'IMAGE_DOWNLOAD_STALLED',
+        message: new RegExp(
+          `^download of ${server.url('/half')} stalled: nothing arrived for 2\\.5 s after ${BODY.length / 2} of ${BODY.length} bytes$`,
+        ),
+        hint: /--stall-timeout SECONDS \(stallTimeout in the library\)/,
+      },
+    );
+    t.ok(stalls.length > 0 && stalls.every((ms) => ms >= 1000), 'the stall was reported while it lasted');
+    await t.rejects(
+      downloadFile(server.url('/silent'), join(dir, 'y'), { algorithm: 'sha256', stallTimeout: 300 }),
+      { code: 'IMAGE_DOWNLOAD_STALLED', message: /stalled: nothing arrived for 0\.3 s$/ },
+      'no response at all is a stall too',
+    );
+    await t.rejects(fetchText(server.url('/silent'), { stallTimeout: 300 }), {
+      code: 'IMAGE_DOWNLOAD_STALLED',
+    });
+    t.same(readdirSync(dir), []);
+  },
+);
+
+t.test('redirects are followed up to a bound; a redirect to another scheme is refused', async (t) => {
+  const server = await imageServer(t, {
+    '/loop': { redirect: '/loop' },
+    '/ftp': { redirect: 'ftp://mirror/x.img' },
+  });
+  const dir = t.testdir();
+  await t.rejects(downloadFile(server.url('/loop'), join(dir, 'x'), { algorithm: 'sha256' }), {
+    code: 'IMAGE_DOWNLOAD_FAILED',
+    message: `GET ${server.url('/loop')} was redirected more than 10 times`,
+  });
+  t.equal(server.hits('/loop'), 11);
+  await t.rejects(downloadFile(server.url('/ftp'), join(dir, 'x'), { algorithm: 'sha256' }), {
+    message: /^'ftp:\/\/mirror\/x\.img' is not an http:\/\/ or https:\/\/ URL/,
+  });
+  t.same(readdirSync(dir), []);
+});
+
 t.test('unreachable hosts and non-http URLs are clear errors', async (t) => {
   const dir = t.testdir();
   // A port that was just free: nothing listens there, so the connection is refused at once.
@@ -108,7 +161,7 @@ t.test('unreachable hosts and non-http URLs are clear errors', async (t) => {
   const url = `http://127.0.0.1:${port}/x.img`;
   await t.rejects(downloadFile(url, join(dir, 'x'), { algorithm: 'sha256' }), {
     code: 'IMAGE_DOWNLOAD_FAILED',
-    message: `cannot fetch ${url}: fetch failed (ECONNREFUSED)`,
+    message: `cannot fetch ${url}: connect ECONNREFUSED 127.0.0.1:${port}`,
   });
   t.throws(() => checkDownloadUrl('file:///tmp/x.qcow2'), {
     code: 'IMAGE_DOWNLOAD_FAILED',
