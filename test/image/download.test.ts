@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import t from 'tap';
 import { downloadFile, fetchText } from '../../lib/image/download.js';
 import { checkDownloadUrl } from '../../lib/image/download-url.js';
@@ -185,3 +187,50 @@ t.test('fetchText reads small files and refuses big ones', async (t) => {
   await t.rejects(fetchText(server.url('/cut')), { code: 'IMAGE_DOWNLOAD_FAILED', message: /broke off/ });
   await t.rejects(fetchText(server.url('/none')), { message: /HTTP 404/ });
 });
+
+t.test(
+  'https: a server whose CA is in the system bundle (SSL_CERT_FILE) is trusted; otherwise refused',
+  async (t) => {
+    const dir = t.testdir();
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    await execa('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
+    const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_, res) =>
+      res.writeHead(200, { 'content-length': BODY.length }).end(BODY),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/disk.img`;
+    const saved = process.env['SSL_CERT_FILE'];
+    t.teardown(() => {
+      if (saved === undefined) delete process.env['SSL_CERT_FILE'];
+      else process.env['SSL_CERT_FILE'] = saved;
+    });
+    delete process.env['SSL_CERT_FILE'];
+    await t.rejects(downloadFile(url, join(dir, 'x'), { algorithm: 'sha256' }), {
+      code: 'IMAGE_DOWNLOAD_FAILED',
+      message: new RegExp(`^cannot fetch ${url}: self[- ]signed certificate`),
+    });
+    process.env['SSL_CERT_FILE'] = cert;
+    const got = await downloadFile(url, join(dir, 'x'), { algorithm: 'sha256' });
+    t.equal(got.checksum.hex, SHA256);
+  },
+);
