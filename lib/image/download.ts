@@ -1,5 +1,6 @@
 // Fetching an image over HTTP(S) straight to a file while hashing it; a transfer that stalls fails after a bound.
 
+import { rm } from 'node:fs/promises';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { Checksum, ChecksumAlgorithm } from './checksum.js';
 import { abortedError, writeHashed } from './hashed-write.js';
@@ -83,6 +84,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       },
     });
   } catch (error) {
+    response.cancel();
     if (error instanceof QlaunchError) throw error;
     if (options.signal?.aborted) throw abortedError(what);
     throw new QlaunchError(
@@ -93,6 +95,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
   }
   // Node ends a body cut short of its Content-Length with an error; this keeps a short file from passing as whole.
   if (total !== undefined && written.bytes !== total) {
+    await rm(dest, { force: true });
     throw new QlaunchError(
       ErrorCode.IMAGE_DOWNLOAD_FAILED,
       `download of ${shownUrl(url)} broke off after ${written.bytes} of ${total} bytes`,
@@ -132,6 +135,7 @@ export async function fetchText(
       chunks.push(chunk);
     }
   } catch (error) {
+    response.cancel();
     if (error instanceof QlaunchError) throw error;
     if (options.signal?.aborted) throw abortedError(what);
     throw new QlaunchError(ErrorCode.IMAGE_DOWNLOAD_FAILED, `${what} broke off: ${causeText(error)}`, {

@@ -68,6 +68,8 @@ export interface GetResponse {
   length: number | undefined;
   /** The body; it fails if the connection breaks, stalls or is aborted, and is closed when left early. */
   body: AsyncIterable<Uint8Array>;
+  /** Closes the connection, also when the body was never read. */
+  cancel(): void;
 }
 
 /** Fails the request in flight when nothing arrives for `stallTimeout`, and reports a stall while it lasts. */
@@ -217,6 +219,14 @@ export async function httpGet(url: string, options: GetOptions): Promise<GetResp
       response.destroy();
       throw statusError(url, current, response);
     }
-    return { url: current, length: contentLength(response), body: watchedBody(response, watch, options) };
+    return {
+      url: current,
+      length: contentLength(response),
+      body: watchedBody(response, watch, options),
+      cancel: () => {
+        watch.disarm();
+        response.destroy();
+      },
+    };
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -234,3 +235,24 @@ t.test(
     t.equal(got.checksum.hex, SHA256);
   },
 );
+
+t.test('a download that fails before reading the body still closes the connection', async (t) => {
+  const dir = t.testdir({ taken: 'already here' });
+  let closed: () => void = () => {};
+  const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+  const server = createHttpServer((req, res) => {
+    req.socket.on('close', () => closed());
+    res.writeHead(200, { 'content-length': BODY.length }).write(BODY.subarray(0, 1000));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/disk.img`;
+  await t.rejects(downloadFile(url, join(dir, 'taken'), { algorithm: 'sha256' }), {
+    cause: { code: 'EEXIST' },
+  });
+  await connectionClosed;
+  t.pass('the server saw the connection closed');
+});
