@@ -8,13 +8,20 @@ export interface ProgressState {
   /** Undefined when the size is not known (no Content-Length). */
   total: number | undefined;
   elapsedMs: number;
+  /** Set while nothing has arrived for a while: the line says so instead of an average that hides it. */
+  stalledMs?: number | undefined;
 }
 
 const BAR_WIDTH = 24;
 
-/** One progress line: label, percentage and bar when the total is known, bytes so far, rate. Pure. */
+/** One progress line: label, percentage and bar when the total is known, bytes so far, rate or stall. Pure. */
 export function progressLine(label: string, state: ProgressState, bar = true): string {
-  const rate = state.elapsedMs > 0 ? `${formatBytes((state.done * 1000) / state.elapsedMs)}/s` : '';
+  const rate =
+    state.stalledMs !== undefined
+      ? `stalled ${Math.floor(state.stalledMs / 1000)} s`
+      : state.elapsedMs > 0
+        ? `${formatBytes((state.done * 1000) / state.elapsedMs)}/s`
+        : '';
   const parts = [printable(label)];
   if (state.total !== undefined && state.total > 0) {
     const fraction = Math.min(1, state.done / state.total);
@@ -32,7 +39,8 @@ export function progressLine(label: string, state: ProgressState, bar = true): s
 }
 
 export interface ProgressReporter {
-  update(done: number, total: number | undefined): void;
+  /** `stalledMs` while nothing arrives (the line shows the stall), undefined when bytes flow. */
+  update(done: number, total: number | undefined, stalledMs?: number): void;
   /** Ends the display with the last state on its own line; nothing when nothing was shown. */
   finish(): void;
 }
@@ -59,11 +67,19 @@ export function progressReporter(
   let step = -1;
   let finished = false;
   let updated = false;
+  let stallLogged = false;
   const draw = () => stream.write(`\r${progressLine(label, last)}\x1b[K`);
   return {
-    update(done, total) {
+    update(done, total, stalledMs) {
       updated = true;
-      last = { done, total, elapsedMs: now() - started };
+      last = { done, total, elapsedMs: now() - started, stalledMs };
+      if (stalledMs !== undefined && !tty) {
+        // A log gets one line when a stall starts, not one a second while it lasts.
+        if (!stallLogged) stream.write(`${progressLine(label, last, false)}\n`);
+        stallLogged = true;
+        return;
+      }
+      stallLogged = false;
       if (tty) {
         if (now() - drawnAt < REDRAW_MS) return;
         drawnAt = now();

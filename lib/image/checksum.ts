@@ -1,4 +1,5 @@
-// Image checksums: `sha256:HEX` strings, vendor SHA256SUMS / SHA512SUMS files (GNU and BSD lines), and hashing a file.
+// Image checksums: `sha256:HEX` strings, vendor SHA256SUMS / SHA512SUMS files (GNU, BSD and OpenSSL lines, or one
+// bare digest), and hashing a file.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -48,8 +49,15 @@ export interface ChecksumEntry {
 
 // GNU coreutils: "HEX  name" (text mode) or "HEX *name" (binary mode).
 const GNU_LINE = /^([0-9a-fA-F]+) [ *](.+)$/;
-// BSD style, also `sha256sum --tag` and Fedora's CHECKSUM files: "SHA256 (name) = HEX".
-const BSD_LINE = /^(SHA256|SHA512) \((.+)\) ?= ?([0-9a-fA-F]+)$/;
+// BSD style, also `sha256sum --tag` and Fedora's CHECKSUM files: "SHA256 (name) = HEX"; OpenSSL's
+// `dgst` writes "SHA256(name)= HEX" (1.x) or "SHA2-256(name)= HEX" (3.x).
+const BSD_LINE = /^(SHA256|SHA512|SHA2-256|SHA2-512) ?\((.+)\) ?= ?([0-9a-fA-F]+)$/;
+
+const bsdAlgorithm = (tag: string): ChecksumAlgorithm =>
+  tag.replace('2-', '').toLowerCase() as ChecksumAlgorithm;
+
+// Windows editors and PowerShell's Out-File start a UTF-8 file with a byte order mark.
+const withoutBom = (text: string): string => (text.startsWith('\uFEFF') ? text.slice(1) : text);
 
 /** Undoes coreutils' escaping of names with a backslash or newline (such lines start with a backslash). */
 const unescapeName = (name: string): string =>
@@ -61,12 +69,12 @@ const unescapeName = (name: string): string =>
  */
 export function parseChecksumFile(text: string): ChecksumEntry[] {
   const entries: ChecksumEntry[] = [];
-  for (const raw of text.split(/\r?\n/)) {
+  for (const raw of withoutBom(text).split(/\r?\n/)) {
     const escaped = raw.startsWith('\\');
     const line = escaped ? raw.slice(1) : raw;
     const bsd = BSD_LINE.exec(line);
     if (bsd) {
-      const algorithm = bsd[1]!.toLowerCase() as ChecksumAlgorithm;
+      const algorithm = bsdAlgorithm(bsd[1]!);
       const hex = bsd[3]!.toLowerCase();
       if (hex.length !== HEX_DIGITS[algorithm]) continue;
       entries.push({ name: escaped ? unescapeName(bsd[2]!) : bsd[2]!, checksum: { algorithm, hex } });
@@ -117,6 +125,17 @@ export function checksumForFile(
     },
   );
 }
+
+/** The digest a `.sha256` / `.sha512` file holds when it is nothing but that digest (one token, no file name). */
+export function bareDigest(text: string): Checksum | undefined {
+  const token = withoutBom(text).trim();
+  const algorithm = /^[0-9a-fA-F]+$/.test(token) ? algorithmOfLength(token.length) : undefined;
+  return algorithm && { algorithm, hex: token.toLowerCase() };
+}
+
+/** The digest the checksum file `text` gives for `fileName`: its one bare digest, or its line for that file. */
+export const checksumInFile = (text: string, fileName: string, source: string): Checksum =>
+  bareDigest(text) ?? checksumForFile(parseChecksumFile(text), fileName, source);
 
 /** The digest of a file's bytes, read as a stream. */
 export async function hashFile(path: string, algorithm: ChecksumAlgorithm): Promise<Checksum> {

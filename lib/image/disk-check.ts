@@ -2,6 +2,7 @@
 // reads no other file) before any tool opens it; qemu-img, told the format, reads it and a qcow2 passes
 // `qemu-img check`; and a raw file looks like a disk rather than text or an archive.
 
+import { basename, resolve } from 'node:path';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { shellWord } from '../shell-word.js';
 import type { AcceptedFormat } from './format-inspect.js';
@@ -124,6 +125,35 @@ export async function storedDiskProblem(path: string, format: string): Promise<s
   return undefined;
 }
 
+/** qemu-img's words about the file at `path` in terms of `source`: a scratch file's path means nothing to the user. */
+function inSourceTerms(text: string, path: string, source: string): string {
+  if (source === path) return text;
+  return text.split(resolve(path)).join(source).split(path).join(source);
+}
+
+/** qemu-img info on `path`, its refusal an IMAGE_INVALID error naming `source` with qemu-img's reason. */
+async function readInfo(path: string, format: AcceptedFormat, source: string): Promise<ImageInfo> {
+  try {
+    const { backingChain: _, ...info } = await qemuImgInfo(path, { format });
+    return info;
+  } catch (error) {
+    if (!isQlaunchError(error, ErrorCode.IMAGE_INVALID)) throw error;
+    const prefix = `${path} cannot be read as a disk image: `;
+    const reason = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+    // qemu-img's "Could not open 'PATH': " says again what the message already names.
+    const shown = inSourceTerms(reason.replace(`Could not open '${resolve(path)}': `, ''), path, source);
+    throw invalid(source, `qemu-img cannot open it: ${shown}`, error.hint ?? 'check the file');
+  }
+}
+
+/** The file to name in a command the user runs: the path, or for a download the file it is saved as. */
+const fileToConvert = (path: string, source: string): string =>
+  source === path
+    ? path
+    : /^https?:\/\//.test(source)
+      ? basename(new URL(source).pathname) || 'IMAGE'
+      : source;
+
 /**
  * qemu-img's facts about `path` once it passed the checks: accepted by the format inspector before any tool
  * opens it, then read by qemu-img with that format named (never probed), self-contained (no backing file), not
@@ -132,12 +162,12 @@ export async function storedDiskProblem(path: string, format: string): Promise<s
 export async function checkDiskImage(path: string, options: CheckDiskOptions = {}): Promise<ImageInfo> {
   const source = options.source ?? path;
   const format = await checkDiskHeader(path, { source });
-  const { backingChain: _, ...info } = await qemuImgInfo(path, { format });
+  const info = await readInfo(path, format, source);
   if (info.backingFilename !== undefined) {
     throw invalid(
       source,
       `it is an overlay on ${info.backingFilename}`,
-      `store a self-contained copy: qemu-img convert -f ${format} -O qcow2 ${shellWord(path)} flat.qcow2`,
+      `store a self-contained copy: qemu-img convert -f ${format} -O qcow2 ${shellWord(fileToConvert(path, source))} flat.qcow2`,
     );
   }
   if (info.encrypted) throw invalid(source, 'it is encrypted', 'store an unencrypted image');
@@ -149,7 +179,7 @@ export async function checkDiskImage(path: string, options: CheckDiskOptions = {
     const counts = `${check.corruptions} corruptions, ${check.checkErrors} check errors`;
     throw invalid(
       source,
-      `qemu-img check finds it damaged (${counts})${check.detail ? `: ${check.detail.split('\n')[0]}` : ''}`,
+      `qemu-img check finds it damaged (${counts})${check.detail ? `: ${inSourceTerms(check.detail.split('\n')[0]!, path, source)}` : ''}`,
       'download or copy it again: the file is truncated or overwritten',
     );
   }

@@ -1,20 +1,29 @@
-// Fetching an image over HTTP(S) with Node's fetch (redirects followed) straight to a file while hashing it.
+// Fetching an image over HTTP(S) straight to a file while hashing it; a transfer that stalls fails after a bound.
 
+import { rm } from 'node:fs/promises';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { Checksum, ChecksumAlgorithm } from './checksum.js';
 import { abortedError, writeHashed } from './hashed-write.js';
-import { hasCredentials, shownUrl } from './url-text.js';
+import { httpGet } from './http-get.js';
+import { shownUrl } from './url-text.js';
+
+/** How long a download may go without a byte before it fails, unless told otherwise. */
+export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 
 export interface DownloadProgress {
   received: number;
   /** From Content-Length; undefined when the server does not say. */
   total: number | undefined;
+  /** Set while no byte has arrived for a while: how long, in milliseconds. */
+  stalledMs?: number | undefined;
 }
 
 export interface DownloadOptions {
   algorithm: ChecksumAlgorithm;
   onProgress?: ((progress: DownloadProgress) => void) | undefined;
   signal?: AbortSignal | undefined;
+  /** Fail when no byte arrives for this many milliseconds (default DEFAULT_STALL_TIMEOUT_MS). */
+  stallTimeout?: number | undefined;
 }
 
 export interface Download {
@@ -24,99 +33,47 @@ export interface Download {
   finalUrl: string;
 }
 
-/** `url` as an http(s) URL, or an error saying what qlaunch can fetch. */
-export function checkDownloadUrl(url: string): URL {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {}
-  if (parsed && hasCredentials(parsed)) {
-    throw new QlaunchError(
-      ErrorCode.IMAGE_DOWNLOAD_FAILED,
-      `${shownUrl(url)} carries a user name and password, which qlaunch does not send`,
-      {
-        hint: 'use a URL the server accepts without them (a signed link, say), or download the file yourself and `qlaunch image import` it',
-      },
-    );
-  }
-  if (parsed?.protocol === 'http:' || parsed?.protocol === 'https:') return parsed;
-  throw new QlaunchError(
-    ErrorCode.IMAGE_DOWNLOAD_FAILED,
-    `'${shownUrl(url)}' is not an http:// or https:// URL`,
+const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
+
+/** The error for a transfer that stopped: what, after how much, and how to wait longer. */
+export const stalledError = (what: string, stalledMs: number, progress: string): QlaunchError =>
+  new QlaunchError(
+    ErrorCode.IMAGE_DOWNLOAD_STALLED,
+    `${what} stalled: nothing arrived for ${seconds(stalledMs)}${progress}`,
     {
-      hint:
-        parsed?.protocol === 'file:' ? 'add a local file with `qlaunch image import FILE`' : 'check the URL',
+      hint: 'the server stopped sending: pull again (nothing partial was kept), or allow a longer pause with --stall-timeout SECONDS (stallTimeout in the library)',
     },
   );
-}
 
 const causeText = (error: unknown): string => {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  const detail = cause?.code ?? cause?.message;
-  return detail ? `${(error as Error).message} (${detail})` : String((error as Error).message ?? error);
-};
-
-const isAbort = (error: unknown, signal: AbortSignal | undefined): boolean =>
-  signal?.aborted === true || (error as Error)?.name === 'AbortError';
-
-/** A GET whose failure (network, HTTP status) is a QlaunchError naming the URL and, for HTTP, the status. */
-async function get(url: string, what: string, signal: AbortSignal | undefined): Promise<Response> {
-  checkDownloadUrl(url);
-  let response: Response;
-  try {
-    // identity: Content-Length then counts the bytes we store, and no server gzips a disk image behind our back.
-    response = await fetch(url, {
-      redirect: 'follow',
-      signal: signal ?? null,
-      headers: { 'accept-encoding': 'identity' },
-    });
-  } catch (error) {
-    if (isAbort(error, signal)) throw abortedError(what);
-    throw new QlaunchError(
-      ErrorCode.IMAGE_DOWNLOAD_FAILED,
-      `cannot fetch ${shownUrl(url)}: ${causeText(error)}`,
-      {
-        hint: 'check the URL, the network and any proxy',
-        cause: error,
-      },
-    );
-  }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => {});
-    const where = response.url && response.url !== url ? ` (redirected to ${shownUrl(response.url)})` : '';
-    throw new QlaunchError(
-      ErrorCode.IMAGE_DOWNLOAD_FAILED,
-      `GET ${shownUrl(url)}${where} failed: HTTP ${response.status} ${response.statusText}`.trimEnd(),
-      {
-        hint:
-          response.status >= 500
-            ? 'the server had a problem: try again later'
-            : 'check the URL; the vendor may have moved or retired the image',
-      },
-    );
-  }
-  return response;
-}
-
-const contentLength = (response: Response): number | undefined => {
-  const header = response.headers.get('content-length');
-  const length = header === null ? Number.NaN : Number(header);
-  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = String((error as Error)?.message ?? error);
+  return code && !message.includes(code) ? `${message} (${code})` : message;
 };
 
 /**
- * Streams `url` into `dest` (created, must not exist) while hashing it. A broken-off transfer, an HTTP error or
- * an abort throws and leaves no `dest` behind.
+ * Streams `url` into `dest` (created, must not exist) while hashing it. A broken-off or stalled transfer, an HTTP
+ * error or an abort throws and leaves no `dest` behind.
  */
 export async function downloadFile(url: string, dest: string, options: DownloadOptions): Promise<Download> {
   const what = `download of ${shownUrl(url)}`;
-  const response = await get(url, what, options.signal);
-  const total = contentLength(response);
-  const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-  let written: Awaited<ReturnType<typeof writeHashed>>;
   let received = 0;
+  let total: number | undefined;
+  const sofar = () =>
+    received > 0 || total !== undefined
+      ? ` after ${received}${total === undefined ? '' : ` of ${total}`} bytes`
+      : '';
+  const response = await httpGet(url, {
+    what,
+    signal: options.signal,
+    stallTimeout: options.stallTimeout ?? DEFAULT_STALL_TIMEOUT_MS,
+    stallError: (ms) => stalledError(what, ms, sofar()),
+    onStall: (stalledMs) => options.onProgress?.({ received, total, stalledMs }),
+  });
+  total = response.length;
+  let written: Awaited<ReturnType<typeof writeHashed>>;
   try {
-    written = await writeHashed(body, dest, {
+    written = await writeHashed(response.body, dest, {
       algorithm: options.algorithm,
       signal: options.signal,
       what,
@@ -127,32 +84,46 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       },
     });
   } catch (error) {
+    response.cancel();
     if (error instanceof QlaunchError) throw error;
-    if (isAbort(error, options.signal)) throw abortedError(what);
-    // fetch rejects a body cut short of its Content-Length or chunked end, so a short file never passes as whole.
+    if (options.signal?.aborted) throw abortedError(what);
     throw new QlaunchError(
       ErrorCode.IMAGE_DOWNLOAD_FAILED,
-      `download of ${shownUrl(url)} broke off after ${received}${total === undefined ? '' : ` of ${total}`} bytes: ${causeText(error)}`,
+      `download of ${shownUrl(url)} broke off${sofar()}: ${causeText(error)}`,
       { hint: 'pull again; nothing partial was kept', cause: error },
     );
   }
-  return { ...written, finalUrl: response.url || url };
+  // Node ends a body cut short of its Content-Length with an error; this keeps a short file from passing as whole.
+  if (total !== undefined && written.bytes !== total) {
+    await rm(dest, { force: true });
+    throw new QlaunchError(
+      ErrorCode.IMAGE_DOWNLOAD_FAILED,
+      `download of ${shownUrl(url)} broke off after ${written.bytes} of ${total} bytes`,
+      { hint: 'pull again; nothing partial was kept' },
+    );
+  }
+  return { ...written, finalUrl: response.url };
 }
 
 /** A small text file (a vendor's SHA256SUMS), refused when larger than `maxBytes`. */
 export async function fetchText(
   url: string,
-  options: { signal?: AbortSignal | undefined; maxBytes?: number } = {},
+  options: { signal?: AbortSignal | undefined; maxBytes?: number; stallTimeout?: number | undefined } = {},
 ): Promise<string> {
   const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
-  const response = await get(url, `fetching ${shownUrl(url)}`, options.signal);
+  const what = `fetching ${shownUrl(url)}`;
+  const response = await httpGet(url, {
+    what,
+    signal: options.signal,
+    stallTimeout: options.stallTimeout ?? DEFAULT_STALL_TIMEOUT_MS,
+    stallError: (ms) => stalledError(what, ms, ''),
+  });
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
-    for await (const chunk of response.body ?? []) {
+    for await (const chunk of response.body) {
       size += chunk.length;
       if (size > maxBytes) {
-        await response.body?.cancel().catch(() => {});
         throw new QlaunchError(
           ErrorCode.IMAGE_CHECKSUM_INVALID,
           `${shownUrl(url)} is larger than ${maxBytes} bytes`,
@@ -164,16 +135,13 @@ export async function fetchText(
       chunks.push(chunk);
     }
   } catch (error) {
+    response.cancel();
     if (error instanceof QlaunchError) throw error;
-    if (isAbort(error, options.signal)) throw abortedError(`fetching ${shownUrl(url)}`);
-    throw new QlaunchError(
-      ErrorCode.IMAGE_DOWNLOAD_FAILED,
-      `fetching ${shownUrl(url)} broke off: ${causeText(error)}`,
-      {
-        hint: 'try again',
-        cause: error,
-      },
-    );
+    if (options.signal?.aborted) throw abortedError(what);
+    throw new QlaunchError(ErrorCode.IMAGE_DOWNLOAD_FAILED, `${what} broke off: ${causeText(error)}`, {
+      hint: 'try again',
+      cause: error,
+    });
   }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -6,14 +6,14 @@ import type { Arch } from '../arch/table.js';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import {
   type Checksum,
-  checksumForFile,
+  checksumInFile,
   formatChecksum,
   hashFile,
   parseChecksum,
-  parseChecksumFile,
   sameChecksum,
 } from './checksum.js';
-import { checkDownloadUrl, type DownloadProgress, downloadFile, fetchText } from './download.js';
+import { type DownloadProgress, downloadFile, fetchText } from './download.js';
+import { checkDownloadUrl } from './download-url.js';
 import { checkImageName, urlFileName } from './image-name.js';
 import { keepCheckedDisk } from './keep-disk.js';
 import { addImage, findImage, type ImageStore, type StoredImage } from './store.js';
@@ -32,6 +32,8 @@ export interface PullImageOptions {
   arch?: Arch | undefined;
   onProgress?: ((progress: DownloadProgress) => void) | undefined;
   signal?: AbortSignal | undefined;
+  /** Fail when no byte arrives for this many milliseconds (default 60 s). */
+  stallTimeout?: number | undefined;
 }
 
 export interface PulledImage {
@@ -40,6 +42,17 @@ export interface PulledImage {
   downloaded: boolean;
   /** The checksum the image was verified against, or undefined for an unverified pull. */
   verified: Checksum | undefined;
+}
+
+function checkStallTimeout(value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new QlaunchError(
+      ErrorCode.USAGE,
+      `stallTimeout ${JSON.stringify(value)} is not a positive number of milliseconds`,
+      { hint: 'e.g. stallTimeout: 60_000' },
+    );
+  }
 }
 
 /** The checksum the download must have: given, or looked up in the vendor's checksum file. */
@@ -55,8 +68,11 @@ export async function expectedChecksum(options: PullImageOptions): Promise<Check
   }
   if (options.checksum !== undefined) return parseChecksum(options.checksum);
   if (options.checksumUrl !== undefined) {
-    const text = await fetchText(options.checksumUrl, { signal: options.signal });
-    return checksumForFile(parseChecksumFile(text), urlFileName(options.url), options.checksumUrl);
+    const text = await fetchText(options.checksumUrl, {
+      signal: options.signal,
+      stallTimeout: options.stallTimeout,
+    });
+    return checksumInFile(text, urlFileName(options.url), shownUrl(options.checksumUrl));
   }
   if (options.unverified) return undefined;
   throw new QlaunchError(
@@ -110,6 +126,7 @@ export async function pullImage(options: PullImageOptions): Promise<PulledImage>
   const { store, url } = options;
   const name = checkImageName(options.name);
   checkDownloadUrl(url);
+  checkStallTimeout(options.stallTimeout);
   const expected = await expectedChecksum(options);
   const existing = await findImage(store, name);
   if (existing) {
@@ -127,6 +144,7 @@ export async function pullImage(options: PullImageOptions): Promise<PulledImage>
           algorithm: expected?.algorithm ?? 'sha256',
           onProgress: options.onProgress,
           signal: options.signal,
+          stallTimeout: options.stallTimeout,
         });
         if (expected && !sameChecksum(download.checksum, expected)) {
           throw new QlaunchError(

@@ -1,6 +1,11 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import t from 'tap';
 import { pullRequest } from '../../lib/cli/commands/image-pull.js';
 import type { MachineDefinition } from '../../lib/machine/file.js';
+import { cliPath } from '../fixtures/guests.js';
+import { imageServer } from '../image/image-server.js';
 
 t.test('pull sources: a URL as given, a template through the lookup, per-arch names', async (t) => {
   const def = (
@@ -78,6 +83,42 @@ t.test('pull sources: a URL as given, a template through the lookup, per-arch na
   }
 });
 
+t.test('a malformed URL is refused by what is wrong with it, before a name is made from it', async (t) => {
+  for (const [source, message] of [
+    ['http://', /^'http:\/\/' is not a valid URL: it names no host$/],
+    ['http://a b/x.qcow2', /it contains a space$/],
+    ['http://[::1:18081/x', /the \[ of its IPv6 address is never closed/],
+    ['ftp://mirror/x.qcow2', /qlaunch does not download over ftp:$/],
+  ] as const) {
+    await t.rejects(pullRequest({ source }), { code: 'IMAGE_DOWNLOAD_FAILED', message }, source);
+  }
+});
+
 t.test('pull by a shipped template name reaches the template lookup', async (t) => {
   await t.rejects(pullRequest({ source: 'no-such-template' }), { message: /no-such-template/ });
+});
+
+t.test('image pull --stall-timeout: a server that stops sending fails after that many seconds', async (t) => {
+  const body = Buffer.alloc(1024 * 1024, 0x5a);
+  const server = await imageServer(t, { '/half.raw': { body, stallAfter: body.length / 2 } });
+  const home = t.testdir();
+  const pull = (...extra: string[]) =>
+    execa(process.execPath, [cliPath, 'image', 'pull', server.url('/half.raw'), '--no-verify', ...extra], {
+      reject: false,
+      timeout: 60_000,
+      env: { ...process.env, QLAUNCH_HOME: home },
+    });
+  const stalled = await pull('--stall-timeout', '1.5');
+  t.equal(stalled.exitCode, 1);
+  t.match(
+    stalled.stderr,
+    `qlaunch: download of ${server.url('/half.raw')} stalled: nothing arrived for 1.5 s after ${body.length / 2} of ${body.length} bytes`,
+  );
+  t.match(stalled.stderr, /fix: .*--stall-timeout SECONDS/);
+  t.notMatch(stalled.stderr, /unexpected error/);
+  const images = join(home, 'images');
+  t.same(existsSync(images) ? readdirSync(images) : [], [], 'nothing kept, no scratch left');
+  const zero = await pull('--stall-timeout', '0');
+  t.equal(zero.exitCode, 2, 'a usage error');
+  t.match(zero.stderr, /--stall-timeout 0 is not a positive number of seconds/);
 });

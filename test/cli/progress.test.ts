@@ -87,3 +87,34 @@ t.test('a log gets a line per tenth after the first second, then a final one', a
   progressReporter('x', silent.stream).finish();
   t.same(silent.writes, [], 'nothing shown, nothing to finish');
 });
+
+t.test(
+  'a stall shows as "stalled N s" instead of the average rate, on a terminal and once in a log',
+  async (t) => {
+    const MiB = 1024 * 1024;
+    t.equal(
+      progressLine(
+        'pulling x',
+        { done: 50 * MiB, total: 100 * MiB, elapsedMs: 5000, stalledMs: 12_400 },
+        false,
+      ),
+      'pulling x   50%  50.0 MiB / 100.0 MiB  stalled 12 s',
+    );
+    const tty = fakeStream(true);
+    let clock = 0;
+    const p = progressReporter('pulling x', tty.stream, () => clock);
+    p.update(50, 100);
+    clock += 1000;
+    p.update(50, 100, 1000);
+    t.ok(tty.writes.at(-1)?.endsWith('50 B / 100 B  stalled 1 s\x1b[K'), 'the stall replaces the rate');
+    clock += 1000;
+    p.update(60, 100);
+    t.notMatch(tty.writes.at(-1), /stalled/, 'bytes again: the rate is back');
+
+    const log = fakeStream(false);
+    const l = progressReporter('dl', log.stream, () => 0);
+    l.update(5, 10, 2000);
+    l.update(5, 10, 3000);
+    t.same(log.writes, ['dl   50%  5 B / 10 B  stalled 2 s\n'], 'one line per stall in a log');
+  },
+);

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import {
   checksumForFile,
+  checksumInFile,
   formatChecksum,
   hashFile,
   parseChecksum,
@@ -131,6 +132,38 @@ t.test(
     }
   },
 );
+
+t.test('checksum files as vendors and tools write them: BOM, OpenSSL lines, a bare digest', async (t) => {
+  const cases: [string, string, string | undefined][] = [
+    ['UTF-8 BOM before a GNU line', `\uFEFF${H256}  disk.img\n`, `sha256:${H256}`],
+    ['UTF-8 BOM before a BSD line', `\uFEFFSHA512 (disk.img) = ${H512}\r\n`, `sha512:${H512}`],
+    ['OpenSSL 1.x SHA256(file)= HEX', `SHA256(disk.img)= ${H256}\n`, `sha256:${H256}`],
+    ['OpenSSL 1.x SHA512(file)= HEX', `SHA512(disk.img)= ${H512}\n`, `sha512:${H512}`],
+    ['OpenSSL 3 SHA2-256(file)= HEX', `SHA2-256(disk.img)= ${H256.toUpperCase()}\n`, `sha256:${H256}`],
+    ['OpenSSL 3 SHA2-512(file)= HEX, BOM', `\uFEFFSHA2-512(disk.img)= ${H512}`, `sha512:${H512}`],
+    ['OpenSSL line for another file', `SHA256(other.img)= ${H256}\n`, undefined],
+    ['a bare sha256 digest', `${H256}\n`, `sha256:${H256}`],
+    ['a bare sha512 digest with BOM and CRLF', `\uFEFF${H512.toUpperCase()}\r\n`, `sha512:${H512}`],
+    ['a bare digest among other words', `${H256} is the digest\n`, undefined],
+    ['two bare digests', `${H256}\n${'c'.repeat(64)}\n`, undefined],
+    ['a bare digest of the wrong length', `${'d'.repeat(40)}\n`, undefined],
+  ];
+  for (const [what, text, expected] of cases) {
+    if (expected === undefined) {
+      t.throws(() => checksumInFile(text, 'disk.img', 'S'), { code: 'IMAGE_CHECKSUM_INVALID' }, what);
+    } else {
+      t.equal(formatChecksum(checksumInFile(text, 'disk.img', 'S')), expected, what);
+    }
+  }
+});
+
+t.test("openssl dgst's own output reads back", async (t) => {
+  const dir = t.testdir({ 'disk.img': 'one' });
+  for (const algorithm of ['sha256', 'sha512'] as const) {
+    const { stdout } = await execa('openssl', ['dgst', `-${algorithm}`, 'disk.img'], { cwd: dir });
+    t.same(checksumInFile(stdout, 'disk.img', 'openssl'), await hashFile(join(dir, 'disk.img'), algorithm));
+  }
+});
 
 t.test('hashFile streams a file through the digest', async (t) => {
   const dir = t.testdir();

@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import t from 'tap';
-import { checkDownloadUrl, downloadFile, fetchText } from '../../lib/image/download.js';
+import { downloadFile, fetchText } from '../../lib/image/download.js';
+import { checkDownloadUrl } from '../../lib/image/download-url.js';
 import { imageServer } from './image-server.js';
 
 const BODY = Buffer.concat([Buffer.alloc(200_000, 1), Buffer.alloc(300_000), Buffer.alloc(100_000, 2)]);
@@ -95,6 +99,59 @@ t.test('aborting a download mid-body fails with IMAGE_ABORTED and leaves no file
   );
 });
 
+t.test(
+  'a server that stops sending fails after the stall bound, reported while it lasts; nothing is left',
+  async (t) => {
+    const server = await imageServer(t, {
+      '/half': { body: BODY, stallAfter: BODY.length / 2 },
+      '/silent': { silent: true },
+    });
+    const dir = t.testdir();
+    const stalls: number[] = [];
+    await t.rejects(
+      downloadFile(server.url('/half'), join(dir, 'x'), {
+        algorithm: 'sha256',
+        stallTimeout: 2500,
+        onProgress: (p) => p.stalledMs !== undefined && stalls.push(p.stalledMs),
+      }),
+      {
+        code: 'IMAGE_DOWNLOAD_STALLED',
+        message: new RegExp(
+          `^download of ${server.url('/half')} stalled: nothing arrived for 2\\.5 s after ${BODY.length / 2} of ${BODY.length} bytes$`,
+        ),
+        hint: /--stall-timeout SECONDS \(stallTimeout in the library\)/,
+      },
+    );
+    t.ok(stalls.length > 0 && stalls.every((ms) => ms >= 1000), 'the stall was reported while it lasted');
+    await t.rejects(
+      downloadFile(server.url('/silent'), join(dir, 'y'), { algorithm: 'sha256', stallTimeout: 300 }),
+      { code: 'IMAGE_DOWNLOAD_STALLED', message: /stalled: nothing arrived for 0\.3 s$/ },
+      'no response at all is a stall too',
+    );
+    await t.rejects(fetchText(server.url('/silent'), { stallTimeout: 300 }), {
+      code: 'IMAGE_DOWNLOAD_STALLED',
+    });
+    t.same(readdirSync(dir), []);
+  },
+);
+
+t.test('redirects are followed up to a bound; a redirect to another scheme is refused', async (t) => {
+  const server = await imageServer(t, {
+    '/loop': { redirect: '/loop' },
+    '/ftp': { redirect: 'ftp://mirror/x.img' },
+  });
+  const dir = t.testdir();
+  await t.rejects(downloadFile(server.url('/loop'), join(dir, 'x'), { algorithm: 'sha256' }), {
+    code: 'IMAGE_DOWNLOAD_FAILED',
+    message: `GET ${server.url('/loop')} was redirected more than 10 times`,
+  });
+  t.equal(server.hits('/loop'), 11);
+  await t.rejects(downloadFile(server.url('/ftp'), join(dir, 'x'), { algorithm: 'sha256' }), {
+    message: /^'ftp:\/\/mirror\/x\.img' is not an http:\/\/ or https:\/\/ URL/,
+  });
+  t.same(readdirSync(dir), []);
+});
+
 t.test('unreachable hosts and non-http URLs are clear errors', async (t) => {
   const dir = t.testdir();
   // A port that was just free: nothing listens there, so the connection is refused at once.
@@ -107,7 +164,7 @@ t.test('unreachable hosts and non-http URLs are clear errors', async (t) => {
   const url = `http://127.0.0.1:${port}/x.img`;
   await t.rejects(downloadFile(url, join(dir, 'x'), { algorithm: 'sha256' }), {
     code: 'IMAGE_DOWNLOAD_FAILED',
-    message: `cannot fetch ${url}: fetch failed (ECONNREFUSED)`,
+    message: `cannot fetch ${url}: connect ECONNREFUSED 127.0.0.1:${port}`,
   });
   t.throws(() => checkDownloadUrl('file:///tmp/x.qcow2'), {
     code: 'IMAGE_DOWNLOAD_FAILED',
@@ -130,4 +187,72 @@ t.test('fetchText reads small files and refuses big ones', async (t) => {
   });
   await t.rejects(fetchText(server.url('/cut')), { code: 'IMAGE_DOWNLOAD_FAILED', message: /broke off/ });
   await t.rejects(fetchText(server.url('/none')), { message: /HTTP 404/ });
+});
+
+t.test(
+  'https: a server whose CA is in the system bundle (SSL_CERT_FILE) is trusted; otherwise refused',
+  async (t) => {
+    const dir = t.testdir();
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    await execa('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
+    const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_, res) =>
+      res.writeHead(200, { 'content-length': BODY.length }).end(BODY),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/disk.img`;
+    const saved = process.env['SSL_CERT_FILE'];
+    t.teardown(() => {
+      if (saved === undefined) delete process.env['SSL_CERT_FILE'];
+      else process.env['SSL_CERT_FILE'] = saved;
+    });
+    delete process.env['SSL_CERT_FILE'];
+    await t.rejects(downloadFile(url, join(dir, 'x'), { algorithm: 'sha256' }), {
+      code: 'IMAGE_DOWNLOAD_FAILED',
+      message: new RegExp(`^cannot fetch ${url}: self[- ]signed certificate`),
+    });
+    process.env['SSL_CERT_FILE'] = cert;
+    const got = await downloadFile(url, join(dir, 'x'), { algorithm: 'sha256' });
+    t.equal(got.checksum.hex, SHA256);
+  },
+);
+
+t.test('a download that fails before reading the body still closes the connection', async (t) => {
+  const dir = t.testdir({ taken: 'already here' });
+  let closed: () => void = () => {};
+  const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+  const server = createHttpServer((req, res) => {
+    req.socket.on('close', () => closed());
+    res.writeHead(200, { 'content-length': BODY.length }).write(BODY.subarray(0, 1000));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/disk.img`;
+  await t.rejects(downloadFile(url, join(dir, 'taken'), { algorithm: 'sha256' }), {
+    cause: { code: 'EEXIST' },
+  });
+  await connectionClosed;
+  t.pass('the server saw the connection closed');
 });

@@ -15,6 +15,8 @@ export interface Route {
   stallAfter?: number;
   /** 302 to this path. */
   redirect?: string;
+  /** Accept the request and never answer it. */
+  silent?: boolean;
 }
 
 export interface ImageServer {
@@ -29,6 +31,8 @@ export interface ImageServer {
 export async function imageServer(
   t: { teardown: (fn: () => unknown) => void },
   routes: Record<string, Route>,
+  /** Listen on this port (default: any free one). */
+  port = 0,
 ): Promise<ImageServer> {
   const counts = new Map<string, number>();
   let onStall: () => void = () => {};
@@ -41,6 +45,7 @@ export async function imageServer(
       res.writeHead(404, { 'content-type': 'text/plain' }).end('no such file\n');
       return;
     }
+    if (route.silent) return;
     if (route.redirect) {
       res.writeHead(302, { location: route.redirect }).end();
       return;
@@ -59,7 +64,10 @@ export async function imageServer(
     }
     res.end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
   t.teardown(
     () =>
       new Promise<void>((resolve) => {
@@ -67,9 +75,9 @@ export async function imageServer(
         server.close(() => resolve());
       }),
   );
-  const { port } = server.address() as AddressInfo;
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: (path) => `http://127.0.0.1:${port}${path}`,
+    url: (path) => `http://127.0.0.1:${bound}${path}`,
     hits: (path) => counts.get(path) ?? 0,
     routes,
     stalled,

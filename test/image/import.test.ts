@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -65,6 +74,16 @@ t.test('text, corrupt and truncated files are refused before anything reaches th
     code: 'IMAGE_INVALID',
     message: /garbage\.qcow2/,
   });
+  const badL1 = await makeQcow2(dir, 'bad-l1.qcow2');
+  const header = readFileSync(badL1);
+  header.writeBigUInt64BE(0x30001n, 40);
+  writeFileSync(badL1, header);
+  const unreadable = await importImage(store, { file: badL1 }).catch((e: unknown) => e);
+  t.match(unreadable, {
+    code: 'IMAGE_INVALID',
+    message: `${badL1} is not a usable disk image: qemu-img cannot open it: Active L1 table offset invalid`,
+  });
+  t.notMatch((unreadable as Error).message, /\.tmp-|import\.part/);
   await t.rejects(importImage(store, { file: join(dir, 'missing.qcow2') }), { code: 'SPEC_FILE_MISSING' });
   await t.rejects(importImage(store, { file: join(dir, 'readme.txt'), name: 'No' }), {
     code: 'IMAGE_NAME_INVALID',

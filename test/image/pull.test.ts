@@ -197,6 +197,76 @@ t.test(
   },
 );
 
+t.test('refusals of what was downloaded name the URL, never the scratch file it lay in', async (t) => {
+  // A qcow2 whose header the inspector accepts but whose L1 table offset qemu-img refuses to open.
+  const badL1 = Buffer.from(QCOW2);
+  badL1.writeBigUInt64BE(0x30001n, 40);
+  const server = await imageServer(t, {
+    '/x/page.qcow2': { body: TEXT },
+    '/x/bad-l1.qcow2': { body: badL1 },
+  });
+  const store = openImageStore({ env: { QLAUNCH_HOME: join(t.testdir(), 'home') } });
+  for (const [path, problem] of [
+    ['/x/page.qcow2', /it starts with text, not a disk/],
+    ['/x/bad-l1.qcow2', /qemu-img cannot open it: Active L1 table offset invalid/],
+  ] as const) {
+    const url = server.url(path);
+    const error = await pullImage({ url, name: 'a', store, unverified: true }).catch((e: unknown) => e);
+    t.match(error, { code: 'IMAGE_INVALID', message: `${url} is not a usable disk image: ` }, path);
+    t.match(error, { message: problem }, path);
+    for (const scratch of ['.tmp-', 'download.part', store.dir]) {
+      t.notMatch(
+        `${(error as Error).message}\n${(error as { hint?: string }).hint}`,
+        scratch,
+        `${path}: no ${scratch}`,
+      );
+    }
+  }
+  storeHolds(t, store, []);
+});
+
+t.test('an image served on port 10080, which browsers block, pulls like any other', async (t) => {
+  let server: Awaited<ReturnType<typeof imageServer>>;
+  try {
+    server = await imageServer(t, routes(), 10080);
+  } catch (error) {
+    t.plan(0, `port 10080 is taken here (${(error as NodeJS.ErrnoException).code})`);
+    return;
+  }
+  const store = openImageStore({ env: { QLAUNCH_HOME: join(t.testdir(), 'home') } });
+  const pulled = await pullImage({
+    url: server.url(IMAGE),
+    name: 'blocked-port',
+    checksum: `sha256:${SHA256}`,
+    store,
+  });
+  t.match(pulled.image, {
+    checksum: `sha256:${SHA256}`,
+    source: 'http://127.0.0.1:10080/images/debian-12-genericcloud-amd64.qcow2',
+  });
+  storeHolds(t, store, ['blocked-port']);
+});
+
+t.test(
+  'a pull that stalls fails after the bound it was given, naming the option; nothing is kept',
+  async (t) => {
+    const half = { body: QCOW2, stallAfter: Math.floor(QCOW2.length / 2) };
+    const server = await imageServer(t, { '/half/disk.qcow2': half });
+    const store = openImageStore({ env: { QLAUNCH_HOME: join(t.testdir(), 'home') } });
+    const url = server.url('/half/disk.qcow2');
+    await t.rejects(pullImage({ url, name: 'a', checksum: `sha256:${SHA256}`, store, stallTimeout: 500 }), {
+      code: 'IMAGE_DOWNLOAD_STALLED',
+      message: `download of ${url} stalled: nothing arrived for 0.5 s after ${half.stallAfter} of ${QCOW2.length} bytes`,
+      hint: /--stall-timeout/,
+    });
+    storeHolds(t, store, []);
+    await t.rejects(pullImage({ url, name: 'a', checksum: `sha256:${SHA256}`, store, stallTimeout: 0 }), {
+      code: 'USAGE',
+      message: 'stallTimeout 0 is not a positive number of milliseconds',
+    });
+  },
+);
+
 t.test('an aborted pull leaves nothing', async (t) => {
   const server = await imageServer(t, routes());
   const store = openImageStore({ env: { QLAUNCH_HOME: join(t.testdir(), 'home') } });

@@ -5,6 +5,7 @@ import type { Arch } from '../../arch/table.js';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import type { MachineDefinition } from '../../machine/file.js';
 import { interruptible } from '../interruptible.js';
+import { secondsOption } from '../option-values.js';
 import { printJson } from '../output.js';
 import { progressReporter } from '../progress.js';
 import { imageSummary, shortChecksum } from './image-format.js';
@@ -17,6 +18,7 @@ export interface PullArgs {
   verify: boolean;
   arch?: string | undefined;
   json?: boolean | undefined;
+  'stall-timeout'?: number | undefined;
 }
 
 /** What pullImage is asked for. */
@@ -60,6 +62,9 @@ export async function pullRequest(
   const arch = args.arch === undefined ? undefined : parseArch(args.arch);
   const { imageNameForArch, imageNameFromUrl } = await import('../../image/image-name.js');
   if (args.source.includes('://')) {
+    const { checkDownloadUrl } = await import('../../image/download-url.js');
+    // Before a name is made from it: a malformed URL is refused by what is wrong with it.
+    checkDownloadUrl(args.source);
     return {
       url: args.source,
       name: args.name ?? imageNameFromUrl(args.source),
@@ -114,7 +119,12 @@ export const pullCommand = (setExit: (code: number) => void): CommandModule<obje
         describe: 'require a checksum (--no-verify keeps an unverified image)',
       })
       .option('arch', { type: 'string', describe: 'guest architecture the image is for (recorded)' })
-      .option('json', { type: 'boolean', describe: 'print the stored image as JSON' }),
+      .option('json', { type: 'boolean', describe: 'print the stored image as JSON' })
+      .option('stall-timeout', {
+        type: 'number',
+        describe: 'fail when no data arrives for this many seconds (default 60)',
+        coerce: secondsOption('stall-timeout', '120'),
+      }),
   handler: async (args) =>
     setExit(
       await interruptible(async (signal) => {
@@ -129,7 +139,8 @@ export const pullCommand = (setExit: (code: number) => void): CommandModule<obje
             store: openImageStore(),
             unverified: !args.verify,
             signal,
-            onProgress: (p) => progress.update(p.received, p.total),
+            stallTimeout: args['stall-timeout'] === undefined ? undefined : args['stall-timeout'] * 1000,
+            onProgress: (p) => progress.update(p.received, p.total, p.stalledMs),
           });
         } finally {
           progress.finish();
