@@ -29,6 +29,8 @@ export interface StartInstanceOptions {
   /** Skip probing: this QEMU binary and accelerator (tests, benchmarks). */
   binary?: string | undefined;
   accel?: 'kvm' | 'tcg' | undefined;
+  /** Lines for people: what a confinement opt-out of this instance gives up. */
+  onProgress?: ((line: string) => void) | undefined;
 }
 
 export interface StartResult {
@@ -65,6 +67,7 @@ export async function startInstance(
       logger: log,
       binary: options.binary,
       accel: options.accel,
+      onProgress: options.onProgress,
     });
     return { ...boot, fresh: true };
   });

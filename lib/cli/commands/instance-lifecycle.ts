@@ -48,7 +48,7 @@ async function startInstance(
   args: StartArgs,
 ): Promise<number> {
   const wait = args.wait === undefined ? undefined : parseWait(args.wait);
-  const result = await instance.start({ wait, timeout: seconds(args.timeout) });
+  const result = await instance.start({ wait, timeout: seconds(args.timeout), onProgress: say });
   if (result.started) warnExposed(instance.config.ports);
   if (args.json) printJson({ name: instance.name, ...result });
   else {
@@ -80,6 +80,15 @@ export const createCommand = (setExit: (code: number) => void): CommandModule<ob
   handler: async (args) => {
     try {
       const { Instance } = await import('../../instance/instance.js');
+      // A start says it itself; an instance made now and started later says it at create too.
+      if (!args.start) {
+        const [{ confinementWarnings }, { runningAsRoot }] = await Promise.all([
+          import('../../qemu/confinement.js'),
+          import('../../host/run-as.js'),
+        ]);
+        const choice = { sandbox: args.sandbox, runAsRoot: args['run-as-root'] };
+        for (const line of confinementWarnings(choice, runningAsRoot())) say(line);
+      }
       const instance = await Instance.create(
         { ...guestInput(args), name: args.name, networks: args.network },
         { ...(await instanceOptions(args)), onProgress: say },
