@@ -51,7 +51,9 @@ export async function bootGuest(plan: BootPlan): Promise<Guest> {
   logger.debug({ argv: [command.file, ...command.args] }, 'starting qemu');
   const qemu = await spawnQemu(
     command,
-    plan.mode.kind === 'detached' ? { mode: 'detached', logFile: plan.mode.logFile } : { mode: 'attached' },
+    plan.mode.kind === 'detached'
+      ? { mode: 'detached', logFile: plan.mode.logFile }
+      : { mode: 'attached', dropsUser: plan.argv.confinement?.runAs !== undefined },
   );
   // Loaded after the spawn, so this work overlaps QEMU's own start-up.
   const [{ QmpClient }, { SerialConsole }, { Guest }, { addForward }] = await Promise.all([

@@ -19,8 +19,10 @@ import {
   type VmSpecInput,
 } from '../machine/spec.js';
 import type { AccelChoice, ResolvedFirmware } from '../qemu/argv.js';
+import type { ConfinementChoice } from '../qemu/confinement.js';
 import { MAX_UNIX_PATH_BYTES } from '../qmp/socket.js';
 import { type BootPlan, bootGuest } from './boot.js';
+import { resolveConfinement } from './confinement.js';
 import type { CloudGuest, CloudParts, Guest } from './guest.js';
 import { resolveHost } from './host-choice.js';
 import { checkLaunchOptions } from './launch-options.js';
@@ -40,6 +42,10 @@ export interface LaunchInput extends VmSpecInput {
   hostname?: string | undefined;
   /** bios, uefi or a firmware file, instead of the machine's (default: what the arch boots disks with). */
   firmware?: string | Firmware | undefined;
+  /** false: QEMU runs without its seccomp filter (default: with it, where the QEMU build has seccomp). */
+  sandbox?: boolean | undefined;
+  /** true: under root, QEMU stays root (default: it drops to an unprivileged user once its files are open). */
+  runAsRoot?: boolean | undefined;
 }
 
 export interface LaunchOptions {
@@ -118,7 +124,7 @@ export async function launch(input: LaunchInput, options: LaunchOptions = {}): P
         : 'they are for cloud images: pass `image` (or `machine`) too, or drop them',
     );
   }
-  return cloud ? launchImage(input, options) : launchKernel(normalizeSpec(input), options);
+  return cloud ? launchImage(input, options) : launchKernel(normalizeSpec(input), input, options);
 }
 
 const aborted = () =>
@@ -180,6 +186,8 @@ interface ThrowawayExtras {
   guestAgentSocket?: string | undefined;
   forwards?: readonly number[] | undefined;
   cloud?: BootPlan['cloud'];
+  /** The guest's confinement opt-outs. */
+  confine?: ConfinementChoice | undefined;
 }
 
 /** Boot `spec` as a throwaway guest: sockets in a fresh private dir that is gone once QEMU is attached. */
@@ -202,6 +210,11 @@ async function startThrowaway(
       );
     }
     const firmware = await firmwareFor(spec, host.binary, join(runtimeDir, GUEST_FILES.nvram), options);
+    const confinement = await resolveConfinement(host.binary, extras.confine ?? {}, {
+      cacheDir: options.cacheDir,
+      logger,
+      onProgress: options.onProgress,
+    });
     return await bootGuest({
       argv: {
         spec,
@@ -211,6 +224,7 @@ async function startThrowaway(
         serialSocket,
         firmware,
         guestAgentSocket: extras.guestAgentSocket,
+        confinement,
       },
       mode: { kind: 'attached' },
       runtimeDir,
@@ -225,9 +239,11 @@ async function startThrowaway(
   }
 }
 
-async function launchKernel(spec: VmSpec, options: LaunchOptions): Promise<Guest> {
+async function launchKernel(spec: VmSpec, input: LaunchInput, options: LaunchOptions): Promise<Guest> {
   checkGuestMemory(spec.memoryMiB);
-  const guest = await startThrowaway(spec, options);
+  const guest = await startThrowaway(spec, options, {
+    confine: { sandbox: input.sandbox, runAsRoot: input.runAsRoot },
+  });
   if (options.signal?.aborted) {
     await guest.kill();
     throw aborted();
@@ -283,6 +299,7 @@ async function launchImage(input: LaunchInput, options: LaunchOptions): Promise<
     const guest = await startThrowaway(spec, options, {
       guestAgentSocket: join(dir, GUEST_FILES.guestAgent),
       forwards: [22],
+      confine: { sandbox: machine.sandbox, runAsRoot: machine.runAsRoot },
       cloud: ([ssh]): CloudParts => ({
         ssh: sshClient({
           host: ssh?.hostAddress ?? '127.0.0.1',

@@ -26,8 +26,11 @@ export interface QemuProcess {
 }
 
 export type SpawnOptions =
-  /** Our child: stderr kept for messages; the kernel kills it if we die, even by SIGKILL (util-linux setpriv). */
-  | { mode: 'attached'; env?: NodeJS.ProcessEnv | undefined }
+  /**
+   * Our child: stderr kept for messages; the kernel kills it if we die, even by SIGKILL (util-linux setpriv). A
+   * QEMU that drops its user (`dropsUser`) loses that on the drop: a reaper kills it instead.
+   */
+  | { mode: 'attached'; env?: NodeJS.ProcessEnv | undefined; dropsUser?: boolean | undefined }
   /** Its own session, output appended to `logFile` (0600); it outlives this process. */
   | { mode: 'detached'; logFile: string };
 
@@ -42,6 +45,22 @@ async function parentDeathPrefix(): Promise<string[]> {
   setprivPath ??= findExecutable('setpriv', process.env['PATH']);
   const setpriv = await setprivPath;
   return setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : [];
+}
+
+/**
+ * A shell that SIGKILLs `pid` once its stdin reaches end of file: when this process dies, however it dies, the
+ * kernel closes our end. Needed because changing a process's user clears its parent-death signal.
+ */
+function spawnReaper(pid: number): ReturnType<typeof spawn> {
+  const script = 'read _; kill -KILL "$1" 2>/dev/null';
+  const reaper = spawn('/bin/sh', ['-c', script, 'qlaunch-reaper', String(pid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  reaper.on('error', () => {});
+  // Neither the reaper nor its pipe keeps this process alive.
+  reaper.unref();
+  (reaper.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return reaper;
 }
 
 /** Human words for how a QEMU process ended. */
@@ -77,9 +96,13 @@ export async function spawnQemu(command: QemuCommand, options: SpawnOptions): Pr
     stderr = (stderr + text).slice(-STDERR_CAP);
   });
   let running = true;
+  const reaper =
+    !detached && options.dropsUser && child.pid !== undefined ? spawnReaper(child.pid) : undefined;
   const exited = new Promise<QemuExit>((resolve) => {
     let spawnError: Error | undefined;
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      // Gone before its pid can be reused.
+      reaper?.kill('SIGKILL');
       running = false;
       live.delete(handle);
       resolve({ exitCode: code, signal, stderr: stderr.trim() || (spawnError ? spawnError.message : '') });

@@ -14,6 +14,8 @@ import {
 } from './firmware-files.js';
 import { checkKvmDevice } from './kvm-device.js';
 import { listMachines, machineNames } from './machines.js';
+import { runAsUser, runningAsRoot } from './run-as.js';
+import { probeSandbox } from './sandbox.js';
 import { archSupport } from './support.js';
 import type { AccelName, AccelVerdict, ArchFirmware, HostFacts, QemuBinary } from './types.js';
 
@@ -75,6 +77,12 @@ export async function probeHost(options: ProbeHostOptions = {}): Promise<HostFac
   warnings.push(...loaded.warnings);
   const available = found.filter((q): q is QemuBinary => q !== undefined);
 
+  const sandbox = await Promise.all(
+    available.map(async (qemu) => {
+      const verdict = await probeSandbox(qemu.path, { cacheDir: options.cacheDir, refresh: options.refresh });
+      return [qemu.arch, verdict] as const;
+    }),
+  );
   const perArch = await Promise.all(
     available.map(async (qemu): Promise<[Arch, AccelVerdict, ArchFirmware]> => {
       const [accel, firmware] = await Promise.all([
@@ -109,6 +117,8 @@ export async function probeHost(options: ProbeHostOptions = {}): Promise<HostFac
       ]),
     ) as HostFacts['support'],
     kvmDevice,
+    sandbox: Object.fromEntries(sandbox),
+    ...(runningAsRoot() && { qemuUser: await runAsUser() }),
     warnings,
   };
 }

@@ -103,6 +103,10 @@ export interface HostFacts {
   /** Every arch qlaunch knows, installed or not: can it run here, and if not, what to install. */
   support: Record<Arch, ArchSupport>;
   kvmDevice: KvmDevice;
+  /** Per arch whose QEMU was found: does that build have seccomp (`-sandbox`), which every guest's QEMU runs under. */
+  sandbox?: Partial<Record<Arch, { seccomp: boolean; reason: string; cached: boolean }>> | undefined;
+  /** The user QEMU drops to when qlaunch runs as root (absent when not root, or when the host has none). */
+  qemuUser?: string | undefined;
   /** Things that did not stop the probe but deserve a look (broken descriptor, broken binary), one line each. */
   warnings: string[];
 }

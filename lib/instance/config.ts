@@ -51,6 +51,10 @@ const schema = z.object({
   mac: z.string(),
   sshUser: z.string().optional(),
   readiness,
+  /** false: QEMU without its seccomp filter (`--no-sandbox`); absent means with it. */
+  sandbox: z.boolean().optional(),
+  /** true: under root, QEMU stays root (`--run-as-root`); absent means it drops to an unprivileged user. */
+  runAsRoot: z.boolean().optional(),
 });
 
 export type InstanceConfig = z.infer<typeof schema>;

@@ -144,6 +144,9 @@ export async function createInstance(
         mac: stableMac(`${input.name}/user`),
         sshUser: base ? sshUserFor(machine, base) : undefined,
         readiness,
+        // Only the opt-outs are written: an instance without them gets whatever confinement qlaunch gives.
+        ...(machine.sandbox === false && { sandbox: false }),
+        ...(machine.runAsRoot === true && { runAsRoot: true }),
       };
       // The spec every start will build: checked now, so a machine this host cannot boot is refused at create.
       instanceSpec(config, paths);

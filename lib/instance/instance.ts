@@ -19,6 +19,7 @@ import { type StartInstanceOptions, type StartResult, startInstance } from './li
 import { acquireLock } from './lock.js';
 import { type ReadLogOptions, readLog } from './logs.js';
 import { addPort, listForwards, removePort } from './ports.js';
+import { explainDenied } from './qmp-denied.js';
 import { destroyUnusable, instanceNames, isUnusable, readInstance } from './registry.js';
 import { readRuntime } from './runtime.js';
 import { notRunning, withGuest } from './session.js';
@@ -196,8 +197,12 @@ export class Instance {
   }
 
   /** Run one QMP command on the running instance and return its result. */
-  qmp(command: string, args?: Record<string, unknown>): Promise<unknown> {
-    return this.withQmp((qmp) => qmp.execute(command as never, args as never));
+  async qmp(command: string, args?: Record<string, unknown>): Promise<unknown> {
+    try {
+      return await this.withQmp((qmp) => qmp.execute(command as never, args as never));
+    } catch (error) {
+      throw await explainDenied(this.paths, this.name, error);
+    }
   }
 
   /** One QMP session for `work` (QEMU serves one QMP client at a time: keep it short). */

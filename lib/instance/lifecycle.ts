@@ -36,6 +36,8 @@ export interface StartInstanceOptions {
    * upgrade); its internal snapshots were taken on the old type and no longer load.
    */
   repin?: boolean | undefined;
+  /** Lines for people: what a confinement opt-out of this instance gives up. */
+  onProgress?: ((line: string) => void) | undefined;
 }
 
 export interface StartResult {
@@ -83,6 +85,7 @@ export async function startInstance(
       binary: options.binary,
       accel: options.accel,
       repin: options.repin,
+      onProgress: options.onProgress,
     });
     // A first pin or a re-pin was written to the config: this handle's copy follows it.
     config.machineType = machineType;

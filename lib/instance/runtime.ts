@@ -17,6 +17,10 @@ const runtimeSchema = z.object({
   accel: z.enum(['kvm', 'tcg']),
   /** Host port of the SSH forward qlaunch added at start, if the guest has SSH. */
   sshPort: z.int().optional(),
+  /** The user QEMU dropped to: it cannot remove its pidfile, so its log says whether it shut down. */
+  runAs: z.string().optional(),
+  /** Where this boot's part of qemu.log starts. */
+  qemuLogOffset: z.int().min(0).optional(),
 });
 
 export type RuntimeRecord = z.infer<typeof runtimeSchema>;

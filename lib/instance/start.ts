@@ -4,6 +4,7 @@
 import { appendFile } from 'node:fs/promises';
 import { cloudDisks } from '../cloud/recipe.js';
 import { bootGuest } from '../guest/boot.js';
+import { resolveConfinement } from '../guest/confinement.js';
 import { bootLine, fileSize } from '../guest/console/console-log.js';
 import { tailFile } from '../guest/console/tail.js';
 import { resolveHost } from '../guest/host-choice.js';
@@ -12,6 +13,7 @@ import { machineCatalog } from '../host/machine-cache.js';
 import type { Logger } from '../logger.js';
 import { normalizeSpec, type VmSpec } from '../machine/spec.js';
 import type { ArgvPlan, ResolvedFirmware } from '../qemu/argv.js';
+import type { Confinement } from '../qemu/confinement.js';
 import { type InstanceConfig, writeInstanceConfig } from './config.js';
 import { checkSocketPaths, type InstancePaths } from './layout.js';
 import { choosePin, type MachinePin, pinChanged } from './machine-pin.js';
@@ -26,6 +28,8 @@ export interface BootOptions {
   accel?: 'kvm' | 'tcg' | undefined;
   /** Move the machine type to what the arch's alias is on this QEMU (internal snapshots then no longer load). */
   repin?: boolean | undefined;
+  /** Where the cost of a confinement opt-out is told. */
+  onProgress?: ((line: string) => void) | undefined;
 }
 
 /** The VM spec an instance boots with (pure): its disks, NICs and kernel as `create` recorded them. */
@@ -53,6 +57,7 @@ export const instanceArgvPlan = (
   paths: InstancePaths,
   host: Pick<ArgvPlan, 'binary' | 'accel'>,
   firmware: ResolvedFirmware | undefined,
+  confinement?: Confinement | undefined,
 ): ArgvPlan => ({
   spec,
   binary: host.binary,
@@ -63,6 +68,7 @@ export const instanceArgvPlan = (
   serialLog: paths.console,
   guestAgentSocket: paths.guestAgent,
   pidFile: paths.pid,
+  confinement,
 });
 
 /**
@@ -110,13 +116,18 @@ export async function bootInstance(
   const spec = instanceSpec({ ...config, machineType }, paths);
   // Firmware is found once per start; an instance keeps its own UEFI variable store across boots.
   const firmware = await firmwareFor(spec, host.binary, paths.nvram, { logger, keepExistingNvram: true });
+  const confinement = await resolveConfinement(
+    host.binary,
+    { sandbox: config.sandbox, runAsRoot: config.runAsRoot },
+    { logger, onProgress: options.onProgress },
+  );
   await appendFile(paths.console, bootLine(new Date()), { mode: 0o600 });
   const consoleOffset = await fileSize(paths.console);
   const qemuLogOffset = await fileSize(paths.qemuLog);
   let runtime: RuntimeRecord | undefined;
   try {
     const guest = await bootGuest({
-      argv: instanceArgvPlan(spec, paths, host, firmware),
+      argv: instanceArgvPlan(spec, paths, host, firmware, confinement),
       mode: { kind: 'detached', logFile: paths.qemuLog },
       forwards: config.seed ? [22] : [],
       startTimeout: options.startTimeout,
@@ -129,6 +140,7 @@ export async function bootInstance(
           startedAt: new Date().toISOString(),
           binary: host.binary,
           accel: host.accel.accel,
+          ...(confinement.runAs !== undefined && { runAs: confinement.runAs, qemuLogOffset }),
         };
         await writeRuntime(paths.runtime, runtime);
       },

@@ -1,6 +1,8 @@
 // An instance's state, from evidence rather than trust: the runtime record, QEMU's pidfile, /proc, and QMP.
 
 import { access } from 'node:fs/promises';
+import { tailFile } from '../guest/console/tail.js';
+import { SHUTDOWN_LOGGED } from '../qemu/confinement.js';
 import { QmpClient } from '../qmp/index.js';
 import type { InstancePaths } from './layout.js';
 import { isInstanceQemu, type RuntimeRecord, readPidFile, readRuntime } from './runtime.js';
@@ -15,6 +17,8 @@ export interface StateEvidence {
   livePid?: number | undefined;
   /** QMP `query-status` status, or undefined when QMP did not answer. */
   qmpStatus?: string | undefined;
+  /** A QEMU run as another user logged that it was asked to shut down (its pidfile stays either way). */
+  shutdownLogged?: boolean | undefined;
 }
 
 export interface InstanceStatus {
@@ -35,6 +39,10 @@ export function judgeState(evidence: StateEvidence): InstanceStatus {
     }
     const state = qmpStatus === 'running' ? 'running' : 'paused';
     return { state, pid: livePid, qemuStatus: qmpStatus, detail: `QEMU reports ${qmpStatus}` };
+  }
+  if (evidence.pidFile && evidence.shutdownLogged) {
+    const user = evidence.runtime?.runAs ?? 'another user';
+    return { state: 'stopped', detail: `QEMU shut down (as ${user} it cannot remove its pidfile)` };
   }
   if (evidence.pidFile) {
     return { state: 'crashed', detail: 'QEMU is gone without a clean stop (its pidfile was left behind)' };
@@ -59,9 +67,7 @@ export async function queryStatus(paths: InstancePaths): Promise<string | undefi
 }
 
 /** The pid of the instance's QEMU if one is alive (from the runtime record and QEMU's pidfile), with the record. */
-export async function liveQemu(
-  paths: InstancePaths,
-): Promise<{ runtime: RuntimeRecord | undefined; pidFile: boolean; livePid: number | undefined }> {
+export async function liveQemu(paths: InstancePaths): Promise<StateEvidence> {
   const runtime = await readRuntime(paths.runtime);
   const pidFromFile = await readPidFile(paths.pid);
   const pidFile = await access(paths.pid).then(
@@ -74,7 +80,11 @@ export async function liveQemu(
     const ticks = pid === runtime?.pid ? runtime.startTicks : undefined;
     if (await isInstanceQemu(pid, paths, ticks)) livePid = pid;
   }
-  return { runtime, pidFile, livePid };
+  const shutdownLogged =
+    pidFile && livePid === undefined && runtime?.runAs !== undefined
+      ? SHUTDOWN_LOGGED.test(await tailFile(paths.qemuLog, runtime.qemuLogOffset ?? 0))
+      : undefined;
+  return { runtime, pidFile, livePid, shutdownLogged };
 }
 
 /**

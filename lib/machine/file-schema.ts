@@ -207,6 +207,16 @@ const fileSchema = z
       .describe('How qlaunch logs in to the guest')
       .optional(),
     readiness: readiness.optional(),
+    sandbox: z
+      .boolean()
+      .describe('false: QEMU runs without its seccomp filter (default true; `--no-sandbox`)')
+      .optional(),
+    runAsRoot: z
+      .boolean()
+      .describe(
+        'true: under root, QEMU keeps running as root instead of an unprivileged user (`--run-as-root`)',
+      )
+      .optional(),
   })
   .meta({
     title: 'qlaunch machine',

@@ -52,6 +52,10 @@ export interface MachineDefinition {
   userData?: UserDataSource | undefined;
   sshUser?: string | undefined;
   readiness?: Readiness | undefined;
+  /** false: QEMU without its seccomp filter. */
+  sandbox?: boolean | undefined;
+  /** true: under root, QEMU stays root. */
+  runAsRoot?: boolean | undefined;
 }
 
 /** The name `qlaunch image build RECIPE` stores its image under, which `image: { build: RECIPE }` boots. */
@@ -165,6 +169,8 @@ function toDefinition(
           : { kind: 'inline', cloudConfig: file.userData },
     sshUser: file.ssh?.user,
     readiness: file.readiness,
+    sandbox: file.sandbox,
+    runAsRoot: file.runAsRoot,
   };
   return { definition, files, where };
 }

@@ -16,6 +16,9 @@ export interface MachineOverrides {
   ports?: readonly (string | PortForward)[] | undefined;
   /** A user-data file (already resolved by the caller), instead of the file's. */
   userData?: string | undefined;
+  /** The confinement opt-outs (`--no-sandbox`, `--run-as-root`), over the file's. */
+  sandbox?: boolean | undefined;
+  runAsRoot?: boolean | undefined;
 }
 
 /**
@@ -121,5 +124,7 @@ export function resolveMachine(def: MachineDefinition, overrides: MachineOverrid
     userData: overrides.userData === undefined ? def.userData : { kind: 'file', path: overrides.userData },
     sshUser: def.sshUser,
     readiness: def.readiness,
+    sandbox: overrides.sandbox ?? def.sandbox,
+    runAsRoot: overrides.runAsRoot ?? def.runAsRoot,
   };
 }

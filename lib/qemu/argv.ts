@@ -4,6 +4,7 @@ import { ARCH_TABLE } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { privateNetdev } from '../machine/private-net.js';
 import type { VmSpec } from '../machine/spec.js';
+import { type Confinement, confinementArgs } from './confinement.js';
 import { escapeOptionValue, parseOptionString } from './options.js';
 
 export interface AccelChoice {
@@ -27,6 +28,8 @@ export interface ArgvPlan {
   pidFile?: string | undefined;
   /** Required when the spec asks for UEFI or a firmware file; else the spec's `bios` and the arch table decide. */
   firmware?: ResolvedFirmware | undefined;
+  /** Seccomp filter and unprivileged user; absent: QEMU runs as it is started, unfiltered. */
+  confinement?: Confinement | undefined;
 }
 
 /** A firmware file and its block format, as a firmware descriptor names them. */
@@ -253,6 +256,9 @@ export function buildQemuArgv(plan: ArgvPlan): QemuCommand {
     'none',
     '-S',
     ...machineArgs(plan),
+    // Guest RAM stays out of QEMU's core dumps (it holds the guest's secrets); QEMU merges repeated -machine.
+    '-machine',
+    'dump-guest-core=off',
     ...acceleratorArgs(plan),
     '-smp',
     String(spec.cpus),
@@ -269,6 +275,7 @@ export function buildQemuArgv(plan: ArgvPlan): QemuCommand {
     ...bootArgs(plan),
     ...(spec.noReboot ? ['-no-reboot'] : []),
     ...(plan.pidFile ? ['-pidfile', plan.pidFile] : []),
+    ...confinementArgs(plan.confinement, plan.pidFile),
   ];
   return { file: plan.binary, args };
 }

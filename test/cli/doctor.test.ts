@@ -24,8 +24,12 @@ t.test('doctor --json reports this host, with a reason for the accelerator', asy
   if (accel?.accel === 'kvm') t.notOk(accel.reason.includes('did not finish'));
   else if (facts.kvmDevice.accessible)
     t.match(accel?.reason, /guest code|KVM/, 'TCG despite a usable /dev/kvm is explained');
+  t.match(facts.sandbox?.[host], { seccomp: true, reason: /\S/ }, 'this QEMU build has seccomp');
+  if (process.getuid?.() === 0) t.equal(facts.qemuUser, 'nobody', 'as root, QEMU drops to nobody here');
   const human = await execa(process.execPath, [cliPath, 'doctor'], { reject: false });
   t.equal(human.exitCode, 0);
+  t.match(human.stdout, new RegExp(`\\n${host}: [^]*?\\n  sandbox: seccomp`));
+  if (process.getuid?.() === 0) t.match(human.stdout, /\nqemu user: nobody /);
   t.match(human.stdout, new RegExp(`${host}: (not )?runnable.*\\n  qemu: ${qemu?.version}`));
   for (const arch of ARCHES) {
     const support = facts.support[arch];

@@ -26,6 +26,13 @@ t.test('the state is judged from evidence', async (t) => {
   t.match(judgeState({ pidFile: true, runtime }), { state: 'crashed', detail: /pidfile was left/ });
   t.match(judgeState({ pidFile: false, runtime }), { state: 'stopped', detail: /powered itself off/ });
   t.match(judgeState({ pidFile: false }), { state: 'stopped', detail: 'not running' });
+  // A QEMU that dropped to another user cannot remove its pidfile: its log says whether it shut down.
+  const confined = { ...runtime, runAs: 'nobody', qemuLogOffset: 0 };
+  t.match(judgeState({ pidFile: true, runtime: confined, shutdownLogged: true }), {
+    state: 'stopped',
+    detail: /as nobody it cannot remove its pidfile/,
+  });
+  t.match(judgeState({ pidFile: true, runtime: confined, shutdownLogged: false }), { state: 'crashed' });
 });
 
 t.test(

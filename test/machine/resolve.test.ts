@@ -130,3 +130,17 @@ t.test('an arch the machine has no image for is refused, saying which it has', a
     code: 'SPEC_ARCH_UNSUPPORTED',
   });
 });
+
+t.test('confinement opt-outs: the file’s keys, and the command line’s over them', async (t) => {
+  const optedOut = machine(['name: m', 'kernel: /k/vmlinux', 'sandbox: false', 'runAsRoot: true'].join('\n'));
+  t.match(optedOut, { sandbox: false, runAsRoot: true });
+  t.match(resolveMachine(optedOut), { sandbox: false, runAsRoot: true });
+  t.match(resolveMachine(optedOut, { sandbox: true, runAsRoot: false }), { sandbox: true, runAsRoot: false });
+  const plain = resolveMachine(machine('name: m\nkernel: /k/vmlinux'));
+  t.equal(plain.sandbox, undefined, 'no key: confined as qlaunch decides');
+  t.equal(plain.runAsRoot, undefined);
+  t.throws(() => machine('name: m\nkernel: /k/vmlinux\nsandbox: "no"'), {
+    code: 'MACHINE_INVALID',
+    message: /sandbox/,
+  });
+});

@@ -28,6 +28,9 @@ export function formatDoctor(facts: HostFacts): string {
       ? `qemu-img: ${facts.qemuImg.version} (${facts.qemuImg.path})`
       : 'qemu-img: missing (apt-get install qemu-utils)',
   );
+  if (facts.qemuUser !== undefined) {
+    lines.push(`qemu user: ${facts.qemuUser} (QEMU drops to it from root once its files are open)`);
+  }
   for (const arch of ARCHES) {
     const qemu = facts.qemu[arch];
     const support = facts.support[arch];
@@ -41,6 +44,11 @@ export function formatDoctor(facts: HostFacts): string {
     if (accel) {
       const cpu = accel.cpu ? `, -cpu ${accel.cpu}` : '';
       lines.push(`  accelerator: ${accel.accel}${cpu}${accel.cached ? ' (cached)' : ''}: ${accel.reason}`);
+    }
+    const sandbox = facts.sandbox?.[arch];
+    if (sandbox) {
+      const how = sandbox.seccomp ? 'seccomp' : 'none, QEMU runs unfiltered';
+      lines.push(`  sandbox: ${how}${sandbox.cached ? ' (cached)' : ''}: ${sandbox.reason}`);
     }
     const fw = facts.firmware[arch];
     const { bios, uefi } = ARCH_TABLE[arch];

@@ -30,6 +30,14 @@ export const guestOptions = <T>(y: Argv<T>) =>
       type: 'string',
       describe:
         'bios, uefi (from QEMU firmware descriptors) or a firmware FILE (default: none for a kernel, else the arch’s)',
+    })
+    .option('sandbox', {
+      type: 'boolean',
+      describe: 'run QEMU under its seccomp filter (default; --no-sandbox turns it off)',
+    })
+    .option('run-as-root', {
+      type: 'boolean',
+      describe: 'under root, keep QEMU running as root (default: it drops to an unprivileged user)',
     });
 
 /** What `guestOptions` parsed, plus the image, as the library takes it (`launch({ image })`, `Instance.create`). */
@@ -44,6 +52,8 @@ export interface GuestArgs {
   'user-data'?: string | undefined;
   accel?: string | undefined;
   firmware?: string | undefined;
+  sandbox?: boolean | undefined;
+  'run-as-root'?: boolean | undefined;
 }
 
 export const guestInput = (args: GuestArgs): CloudGuestInput => ({
@@ -57,4 +67,6 @@ export const guestInput = (args: GuestArgs): CloudGuestInput => ({
   userData: args['user-data'],
   accel: args.accel,
   firmware: args.firmware,
+  sandbox: args.sandbox,
+  runAsRoot: args['run-as-root'],
 });

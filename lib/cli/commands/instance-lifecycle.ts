@@ -50,7 +50,12 @@ async function startInstance(
 ): Promise<number> {
   const wait = args.wait === undefined ? undefined : parseWait(args.wait);
   const before = instance.config.machineType?.name;
-  const result = await instance.start({ wait, timeout: seconds(args.timeout), repin: args.repin });
+  const result = await instance.start({
+    wait,
+    timeout: seconds(args.timeout),
+    repin: args.repin,
+    onProgress: say,
+  });
   const after = instance.config.machineType?.name;
   if (args.repin && before !== undefined && after !== before) {
     say(
@@ -88,6 +93,15 @@ export const createCommand = (setExit: (code: number) => void): CommandModule<ob
   handler: async (args) => {
     try {
       const { Instance } = await import('../../instance/instance.js');
+      // A start says it itself; an instance made now and started later says it at create too.
+      if (!args.start) {
+        const [{ confinementWarnings }, { runningAsRoot }] = await Promise.all([
+          import('../../qemu/confinement.js'),
+          import('../../host/run-as.js'),
+        ]);
+        const choice = { sandbox: args.sandbox, runAsRoot: args['run-as-root'] };
+        for (const line of confinementWarnings(choice, runningAsRoot())) say(line);
+      }
       const instance = await Instance.create(
         { ...guestInput(args), name: args.name, networks: args.network },
         { ...(await instanceOptions(args)), onProgress: say },

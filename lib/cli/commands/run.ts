@@ -142,6 +142,8 @@ async function run(args: RunArgs): Promise<number> {
         forwards: args.port,
         accel: args.accel,
         firmware: args.firmware,
+        sandbox: args.sandbox,
+        runAsRoot: args['run-as-root'],
       },
       { logger, onProgress: (line) => process.stderr.write(`qlaunch: ${line}\n`) },
     );

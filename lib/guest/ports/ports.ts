@@ -23,6 +23,8 @@ export interface Forward {
 // Linux's default ephemeral range starts at 32768; stay below it so outgoing connections do not collide.
 const LOW = 20_000;
 const HIGH = 32_000;
+// Binding a host port below this needs root (CAP_NET_BIND_SERVICE).
+const PRIVILEGED_BELOW = 1024;
 
 const rule = (f: Forward) => `${f.protocol}:${f.hostAddress}:${f.hostPort}-:${f.guestPort}`;
 
@@ -51,9 +53,12 @@ export async function addForward(
     ErrorCode.VM_PORT_FORWARD,
     `could not forward ${options.hostPort ? `host port ${options.hostPort}` : 'a host port'} to guest port ${guestPort}: ${last}`,
     {
-      hint: options.hostPort
-        ? `port ${options.hostPort} is probably in use: pick another`
-        : 'check that the VM has user networking',
+      hint:
+        options.hostPort !== undefined && options.hostPort > 0 && options.hostPort < PRIVILEGED_BELOW
+          ? `port ${options.hostPort} is in use, or needs root, which a QEMU run as an unprivileged user has given up: pick a port from ${PRIVILEGED_BELOW}, give it when the guest starts (--port), or run it with --run-as-root`
+          : options.hostPort
+            ? `port ${options.hostPort} is probably in use: pick another`
+            : 'check that the VM has user networking',
     },
   );
 }

@@ -1,3 +1,4 @@
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
@@ -209,8 +210,12 @@ t.test('HMP savevm/loadvm/delvm: the same flow, quoting, and QEMU errors as text
   t.equal(await status(vm), 'running');
 
   // savevm takes every writable disk; a writable raw node cannot hold a snapshot, and QEMU says so as text.
-  const scratch = join(shortTempDir(t), 'scratch.raw');
+  const scratchDir = shortTempDir(t);
+  const scratch = join(scratchDir, 'scratch.raw');
   await execa('truncate', ['-s', '1M', scratch]);
+  // QEMU opens a hot-plugged file as the unprivileged user it dropped to (under root): let that user reach it.
+  await chmod(scratchDir, 0o711);
+  await chmod(scratch, 0o666);
   await qmp.execute('blockdev-add', {
     'node-name': 'scratch',
     driver: 'raw',
