@@ -87,6 +87,8 @@ export const ErrorCode = {
   INSTANCE_NOT_RUNNING: 'INSTANCE_NOT_RUNNING',
   INSTANCE_STILL_RUNNING: 'INSTANCE_STILL_RUNNING',
   INSTANCE_CONFIG_INVALID: 'INSTANCE_CONFIG_INVALID',
+  // qlaunch's home: something that is not a directory where one of its directories belongs
+  PATH_NOT_DIRECTORY: 'PATH_NOT_DIRECTORY',
   // CLI usage
   USAGE: 'USAGE',
 } as const;

@@ -2,6 +2,7 @@
 
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { ErrorCode, QlaunchError } from '../errors.js';
 
 /**
  * qlaunch's data directory: `$QLAUNCH_HOME`, else `$XDG_DATA_HOME/qlaunch`, else `~/.local/share/qlaunch`.
@@ -18,3 +19,17 @@ export function qlaunchHome(env: NodeJS.ProcessEnv = process.env): string {
 /** The base image store: `<qlaunch home>/images`. */
 export const imageStoreDir = (env: NodeJS.ProcessEnv = process.env): string =>
   join(qlaunchHome(env), 'images');
+
+/**
+ * A file (or anything but a directory) at `path`, where qlaunch keeps `holds` (its instances, an image, …): not
+ * ours to delete, so the error says what it is and how to move it aside by hand.
+ */
+export function notADirectory(path: string, holds: string, outOfTheWay: string): QlaunchError {
+  return new QlaunchError(
+    ErrorCode.PATH_NOT_DIRECTORY,
+    `${path} is a file, not a directory: qlaunch keeps ${holds} there`,
+    {
+      hint: `qlaunch does not delete files it did not make: look at it, then move it elsewhere or delete it yourself (${outOfTheWay})`,
+    },
+  );
+}

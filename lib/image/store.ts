@@ -3,12 +3,12 @@
 
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ErrorCode, QlaunchError } from '../errors.js';
+import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { processAlive } from '../process-alive.js';
 import { type ImageMetadata, METADATA_SCHEMA, metadataJson, parseImageMetadata } from './image-metadata.js';
 import { checkImageName, IMAGE_NAME } from './image-name.js';
 import { removeTree } from './staging.js';
-import { imageStoreDir } from './store-location.js';
+import { imageStoreDir, notADirectory } from './store-location.js';
 
 /** Names of the files in an image's directory (the disk is `disk.<format>`). */
 export const STORE_FILES = {
@@ -61,6 +61,20 @@ const notFound = (store: ImageStore, name: string): QlaunchError =>
 
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
 
+const storeNotDirectory = (store: ImageStore): QlaunchError =>
+  notADirectory(
+    store.dir,
+    'its images',
+    `mv ${store.dir} ${store.dir}.moved, or set QLAUNCH_HOME to another directory`,
+  );
+
+/** After ENOTDIR under image `dir`: the store, or the image's own entry, is a file; which one, as an error. */
+async function fileInTheWay(store: ImageStore, name: string, dir: string): Promise<QlaunchError> {
+  if ((await stat(store.dir).catch(() => undefined))?.isDirectory() === false)
+    return storeNotDirectory(store);
+  return notADirectory(dir, `image ${name}`, `rm ${dir}`);
+}
+
 /** The image called `name`, or undefined when there is none; a damaged record is an error. */
 export async function findImage(store: ImageStore, name: string): Promise<StoredImage | undefined> {
   const dir = join(store.dir, checkImageName(name));
@@ -70,6 +84,7 @@ export async function findImage(store: ImageStore, name: string): Promise<Stored
     text = await readFile(recordPath, 'utf8');
   } catch (error) {
     if (isMissing(error) && !(await stat(dir).catch(() => undefined))) return undefined;
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw await fileInTheWay(store, name, dir);
     throw new QlaunchError(ErrorCode.IMAGE_STORE, `cannot read ${recordPath}`, {
       hint: `remove the damaged image: qlaunch image rm ${name}`,
       cause: error,
@@ -106,6 +121,7 @@ export interface ImageListing {
 export async function listImages(store: ImageStore): Promise<ImageListing> {
   const entries = await readdir(store.dir, { withFileTypes: true }).catch((error: unknown) => {
     if (isMissing(error)) return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw storeNotDirectory(store);
     throw new QlaunchError(ErrorCode.IMAGE_STORE, `cannot read the image store ${store.dir}`, {
       hint: 'check its permissions',
       cause: error,
@@ -204,7 +220,12 @@ export async function addImage(
   signal?: AbortSignal | undefined,
 ): Promise<StoredImage> {
   checkImageName(name);
-  if (await findImage(store, name).catch(() => true)) throw imageExists(store, name);
+  // A damaged image still takes the name; a file where the store or the image belongs is its own error.
+  const taken = await findImage(store, name).catch((error: unknown) => {
+    if (isQlaunchError(error, ErrorCode.PATH_NOT_DIRECTORY)) throw error;
+    return true;
+  });
+  if (taken) throw imageExists(store, name);
   const scratch = await createScratch(store);
   try {
     const described = await fill(scratch);

@@ -24,6 +24,7 @@ import { acquireLock, createLockKey } from './lock.js';
 import { stableMac } from './mac.js';
 import { choosePin, type MachinePin } from './machine-pin.js';
 import { parseNetworks } from './networks.js';
+import { checkInstanceDirs } from './registry.js';
 import { instanceSpec } from './start.js';
 
 /** A cloud guest's inputs (image or machine file, overrides), plus the instance's name and private networks. */
@@ -79,6 +80,7 @@ export async function createInstance(
 ): Promise<{ paths: InstancePaths; config: InstanceConfig }> {
   const paths = instancePaths(input.name, options.root);
   checkSocketPaths(paths);
+  await checkInstanceDirs(input.name, paths);
   if (await stat(paths.dir).catch(() => undefined)) throw exists(input.name, paths.dir);
   if (input.image === undefined && input.machine === undefined) {
     throw new QlaunchError(ErrorCode.USAGE, `instance ${input.name} needs an image or a machine file`, {

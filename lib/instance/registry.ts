@@ -2,7 +2,9 @@
 // killed `create` left unfinished or whose config is damaged.
 
 import { readdir, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
+import { notADirectory } from '../image/store-location.js';
 import type { Logger } from '../logger.js';
 import { normalizeSpec } from '../machine/spec.js';
 import { didYouMean } from '../machine/suggest.js';
@@ -14,8 +16,23 @@ import { requireNoQemu, stopInstanceQemu } from './stop.js';
 
 /** The names of the instances under `root` (complete or not). */
 export async function instanceNames(root: string = instancesRoot()): Promise<string[]> {
-  const entries = await readdir(root).catch(() => [] as string[]);
+  const entries = await readdir(root).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOTDIR') throw rootNotDirectory(root);
+    return [] as string[];
+  });
   return entries.filter((name) => INSTANCE_NAME.test(name)).sort();
+}
+
+const rootNotDirectory = (root: string) =>
+  notADirectory(root, 'its instances', `mv ${root} ${root}.moved, or set QLAUNCH_HOME to another directory`);
+
+/** Refuse, naming the path, when the instances directory or instance `name`'s entry in it is not a directory. */
+export async function checkInstanceDirs(name: string, paths: InstancePaths): Promise<void> {
+  const root = dirname(paths.dir);
+  if ((await stat(root).catch(() => undefined))?.isDirectory() === false) throw rootNotDirectory(root);
+  if ((await stat(paths.dir).catch(() => undefined))?.isDirectory() === false) {
+    throw notADirectory(paths.dir, `instance ${name}`, `rm ${paths.dir}`);
+  }
 }
 
 /** Instance `name`'s paths and config; an unknown or unfinished one is an error that says what to do. */
@@ -25,6 +42,8 @@ export async function readInstance(
 ): Promise<{ paths: InstancePaths; config: InstanceConfig }> {
   const paths = instancePaths(name, root);
   const config = await readInstanceConfig(paths.config).catch(async (error: NodeJS.ErrnoException) => {
+    // A file where the instance directory (or the instances directory) belongs: say so, never remove it.
+    if (error.code === 'ENOTDIR') await checkInstanceDirs(name, paths);
     if (error.code !== 'ENOENT') throw error;
     const known = await instanceNames(root);
     const half = await stat(paths.dir).catch(() => undefined);

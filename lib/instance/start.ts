@@ -3,6 +3,7 @@
 
 import { appendFile } from 'node:fs/promises';
 import { cloudDisks } from '../cloud/recipe.js';
+import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { bootGuest } from '../guest/boot.js';
 import { resolveConfinement } from '../guest/confinement.js';
 import { bootLine, fileSize } from '../guest/console/console-log.js';
@@ -10,6 +11,7 @@ import { tailFile } from '../guest/console/tail.js';
 import { resolveHost } from '../guest/host-choice.js';
 import { firmwareFor } from '../guest/launch.js';
 import { machineCatalog } from '../host/machine-cache.js';
+import { checkDiskHeader } from '../image/disk-check.js';
 import type { Logger } from '../logger.js';
 import { normalizeSpec, type VmSpec } from '../machine/spec.js';
 import type { ArgvPlan, ResolvedFirmware } from '../qemu/argv.js';
@@ -96,6 +98,37 @@ async function pinForStart(
 }
 
 /**
+ * The base disk as it is now, through the inspector `image import` uses: an instance made before that check, or
+ * whose base was swapped since (a qcow2 naming a backing or data file, a vmdk), must not reach QEMU.
+ */
+async function checkBaseDisk(config: InstanceConfig): Promise<void> {
+  if (!config.base) return;
+  const { path, format } = config.base;
+  const hint = `put the original image back, or remove the instance (qlaunch rm ${config.name}) and create it again from a good one`;
+  let found: string;
+  try {
+    found = await checkDiskHeader(path);
+  } catch (error) {
+    if (!isQlaunchError(error)) throw error;
+    throw new QlaunchError(
+      error.code,
+      `instance ${config.name} was not started: its base disk ${error.message}`,
+      {
+        hint: error.hint ? `${error.hint}; or ${hint}` : hint,
+        cause: error,
+      },
+    );
+  }
+  if (found !== format) {
+    throw new QlaunchError(
+      ErrorCode.IMAGE_INVALID,
+      `instance ${config.name} was not started: its base disk ${path} is ${found} now, but was ${format} when the instance was created`,
+      { hint },
+    );
+  }
+}
+
+/**
  * Boot the instance's QEMU detached through the one boot path (caller holds the lock; the instance is stopped and
  * its runtime files gone), with the SSH forward, and hand it over. Returns the runtime record and the console-log
  * offset this boot starts at.
@@ -108,6 +141,7 @@ export async function bootInstance(
   const { logger } = options;
   // The home may have moved since create (a longer path): the sockets must still fit.
   checkSocketPaths(paths);
+  await checkBaseDisk(config);
   const host = await resolveHost(instanceSpec(config, paths), {
     binary: options.binary,
     accel: options.accel ? { accel: options.accel } : undefined,

@@ -1,6 +1,7 @@
-// Turning zod issues into problems a person can fix: the field, what is wrong with it, and the field's own description.
+// Turning zod issues into problems a person can fix: the field, what is wrong with it, and what to write instead.
 
 import { z } from 'zod';
+import { fixes } from './file-schema.js';
 import type { MachineProblem } from './file-yaml.js';
 import { didYouMean } from './suggest.js';
 
@@ -76,13 +77,15 @@ function schemaAt(schema: Schema | undefined, path: Path): Schema | undefined {
   return s;
 }
 
-const descriptionOf = (schema: Schema | undefined): string | undefined =>
-  (schema as z.ZodType | undefined)?.description ?? (unwrap(schema) as z.ZodType | undefined)?.description;
+const fixOf = (schema: Schema | undefined): string | undefined => {
+  const inner = unwrap(schema);
+  return (schema && fixes.get(schema)?.fix) ?? (inner && fixes.get(inner)?.fix);
+};
 
-/** The description of the field at `path` or of its nearest described parent: the same text editors show. */
+/** What to write for the field at `path`, or for its nearest parent that says. */
 function hintAt(schema: Schema | undefined, path: Path): string | undefined {
   for (let n = path.length; n >= 0; n--) {
-    const text = descriptionOf(schemaAt(schema, path.slice(0, n)));
+    const text = fixOf(schemaAt(schema, path.slice(0, n)));
     if (text) return text;
   }
   return undefined;

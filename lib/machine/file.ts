@@ -1,7 +1,7 @@
 // Machine files: YAML or JSON text → a checked MachineDefinition (sizes and ports parsed, paths resolved), or an
 // error naming the file, the field, its line and the fix.
 
-import { readFile, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Arch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
@@ -187,9 +187,47 @@ export function parseMachineText(
   return readMachine(text, source, baseDir).definition;
 }
 
+/** A machine file is a page of YAML; a larger one is refused before it is read whole or parsed. */
+const MACHINE_FILE_MAX_BYTES = 1024 * 1024;
+
+const tooLarge = (path: string, bytes: number | undefined): QlaunchError =>
+  new QlaunchError(
+    ErrorCode.MACHINE_INVALID,
+    `machine file ${path} is ${bytes === undefined ? 'larger than' : `${(bytes / 1024 / 1024).toFixed(1)} MiB, over`} the limit of 1 MiB`,
+    {
+      hint: 'a machine file names what to boot in a few lines: put large content (user-data, scripts) in files it names, e.g. userData: FILE',
+    },
+  );
+
+/** At most MACHINE_FILE_MAX_BYTES of `path` (a file, or a device or pipe read until that bound) as text. */
+async function readMachineText(path: string): Promise<string> {
+  let file: FileHandle | undefined;
+  try {
+    file = await open(path, 'r');
+    const info = await file.stat();
+    if (info.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
+    if (info.isFile() && info.size > MACHINE_FILE_MAX_BYTES) throw tooLarge(path, info.size);
+    // One byte past the bound tells a file that grew, or a device that never ends, from one that fits.
+    const buffer = Buffer.alloc(
+      info.isFile() ? Math.min(info.size, MACHINE_FILE_MAX_BYTES) + 1 : MACHINE_FILE_MAX_BYTES + 1,
+    );
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await file.read(buffer, filled, buffer.length - filled, null);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled > MACHINE_FILE_MAX_BYTES) throw tooLarge(path, undefined);
+    return buffer.subarray(0, filled).toString('utf8');
+  } finally {
+    await file?.close().catch(() => undefined);
+  }
+}
+
 /** Read and check a machine file; the files it names (kernel, initrd, userData, …) must exist. */
 export async function loadMachineFile(path: string): Promise<MachineDefinition> {
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+  const text = await readMachineText(path).catch((error: NodeJS.ErrnoException) => {
+    if (error instanceof QlaunchError) throw error;
     throw new QlaunchError(
       error.code === 'ENOENT' ? ErrorCode.SPEC_FILE_MISSING : ErrorCode.MACHINE_INVALID,
       error.code === 'ENOENT'

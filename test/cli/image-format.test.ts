@@ -60,6 +60,21 @@ t.test('the ls table: padded columns, source last; an empty store says how to ad
   );
 });
 
+t.test('a damaged image is a row of its own, its error one line in PROBLEM', async (t) => {
+  t.equal(
+    formatImageTable([
+      BUILT,
+      { name: 'c', error: 'c/image.json: 2 problems\n  - name: missing\n  - size: bad' },
+    ]),
+    [
+      'NAME  FORMAT  VIRTUAL  SIZE     ARCH  CHECKSUM              SOURCE  PROBLEM',
+      'b     raw     1.0 MiB  1.0 MiB  -     sha256:000000000000…  built   -',
+      'c     -       -        -        -     -                     -       damaged: c/image.json: 2 problems; - name: missing; - size: bad',
+      '',
+    ].join('\n'),
+  );
+});
+
 t.test('inspect details: the record, what qemu-img sees, only the fields an image has', async (t) => {
   const info = (over: Partial<ImageInfoWithChain>): ImageInfoWithChain => ({
     filename: '/d/disk.qcow2',

@@ -91,6 +91,13 @@ t.test('import, ls, inspect, rm: the whole round, human and JSON', async (t) => 
     /^qlaunch: warning: image 'damaged' is damaged \(cannot read .*\); qlaunch image rm damaged removes it$/m,
   );
   t.match(warned.stdout, /^blank /m);
+  t.match(warned.stdout, /^damaged\s+-\s+-\s+-\s+-\s+-\s+-\s+damaged: cannot read .*damaged\/image\.json$/m);
+  const warnedJson = JSON.parse((await cli(home, ['image', 'ls', '--json'])).stdout);
+  t.match(warnedJson, [
+    { name: 'blank', format: 'raw' },
+    { name: 'damaged', error: /^cannot read .*damaged\/image\.json$/ },
+  ]);
+  t.equal(warnedJson.length, 2, 'a damaged image is listed in JSON too, with an error');
 });
 
 t.test('import refuses a text file and a corrupt qcow2, naming the file', async (t) => {

@@ -134,6 +134,110 @@ t.test('bad YAML is reported with its line and column', async (t) => {
   t.match(failure('- a\n- b\n').message, 'should be a mapping, not a list');
 });
 
+t.test("YAML mistakes: one position, our words for yaml's, and a fix that says what to change", async (t) => {
+  const deepFlow = `image: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+  const deepBlock = `x:\n${Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 1)}a:`).join('\n')} 1\n`;
+  const nine = (item: string) => `[${Array(9).fill(item).join(', ')}]`;
+  const bomb = `a: &a ${nine('x')}\nb: &b ${nine('*a')}\nc: &c ${nine('*b')}\nd: ${nine('*c')}\n`;
+  const cases: [string, string, RegExp | string, RegExp | string][] = [
+    [
+      'a second document',
+      'image: { name: a }\n---\nimage: { name: b }\n',
+      'line 2, column 1: invalid YAML: a second YAML document starts here (after --- or ...)',
+      /a machine file is one document: remove the --- or \.\.\. line/,
+    ],
+    ['a tab', 'image:\n\tname: a\n', 'line 2, column 1: invalid YAML: Tabs', /indent with spaces/],
+    [
+      'a field out of line',
+      'image:\n  name: a\n bad: x\n',
+      'line 3, column 1: invalid YAML: All mapping items must start at the same column',
+      /by the same number of spaces/,
+    ],
+    [
+      'a field twice',
+      'name: a\nname: b\n',
+      'line 2, column 1: invalid YAML: Map keys',
+      /write each field once/,
+    ],
+    [
+      'deep brackets',
+      deepFlow,
+      'line 1: is nested more than 64 mappings or lists deep',
+      /unclosed brackets or runaway indentation/,
+    ],
+    [
+      'deep indentation',
+      deepBlock,
+      'line 65: is nested more than 64 mappings or lists deep',
+      /unclosed brackets or runaway indentation/,
+    ],
+    [
+      'an alias with no anchor',
+      'image: *base\n',
+      'invalid YAML: the alias *base names no anchor set before it',
+      'set &base on a value above this alias, or write the value out in place of *base',
+    ],
+    [
+      'aliases that multiply',
+      `${bomb}image: { name: a }\n`,
+      'invalid YAML: its aliases (*NAME) expand to more than 100 copies',
+      /write the values out instead of repeating them through anchors and aliases/,
+    ],
+    [
+      'an unknown arch',
+      'image: { name: a }\narch: sparc\n',
+      "arch (line 2): 'sparc' is not one of x86_64, aarch64, riscv64",
+      "write one of x86_64, aarch64, riscv64, or leave arch out for the host's",
+    ],
+    [
+      'a bad size',
+      'image: { name: a }\nmemory: lots\n',
+      "memory (line 2): 'lots' is not a size qlaunch understands",
+      /^write a size such as 512M or 2G/,
+    ],
+    [
+      'text for a number',
+      'image: { name: a }\ncpus: many\n',
+      "cpus (line 2): should be a number, not 'many'",
+      'write a whole number from 1 to 255, e.g. cpus: 2',
+    ],
+    [
+      'a readiness that is none of its forms',
+      'image: { name: a }\nreadiness: 5\n',
+      'readiness (line 2): 5 is not one of cloud-init, ssh',
+      'write cloud-init, ssh, or { serial: TEXT }',
+    ],
+    [
+      'a bad port',
+      'image: { name: a }\nports: [x]\n',
+      'ports[0] (line 2): \'x\' is not a "HOST:GUEST" port forward',
+      /^write "HOST:GUEST" in quotes, e.g. "8080:80"/,
+    ],
+  ];
+  for (const [what, text, message, hint] of cases) {
+    const error = failure(text);
+    t.equal(error.code, 'MACHINE_INVALID', what);
+    t.match(error.message, message, `${what}: message`);
+    t.match(error.hint, hint, `${what}: hint`);
+    t.equal(
+      error.message.match(/line \d+/g)?.length ?? 0,
+      typeof message === 'string' && /line \d/.test(message) ? 1 : 0,
+      `${what}: one position`,
+    );
+    t.notMatch(
+      error.message,
+      /parseAllDocuments|call stack|resource exhaustion/i,
+      `${what}: no yaml internals`,
+    );
+    // A description says what a field is; the fix must say what to write.
+    t.notMatch(
+      error.hint,
+      /^(The|Guest|Virtual|A port|When the guest)\b/,
+      `${what}: a fix, not a description`,
+    );
+  }
+});
+
 t.test('wrong values name the field, its line and the fix', async (t) => {
   const memory = failure('image: { name: a }\ncpus: 2\nmemory: 12parsecs\n');
   t.equal(memory.code, 'MACHINE_INVALID');
@@ -299,3 +403,22 @@ t.test('loadMachineFile resolves paths against the file and checks they exist', 
     message: /cannot read machine file/,
   });
 });
+
+t.test(
+  'a machine file over 1 MiB is refused before it is parsed, naming the file and the limit',
+  async (t) => {
+    const dir = t.testdir({
+      'big.yaml': `image: { name: a }\ndescription: ${'x'.repeat(20 * 1024 * 1024)}\n`,
+    });
+    await t.rejects(loadMachineFile(join(dir, 'big.yaml')), {
+      code: 'MACHINE_INVALID',
+      message: `machine file ${join(dir, 'big.yaml')} is 20.0 MiB, over the limit of 1 MiB`,
+      hint: /put large content \(user-data, scripts\) in files it names/,
+    });
+    // A device has no size to look at first: it is read only up to the limit.
+    await t.rejects(loadMachineFile('/dev/zero'), {
+      code: 'MACHINE_INVALID',
+      message: 'machine file /dev/zero is larger than the limit of 1 MiB',
+    });
+  },
+);

@@ -21,25 +21,43 @@ export const imageSummary = (image: StoredImage): string =>
 /** A stored image with why qlaunch would refuse its disk now, if it would. */
 export type CheckedImage = StoredImage & { problem?: string | undefined };
 
+/** An image directory whose record cannot be read: listed by name with why, as `ls` lists a damaged instance. */
+interface DamagedImage {
+  name: string;
+  error: string;
+}
+
+/** A message of several lines as one table cell. */
+const oneLine = (text: string): string =>
+  text
+    .split('\n')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .join('; ');
+
 /**
  * The `ls` table: one row per image, columns padded; the source last since it is long, then a PROBLEM column
- * only when an image has one (a disk the format inspector refuses).
+ * only when an image has one (a disk the format inspector refuses, or a record that cannot be read).
  */
-export function formatImageTable(images: readonly CheckedImage[]): string {
+export function formatImageTable(images: readonly (CheckedImage | DamagedImage)[]): string {
   if (images.length === 0) return 'no images (qlaunch image pull URL, or qlaunch image import FILE)\n';
-  const problems = images.some((i) => i.problem !== undefined);
+  const problems = images.some((i) => 'error' in i || i.problem !== undefined);
   const rows = [
     ['NAME', 'FORMAT', 'VIRTUAL', 'SIZE', 'ARCH', 'CHECKSUM', 'SOURCE', ...(problems ? ['PROBLEM'] : [])],
-    ...images.map((i) => [
-      printable(i.name),
-      i.format,
-      formatBytes(i.virtualSize),
-      formatBytes(i.size),
-      i.arch ?? '-',
-      shortChecksum(i.checksum),
-      printable(i.source),
-      ...(problems ? [printable(i.problem ?? '-')] : []),
-    ]),
+    ...images.map((i) =>
+      'error' in i
+        ? [printable(i.name), '-', '-', '-', '-', '-', '-', printable(`damaged: ${oneLine(i.error)}`)]
+        : [
+            printable(i.name),
+            i.format,
+            formatBytes(i.virtualSize),
+            formatBytes(i.size),
+            i.arch ?? '-',
+            shortChecksum(i.checksum),
+            printable(i.source),
+            ...(problems ? [printable(i.problem ?? '-')] : []),
+          ],
+    ),
   ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
   const line = (row: string[]) =>

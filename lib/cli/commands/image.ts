@@ -48,8 +48,12 @@ const lsCommand = (setExit: SetExit): CommandModule<object, JsonArgs> => ({
         `qlaunch: warning: image '${name}' would be refused now (${problem}); qlaunch image rm ${name} removes it\n`,
       );
     }
-    if (args.json) printJson(checked);
-    else process.stdout.write(formatImageTable(checked));
+    // Damaged ones are listed too, with an error, as `ls` lists damaged instances.
+    const listed = [...checked, ...broken.map(({ name, problem }) => ({ name, error: problem }))].sort(
+      (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
+    if (args.json) printJson(listed);
+    else process.stdout.write(formatImageTable(listed));
   }),
 });
 
