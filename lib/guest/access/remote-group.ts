@@ -38,7 +38,8 @@ const RUN = [
  */
 const KILL = [
   FILE,
-  '[ "$2" = started ] || { (set -C; echo gone > "$f") 2>/dev/null && exit 0; }',
+  // A tombstone no run comes for goes a minute on: by then no run of that dropped session can still start.
+  '[ "$2" = started ] || { (set -C; echo gone > "$f") 2>/dev/null && { (sleep 60; rm -f "$f") >/dev/null 2>&1 & exit 0; }; }',
   'i=0; g=',
   'while [ "$i" -lt 20 ]; do',
   '  read -r g < "$f" 2>/dev/null',
