@@ -16,7 +16,7 @@ export {
   writeSeedImage,
 } from './cidata/index.js';
 export { ErrorCode, isQlaunchError, QlaunchError } from './errors.js';
-export type { SshClient, SshResult, SshTarget } from './guest/access/ssh.js';
+export type { SshClient, SshEncoding, SshExecOptions, SshResult, SshTarget } from './guest/access/ssh.js';
 export type { SerialConsole, SerialMatch, WaitForSerialOptions } from './guest/console/serial.js';
 export {
   type CloudGuest,

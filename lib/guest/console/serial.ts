@@ -1,8 +1,8 @@
 // A guest's serial console as seen from the host: a byte stream, a bounded text history, and waits for patterns.
 
 import type { Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
 import { ErrorCode, QlaunchError } from '../../errors.js';
+import { ConsoleStream } from './console-stream.js';
 
 export interface WaitForSerialOptions {
   /** Milliseconds; undefined waits until the console ends. */
@@ -39,8 +39,11 @@ export const lastLines = (text: string, count: number): string =>
     .trimEnd();
 
 export class SerialConsole {
-  /** Every byte the guest wrote, for piping (e.g. to stdout or a log file). */
-  readonly stream = new PassThrough();
+  /**
+   * The bytes the guest writes, for piping (e.g. to stdout or a log file). Unread bytes are held up to the history
+   * cap (4 MiB by default); beyond it the oldest are dropped, and the reader gets a line saying how many, where.
+   */
+  readonly stream: ConsoleStream;
   #text = '';
   /** How many characters were dropped from the front of #text to stay within the history cap. */
   #dropped = 0;
@@ -48,8 +51,10 @@ export class SerialConsole {
   #ended: Error | undefined;
   readonly #history: number;
 
+  /** `history`: how much console text is kept for waits and tails, and how many unread bytes `stream` holds. */
   constructor(options: { history?: number } = {}) {
     this.#history = options.history ?? DEFAULT_HISTORY;
+    this.stream = new ConsoleStream(this.#history);
   }
 
   /** Feed from a connected chardev socket; the owner calls `end()` when QEMU exits, with the reason. */
@@ -59,7 +64,7 @@ export class SerialConsole {
   }
 
   push(chunk: Buffer): void {
-    this.stream.write(chunk);
+    this.stream.offer(chunk);
     this.#text += chunk.toString('utf8');
     if (this.#text.length > this.#history) {
       const cut = this.#text.length - this.#history;
@@ -126,7 +131,7 @@ export class SerialConsole {
     this.#ended =
       reason ??
       new QlaunchError(ErrorCode.VM_EXITED, `the serial console closed; last lines:\n${this.tail(15)}`);
-    this.stream.end();
+    this.stream.finish();
     for (const waiter of this.#waiters) waiter.reject(this.#ended);
   }
 

@@ -204,6 +204,22 @@ t.test('sshExec without a guest: bad commands, a refused connection, timeouts, a
   const local = { ...target, privateKey, port: await deadPort() };
   await t.rejects(sshExec(local, []), { code: ErrorCode.SPEC_INVALID });
   await t.rejects(sshExec(local, ['echo', 'a\0b']), { code: ErrorCode.SPEC_INVALID });
+  for (const timeout of [-1, 0, Number.NaN, Number.POSITIVE_INFINITY, 1.5, '5000', null]) {
+    await t.rejects(
+      sshExec(local, ['true'], { timeout: timeout as number }),
+      {
+        code: ErrorCode.SPEC_INVALID,
+        message: /timeout must be a positive whole number of milliseconds/,
+        hint: /timeout: 30_000/,
+      },
+      `timeout ${String(timeout)}`,
+    );
+  }
+  await t.rejects(sshExec(local, ['true'], { encoding: 'latin1' as 'utf8' }), {
+    code: ErrorCode.SPEC_INVALID,
+    hint: /encoding: 'buffer'/,
+  });
+  await t.rejects(sshExec(local, ['true'], { signal: AbortSignal.abort() }), { code: ErrorCode.VM_ABORTED });
 
   const refused = await sshExec(local, ['true']);
   t.equal(refused.exitCode, 255);

@@ -82,3 +82,67 @@ t.test('lastLines keeps the partial last line and drops carriage returns', async
   t.equal(lastLines('a\r\nb\r\nc\r\npartial', 2), 'b\nc\npartial');
   t.equal(lastLines('x\n', 5), 'x');
 });
+
+/** Everything a reader gets from `stream` until it ends. */
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+t.test('an unread stream holds at most the cap: the oldest bytes go, and a line marks the gap', async (t) => {
+  const cap = 4 * 1024 * 1024;
+  const serial = new SerialConsole();
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  // 20 MiB from a chatty guest with nobody reading, then the newest line.
+  for (let i = 0; i < 320; i++) serial.push(chunk);
+  serial.push(Buffer.from('newest line\n'));
+  serial.end();
+  const read = await readAll(serial.stream);
+  const gap = /\n-- qlaunch: (\d+) bytes of console output dropped here: the stream was not read --\n/.exec(
+    read.toString('latin1'),
+  );
+  t.ok(gap, 'a gap line says output was dropped');
+  const gapLength = gap?.[0].length ?? 0;
+  t.ok(
+    read.length - gapLength <= cap,
+    `the reader got ${read.length - gapLength} bytes of output, within ${cap}`,
+  );
+  t.equal(
+    read.length - gapLength + Number(gap?.[1]),
+    320 * chunk.length + 12,
+    'dropped + kept = all written',
+  );
+  t.equal(read.subarray(-12).toString(), 'newest line\n', 'the newest output is kept');
+  t.equal(gap?.index, 0, 'the gap is where the dropped bytes were: before the oldest kept');
+});
+
+t.test('a stream read as it comes loses nothing and has no gap line', async (t) => {
+  const serial = new SerialConsole({ history: 1024 });
+  const reading = readAll(serial.stream);
+  const sent: Buffer[] = [];
+  for (let i = 0; i < 200; i++) {
+    const chunk = Buffer.from(`line ${i} ${'y'.repeat(100)}\n`);
+    sent.push(chunk);
+    serial.push(chunk);
+    await new Promise((r) => setImmediate(r));
+  }
+  serial.end();
+  t.same(await reading, Buffer.concat(sent), '20 times the cap, all of it, in order');
+  t.equal(serial.stream.dropped, 0);
+});
+
+t.test('buffered and dropped count what waits for a reader and what was let go', async (t) => {
+  const serial = new SerialConsole({ history: 100 });
+  serial.push(Buffer.alloc(60, 'a'));
+  t.equal(serial.stream.buffered, 60);
+  serial.push(Buffer.alloc(60, 'b'));
+  t.equal(serial.stream.buffered, 100);
+  t.equal(serial.stream.dropped, 20);
+  serial.end();
+  const read = (await readAll(serial.stream)).toString();
+  t.equal(
+    read,
+    `\n-- qlaunch: 20 bytes of console output dropped here: the stream was not read --\n${'a'.repeat(40)}${'b'.repeat(60)}`,
+  );
+});
