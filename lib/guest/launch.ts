@@ -1,4 +1,7 @@
-import { rm } from 'node:fs/promises';
+// `launch()`: from a kernel spec or a cloud image to a running, QMP-connected `Guest`, with nothing left behind
+// when anything fails. One input type, one result type, every option honoured on both paths (or refused).
+
+import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkHostname } from '../cidata/hostname.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
@@ -15,6 +18,7 @@ import {
 import type { CloudGuest, CloudParts, Guest } from './guest.js';
 import { checkLaunchOptions, type LaunchOptions } from './launch-options.js';
 import { startThrowaway, type WarmBootParts } from './throwaway.js';
+import { WARM_FILES } from './warm/files.js';
 
 export type { LaunchOptions } from './launch-options.js';
 export { firmwareFor } from './throwaway.js';
@@ -86,8 +90,12 @@ export async function launch(input: LaunchInput, options: LaunchOptions = {}): P
   }
   const { image } = input;
   if (image !== undefined && input.machine === undefined) {
-    const warm = await import('./warm/restore.js');
-    if (await warm.isWarmImage(image)) return launchWarm({ ...input, image }, options, warm.restoreWarm);
+    // A stat, not the restore modules: a cold launch loads nothing of warm images.
+    const warm = await access(join(image, WARM_FILES.record)).then(
+      () => true,
+      () => false,
+    );
+    if (warm) return launchWarm({ ...input, image }, options);
   }
   return cloud ? launchImage(input, options) : launchKernel(normalizeSpec(input), options);
 }
@@ -105,11 +113,7 @@ const WARM_FIXED = [
 ] as const;
 
 /** `launch({ image: WARM_DIR })`: a clone of a warm image, ready once its agent answers. */
-async function launchWarm(
-  input: LaunchInput & { image: string },
-  options: LaunchOptions,
-  restoreWarm: typeof import('./warm/restore.js').restoreWarm,
-): Promise<Guest> {
+async function launchWarm(input: LaunchInput & { image: string }, options: LaunchOptions): Promise<Guest> {
   const fixed = WARM_FIXED.filter((key) => input[key] !== undefined);
   if (fixed.length > 0) {
     throw usage(
@@ -126,6 +130,7 @@ async function launchWarm(
     );
   }
   if (options.signal?.aborted) throw aborted();
+  const { restoreWarm } = await import('./warm/restore.js');
   return restoreWarm(input.image, {
     logger: options.logger,
     startTimeout: options.startTimeout,

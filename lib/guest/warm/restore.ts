@@ -3,7 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { access, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ErrorCode, QlaunchError } from '../../errors.js';
@@ -36,13 +36,6 @@ export interface RestoreOptions
 // The state stream's fd in QEMU: the first one after stdin, stdout and stderr.
 const STATE_FD = 3;
 const DEFAULT_AGENT_TIMEOUT_MS = 60_000;
-
-/** Whether `path` is a warm image directory (it has a record). */
-export const isWarmImage = (path: string): Promise<boolean> =>
-  access(join(path, WARM_FILES.record)).then(
-    () => true,
-    () => false,
-  );
 
 /** The record of the warm image in `dir`, checked. */
 export async function readWarmRecord(dir: string): Promise<WarmRecord> {
