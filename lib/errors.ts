@@ -89,6 +89,12 @@ export const ErrorCode = {
   INSTANCE_CONFIG_INVALID: 'INSTANCE_CONFIG_INVALID',
   // qlaunch's home: something that is not a directory where one of its directories belongs
   PATH_NOT_DIRECTORY: 'PATH_NOT_DIRECTORY',
+  // Warm images
+  WARM_INVALID: 'WARM_INVALID',
+  WARM_INCOMPATIBLE: 'WARM_INCOMPATIBLE',
+  WARM_UNSUPPORTED: 'WARM_UNSUPPORTED',
+  WARM_SAVE_FAILED: 'WARM_SAVE_FAILED',
+  WARM_RESTORE_FAILED: 'WARM_RESTORE_FAILED',
   // CLI usage
   USAGE: 'USAGE',
 } as const;

@@ -33,6 +33,10 @@ export interface BootPlan {
   startTimeout?: number | undefined;
   /** Called once QEMU runs, before anything waits on it (an instance records its pid here). */
   onSpawned?: ((qemu: QemuProcess) => Promise<void>) | undefined;
+  /** Open fds QEMU inherits as 3, 4, … (attached boots only). */
+  fds?: readonly number[] | undefined;
+  /** Called once QMP is up, before forwards are added (a warm clone loads its state here). */
+  onQmp?: ((qmp: QmpClient) => Promise<void>) | undefined;
   /** Called with the forwards, before the guest is resumed. */
   onForwards?: ((forwards: Forward[]) => Promise<void>) | undefined;
   /** What QEMU said when it failed, when its output went to a log file. */
@@ -53,7 +57,7 @@ export async function bootGuest(plan: BootPlan): Promise<Guest> {
     command,
     plan.mode.kind === 'detached'
       ? { mode: 'detached', logFile: plan.mode.logFile }
-      : { mode: 'attached', dropsUser: plan.argv.confinement?.runAs !== undefined },
+      : { mode: 'attached', dropsUser: plan.argv.confinement?.runAs !== undefined, fds: plan.fds },
   );
   // Loaded after the spawn, so this work overlaps QEMU's own start-up.
   const [{ QmpClient }, { SerialConsole }, { Guest }, { addForward }] = await Promise.all([
@@ -86,6 +90,7 @@ export async function bootGuest(plan: BootPlan): Promise<Guest> {
     const sockets = [plan.argv.qmpSocket, plan.argv.serialSocket, plan.argv.guestAgentSocket];
     await Promise.all(sockets.map((path) => path && chmod(path, 0o600).catch(() => {})));
     if (plan.runtimeDir) await rm(plan.runtimeDir, { recursive: true, force: true });
+    await plan.onQmp?.(qmp);
     const forwards: Forward[] = [];
     for (const port of plan.forwards ?? []) forwards.push(await addForward(qmp, port));
     await plan.onForwards?.(forwards);

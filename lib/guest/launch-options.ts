@@ -3,6 +3,37 @@
 
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { resolveQemuBinary } from '../host/binaries.js';
+import type { Logger } from '../logger.js';
+import type { AccelChoice } from '../qemu/argv.js';
+
+/** How `launch()` boots: probing, timeouts, readiness, cleanup. */
+export interface LaunchOptions {
+  logger?: Logger | undefined;
+  /** Lines for people about choices made on their behalf (downloads, builds, firmware, boot steps). */
+  onProgress?: ((line: string) => void) | undefined;
+  /** How long QEMU gets to bring up QMP, in ms (default 30 s). */
+  startTimeout?: number | undefined;
+  /** Skip probing: use this binary (and this accelerator). */
+  binary?: string | undefined;
+  accel?: AccelChoice | undefined;
+  /** Where the accelerator verdict is cached (default: the XDG cache dir). */
+  cacheDir?: string | undefined;
+  /** Firmware descriptor dirs, highest priority first (default: per-user, /etc/qemu, /usr/share/qemu). */
+  firmwareDirs?: readonly string[] | undefined;
+  /** Cloud guests: wait until SSH works and cloud-init is done (default true). */
+  waitReady?: boolean | undefined;
+  /** Cloud guests: milliseconds for readiness; default 5 min under TCG, 2 under KVM. */
+  readyTimeout?: number | undefined;
+  /**
+   * Cloud guests booting from their disk: ms they may write nothing at all on the serial console before the disk is
+   * taken to have nothing to boot (VM_NOTHING_TO_BOOT); default 60 s, false for no bound.
+   */
+  firstOutputTimeout?: number | false | undefined;
+  /** Cloud guests: keep the overlay, seed and key after the guest stops (default: delete them). */
+  keep?: boolean | undefined;
+  /** Aborting gives up the launch (and stops a guest that was already started). */
+  signal?: AbortSignal | undefined;
+}
 
 const invalid = (message: string, hint: string) =>
   new QlaunchError(ErrorCode.SPEC_INVALID, message, { hint });

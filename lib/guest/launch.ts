@@ -1,31 +1,27 @@
 // `launch()`: from a kernel spec or a cloud image to a running, QMP-connected `Guest`, with nothing left behind
 // when anything fails. One input type, one result type, every option honoured on both paths (or refused).
 
-import { constants } from 'node:fs';
-import { access, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkHostname } from '../cidata/hostname.js';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
 import { checkGuestMemory } from '../host/memory.js';
-import { type Logger, silentLogger } from '../logger.js';
 import {
-  bootFirmware,
   type Firmware,
   normalizeSpec,
   type PortForward,
+  parsePortForward,
   type VmSpec,
   type VmSpecInput,
 } from '../machine/spec.js';
-import type { AccelChoice, ResolvedFirmware } from '../qemu/argv.js';
-import type { ConfinementChoice } from '../qemu/confinement.js';
-import { MAX_UNIX_PATH_BYTES } from '../qmp/socket.js';
-import { type BootPlan, bootGuest } from './boot.js';
-import { resolveConfinement } from './confinement.js';
 import type { CloudGuest, CloudParts, Guest } from './guest.js';
-import { resolveHost } from './host-choice.js';
-import { checkLaunchOptions } from './launch-options.js';
+import { checkLaunchOptions, type LaunchOptions } from './launch-options.js';
+import { checkFiles, startThrowaway, type WarmBootParts } from './throwaway.js';
+import { WARM_FILES } from './warm/files.js';
+
+export type { LaunchOptions } from './launch-options.js';
+export { firmwareFor } from './throwaway.js';
 
 /** What to boot: a kernel (with disks) as a spec, or a cloud image (`image`) or machine file (`machine`). */
 export interface LaunchInput extends VmSpecInput {
@@ -46,34 +42,6 @@ export interface LaunchInput extends VmSpecInput {
   sandbox?: boolean | undefined;
   /** true: under root, QEMU stays root (default: it drops to an unprivileged user once its files are open). */
   runAsRoot?: boolean | undefined;
-}
-
-export interface LaunchOptions {
-  logger?: Logger | undefined;
-  /** Lines for people about choices made on their behalf (downloads, builds, firmware, boot steps). */
-  onProgress?: ((line: string) => void) | undefined;
-  /** How long QEMU gets to bring up QMP, in ms (default 30 s). */
-  startTimeout?: number | undefined;
-  /** Skip probing: use this binary (and this accelerator). */
-  binary?: string | undefined;
-  accel?: AccelChoice | undefined;
-  /** Where the accelerator verdict is cached (default: the XDG cache dir). */
-  cacheDir?: string | undefined;
-  /** Firmware descriptor dirs, highest priority first (default: per-user, /etc/qemu, /usr/share/qemu). */
-  firmwareDirs?: readonly string[] | undefined;
-  /** Cloud guests: wait until SSH works and cloud-init is done (default true). */
-  waitReady?: boolean | undefined;
-  /** Cloud guests: milliseconds for readiness; default 5 min under TCG, 2 under KVM. */
-  readyTimeout?: number | undefined;
-  /**
-   * Cloud guests booting from their disk: ms they may write nothing at all on the serial console before the disk is
-   * taken to have nothing to boot (VM_NOTHING_TO_BOOT); default 60 s, false for no bound.
-   */
-  firstOutputTimeout?: number | false | undefined;
-  /** Cloud guests: keep the overlay, seed and key after the guest stops (default: delete them). */
-  keep?: boolean | undefined;
-  /** Aborting gives up the launch (and stops a guest that was already started). */
-  signal?: AbortSignal | undefined;
 }
 
 // What only a kernel spec or only a cloud image means; giving one to the other is refused, not ignored.
@@ -124,120 +92,65 @@ export async function launch(input: LaunchInput, options: LaunchOptions = {}): P
         : 'they are for cloud images: pass `image` (or `machine`) too, or drop them',
     );
   }
+  const { image } = input;
+  if (image !== undefined && input.machine === undefined) {
+    // A stat, not the restore modules: a cold launch loads nothing of warm images.
+    const warm = await access(join(image, WARM_FILES.record)).then(
+      () => true,
+      () => false,
+    );
+    if (warm) return launchWarm({ ...input, image }, options);
+  }
   return cloud ? launchImage(input, options) : launchKernel(normalizeSpec(input), input, options);
+}
+
+// A warm image runs as it was saved: only its forwards are a clone's own.
+const WARM_FIXED = [
+  'arch',
+  'machineType',
+  'cpus',
+  'memory',
+  'accel',
+  'firmware',
+  'diskSize',
+  'userData',
+  'hostname',
+] as const;
+
+/** `launch({ image: WARM_DIR })`: a clone of a warm image, ready once its agent answers. */
+async function launchWarm(input: LaunchInput & { image: string }, options: LaunchOptions): Promise<Guest> {
+  const fixed = WARM_FIXED.filter((key) => input[key] !== undefined);
+  if (fixed.length > 0) {
+    throw usage(
+      `${fixed.join(', ')} cannot change for warm image ${input.image}: it runs as it was saved`,
+      'drop them, or warm the image again with them',
+    );
+  }
+  const ports = (input.ports ?? []).map((p) => (typeof p === 'string' ? parsePortForward(p) : p));
+  const fixedPort = ports.find((p) => p.hostPort !== 0 || p.protocol !== 'tcp');
+  if (fixedPort) {
+    throw usage(
+      `port ${fixedPort.hostPort}:${fixedPort.guestPort}/${fixedPort.protocol}: a warm clone forwards TCP from a free host port`,
+      `give 0:${fixedPort.guestPort}, and read the host port from guest.listForwards()`,
+    );
+  }
+  if (options.signal?.aborted) throw aborted();
+  const { restoreWarm } = await import('./warm/restore.js');
+  return restoreWarm(input.image, {
+    logger: options.logger,
+    startTimeout: options.startTimeout,
+    binary: options.binary,
+    cacheDir: options.cacheDir,
+    readyTimeout: options.readyTimeout,
+    keep: options.keep,
+    ports: ports.map((p) => p.guestPort),
+    sandbox: input.sandbox,
+    runAsRoot: input.runAsRoot,
+  });
 }
 
 const aborted = () =>
   new QlaunchError(ErrorCode.VM_ABORTED, 'the launch was aborted', { hint: 'nothing was left running' });
-
-async function checkFiles(spec: VmSpec): Promise<void> {
-  const files: [string, string | undefined, number][] = [
-    ['kernel', spec.kernel, constants.R_OK],
-    ['initrd', spec.initrd, constants.R_OK],
-    ...spec.disks.map((d): [string, string, number] => [
-      'disk',
-      d.path,
-      d.readOnly ? constants.R_OK : constants.R_OK | constants.W_OK,
-    ]),
-  ];
-  for (const [what, path, mode] of files) {
-    if (path === undefined) continue;
-    try {
-      await access(path, mode);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new QlaunchError(
-        ErrorCode.SPEC_FILE_MISSING,
-        `${what} ${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be opened (${code})`}`,
-        { hint: code === 'ENOENT' ? `check the path of the ${what}` : `check the permissions of ${path}` },
-      );
-    }
-  }
-}
-
-/**
- * The spec's firmware, with the NVRAM copy at `nvramPath`: a throwaway run's is unlinked with its sockets once QEMU
- * is attached (QEMU keeps writing the open file until it exits), an instance keeps its own across boots.
- */
-export async function firmwareFor(
-  spec: VmSpec,
-  binary: string,
-  nvramPath: string,
-  options: Pick<LaunchOptions, 'firmwareDirs' | 'logger' | 'onProgress'> & { keepExistingNvram?: boolean },
-): Promise<ResolvedFirmware | undefined> {
-  if (bootFirmware(spec) === undefined) return undefined;
-  // Loaded only when there is firmware to find: a direct kernel boot never reads descriptors.
-  const { resolveFirmware } = await import('./firmware.js');
-  const firmware = await resolveFirmware(spec, {
-    binary,
-    nvramPath,
-    firmwareDirs: options.firmwareDirs,
-    keepExistingNvram: options.keepExistingNvram,
-  });
-  if (firmware?.description) {
-    options.logger?.info({ firmware }, 'firmware chosen');
-    options.onProgress?.(`firmware: ${firmware.description}`);
-  }
-  return firmware;
-}
-
-interface ThrowawayExtras {
-  /** The cloud run dir's agent socket, and what the guest is besides QEMU. */
-  guestAgentSocket?: string | undefined;
-  forwards?: readonly number[] | undefined;
-  cloud?: BootPlan['cloud'];
-  /** The guest's confinement opt-outs. */
-  confine?: ConfinementChoice | undefined;
-}
-
-/** Boot `spec` as a throwaway guest: sockets in a fresh private dir that is gone once QEMU is attached. */
-async function startThrowaway(
-  spec: VmSpec,
-  options: LaunchOptions,
-  extras: ThrowawayExtras = {},
-): Promise<Guest> {
-  const logger = options.logger ?? silentLogger;
-  await checkFiles(spec);
-  const host = await resolveHost(spec, options);
-  const runtimeDir = await mkdtemp(join(tmpdir(), 'qlaunch-'));
-  const qmpSocket = join(runtimeDir, GUEST_FILES.qmp);
-  const serialSocket = join(runtimeDir, GUEST_FILES.serial);
-  try {
-    if (Buffer.byteLength(serialSocket) > MAX_UNIX_PATH_BYTES) {
-      throw usage(
-        `socket path ${serialSocket} is longer than the OS allows`,
-        'set TMPDIR to a shorter directory',
-      );
-    }
-    const firmware = await firmwareFor(spec, host.binary, join(runtimeDir, GUEST_FILES.nvram), options);
-    const confinement = await resolveConfinement(host.binary, extras.confine ?? {}, {
-      cacheDir: options.cacheDir,
-      logger,
-      onProgress: options.onProgress,
-    });
-    return await bootGuest({
-      argv: {
-        spec,
-        binary: host.binary,
-        accel: host.accel,
-        qmpSocket,
-        serialSocket,
-        firmware,
-        guestAgentSocket: extras.guestAgentSocket,
-        confinement,
-      },
-      mode: { kind: 'attached' },
-      runtimeDir,
-      forwards: extras.forwards,
-      startTimeout: options.startTimeout,
-      cloud: extras.cloud,
-      logger,
-    });
-  } catch (error) {
-    await rm(runtimeDir, { recursive: true, force: true });
-    throw error;
-  }
-}
 
 /**
  * A kernel guest's disks through the format inspector `image import` uses: a qcow2 naming a backing or data file,
@@ -270,6 +183,15 @@ async function launchKernel(spec: VmSpec, input: LaunchInput, options: LaunchOpt
 
 /** Boot a throwaway guest from a cloud image; the base image is only ever read (the guest writes to an overlay). */
 async function launchImage(input: LaunchInput, options: LaunchOptions): Promise<Guest> {
+  return launchImageWith(input, options, {});
+}
+
+/** `launch({ image })` with a warm image's boot parts: how a guest to be warmed is booted. */
+export async function launchImageWith(
+  input: LaunchInput,
+  options: LaunchOptions,
+  warm: WarmBootParts,
+): Promise<CloudGuest> {
   const say = options.onProgress ?? (() => {});
   // Loaded only for images: a kernel boot pays for none of the recipe's modules (YAML, seed writer, qemu-img).
   const [{ openImageStore }, { baseDisk, chooseMachine }, recipe, { sshClient }, { createRunDir }] =
@@ -314,6 +236,7 @@ async function launchImage(input: LaunchInput, options: LaunchOptions): Promise<
     });
     say(`booting ${machine.name} (${machine.arch}, ${machine.cpus} vCPU, ${machine.memoryMiB} MiB)`);
     const guest = await startThrowaway(spec, options, {
+      ...warm,
       guestAgentSocket: join(dir, GUEST_FILES.guestAgent),
       forwards: [22],
       confine: { sandbox: machine.sandbox, runAsRoot: machine.runAsRoot },
@@ -341,7 +264,7 @@ async function launchImage(input: LaunchInput, options: LaunchOptions): Promise<
         throw isQlaunchError(error, ErrorCode.VM_ABORTED) && options.signal?.aborted ? aborted() : error;
       }
     }
-    return guest;
+    return guest as CloudGuest;
   } catch (error) {
     if (!keep) await rm(dir, { recursive: true, force: true });
     throw error;

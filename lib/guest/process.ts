@@ -30,7 +30,13 @@ export type SpawnOptions =
    * Our child: stderr kept for messages; the kernel kills it if we die, even by SIGKILL (util-linux setpriv). A
    * QEMU that drops its user (`dropsUser`) loses that on the drop: a reaper kills it instead.
    */
-  | { mode: 'attached'; env?: NodeJS.ProcessEnv | undefined; dropsUser?: boolean | undefined }
+  | {
+      mode: 'attached';
+      env?: NodeJS.ProcessEnv | undefined;
+      dropsUser?: boolean | undefined;
+      /** Extra fds QEMU inherits as 3, 4, …: what a warm clone reads its device state from. */
+      fds?: readonly number[] | undefined;
+    }
   /** Its own session, output appended to `logFile` (0600); it outlives this process. */
   | { mode: 'detached'; logFile: string };
 
@@ -80,11 +86,13 @@ export async function spawnQemu(command: QemuCommand, options: SpawnOptions): Pr
   const prefix = detached ? [] : await parentDeathPrefix();
   const [file, ...args] = [...prefix, command.file, ...command.args] as [string, ...string[]];
   const out = detached ? openSync(options.logFile, 'a', 0o600) : undefined;
+  const inherited = options.mode === 'attached' ? (options.fds ?? []) : [];
   let child: ReturnType<typeof spawn>;
   try {
     child = spawn(file, args, {
       detached,
-      stdio: out === undefined ? ['ignore', 'ignore', 'pipe'] : ['ignore', out, out],
+      // Extra fds become QEMU's fd 3, 4, …: how a migration stream reaches it without a path or a shell.
+      stdio: out === undefined ? ['ignore', 'ignore', 'pipe', ...inherited] : ['ignore', out, out],
       env: (!detached && options.env) || process.env,
     });
   } finally {

@@ -163,6 +163,11 @@ async function linkIntoPlace(temp: string, path: string, code: ErrorCode): Promi
 export interface OverlayOptions {
   /** Size of the overlay's disk; default the base's virtual size. Smaller than the base is refused. */
   sizeMiB?: number | undefined;
+  /**
+   * The base is a layer qlaunch wrote itself on a stored image (a warm image's disk), so its backing file is known
+   * and allowed; any other base that reads another file is refused.
+   */
+  ownLayer?: boolean | undefined;
 }
 
 /**
@@ -179,7 +184,7 @@ export async function createOverlay(
 ): Promise<void> {
   const absoluteBase = resolve(base);
   checkFormat(baseFormat);
-  await requireBaseFormat(absoluteBase, baseFormat);
+  if (!options.ownLayer) await requireBaseFormat(absoluteBase, baseFormat);
   const sizeArgs: string[] = [];
   if (options.sizeMiB !== undefined) {
     const { sizeMiB } = options;

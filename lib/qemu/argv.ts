@@ -30,7 +30,16 @@ export interface ArgvPlan {
   firmware?: ResolvedFirmware | undefined;
   /** Seccomp filter and unprivileged user; absent: QEMU runs as it is started, unfiltered. */
   confinement?: Confinement | undefined;
+  /** Guest RAM on a file (warm images): `share: true` writes it back (warming), false maps it copy-on-write (clones). */
+  memoryFile?: { path: string; share: boolean } | undefined;
+  /** x86_64: a VM generation ID device with this GUID, so a restored clone's kernel reseeds its RNG. */
+  vmgenid?: string | undefined;
+  /** Start waiting for an incoming migration (`-incoming defer`; `migrate-incoming` over QMP). */
+  incoming?: boolean | undefined;
 }
+
+/** The id of the memory backend a warm guest's RAM lives on. */
+export const RAM_BACKEND_ID = 'ram0';
 
 /** A firmware file and its block format, as a firmware descriptor names them. */
 export interface FirmwareImage {
@@ -87,9 +96,28 @@ function machineArgs(plan: ArgvPlan): string[] {
     fw?.kind === 'pflash'
       ? [`pflash0=${PFLASH_NODES.executable}`, ...(fw.nvram ? [`pflash1=${PFLASH_NODES.nvram}`] : [])]
       : [];
-  // A pinned instance names its versioned type; the options fit every version of the arch's machine.
+  const ram = plan.memoryFile ? [`memory-backend=${RAM_BACKEND_ID}`] : [];
+  // A pinned instance or warm image names its versioned type; the options fit every version of the arch's machine.
   const type = plan.spec.machineType ?? info.machine;
-  return ['-machine', [type, ...info.machineOptions, ...pflash].join(',')];
+  return ['-machine', [type, ...info.machineOptions, ...pflash, ...ram].join(',')];
+}
+
+/** Guest RAM on a file, and the generation ID device: what warm images add to a guest. */
+function warmArgs(plan: ArgvPlan): string[] {
+  const args: string[] = [];
+  if (plan.memoryFile) {
+    const { path, share } = plan.memoryFile;
+    const backend = [
+      'memory-backend-file',
+      `id=${RAM_BACKEND_ID}`,
+      `size=${plan.spec.memoryMiB}M`,
+      `mem-path=${escapeOptionValue(path)}`,
+      `share=${share ? 'on' : 'off'}`,
+    ];
+    args.push('-object', backend.join(','));
+  }
+  if (plan.vmgenid) args.push('-device', `vmgenid,id=vmgenid0,guid=${plan.vmgenid}`);
+  return args;
 }
 
 /** The chardev id of the QMP socket: how `qmpSocketOf` finds it again in a running QEMU's argv. */
@@ -274,8 +302,10 @@ export function buildQemuArgv(plan: ArgvPlan): QemuCommand {
     ...networkArgs(spec),
     ...bootArgs(plan),
     ...(spec.noReboot ? ['-no-reboot'] : []),
+    ...warmArgs(plan),
     ...(plan.pidFile ? ['-pidfile', plan.pidFile] : []),
     ...confinementArgs(plan.confinement, plan.pidFile),
+    ...(plan.incoming ? ['-incoming', 'defer'] : []),
   ];
   return { file: plan.binary, args };
 }

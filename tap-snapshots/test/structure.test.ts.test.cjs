@@ -38,9 +38,12 @@ Array [
   "openImageStore",
   "probeHost",
   "pullImage",
+  "readWarmRecord",
   "removeImage",
+  "restoreWarm",
   "saveSnapshot",
   "waitForAgent",
+  "warmImage",
   "writeSeedImage",
 ]
 `

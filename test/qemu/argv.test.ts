@@ -290,3 +290,40 @@ t.test(
     t.equal(rv[rv.indexOf('-machine') + 1], 'virt', 'riscv64 virt is unversioned: pinned as itself');
   },
 );
+
+t.test(
+  'warm images: RAM on a file, the pinned machine type, vmgenid, waiting for incoming state',
+  async (t) => {
+    const spec = normalizeSpec({ arch: 'x86_64', memory: 1024, kernel: '/k/bzImage', network: false });
+    const pinned = normalizeSpec({
+      arch: 'x86_64',
+      memory: 1024,
+      kernel: '/k/bzImage',
+      network: false,
+      machineType: 'pc-q35-7.2',
+    });
+    const plain = buildQemuArgv({ spec, binary: 'q', accel: { accel: 'tcg' }, ...sockets }).args;
+    t.notOk(
+      plain.some((a) => /memory-backend|vmgenid|-incoming/.test(a)),
+      'nothing of it by default',
+    );
+    const { args } = buildQemuArgv({
+      spec: pinned,
+      binary: 'q',
+      accel: { accel: 'tcg' },
+      ...sockets,
+      memoryFile: { path: '/w/a,b/ram.bin', share: false },
+      vmgenid: '11111111-2222-3333-4444-555555555555',
+      incoming: true,
+    });
+    t.equal(args[args.indexOf('-machine') + 1], 'pc-q35-7.2,memory-backend=ram0');
+    t.equal(
+      args.find((a) => a.startsWith('memory-backend-file')),
+      'memory-backend-file,id=ram0,size=1024M,mem-path=/w/a,,b/ram.bin,share=off',
+      'the backend is as big as -m, its path comma-escaped, copy-on-write for a clone',
+    );
+    t.equal(args[args.indexOf('-m') + 1], '1024M');
+    t.ok(args.includes('vmgenid,id=vmgenid0,guid=11111111-2222-3333-4444-555555555555'));
+    t.same(args.slice(-2), ['-incoming', 'defer']);
+  },
+);

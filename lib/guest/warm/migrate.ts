@@ -1,0 +1,82 @@
+// Device state in and out of QEMU over QMP migration, RAM left on its shared file (`x-ignore-shared`): out through a
+// unix socket qlaunch listens on, in from an fd QEMU inherited at spawn. Never `exec:` (a shell, and the sandbox).
+
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, QlaunchError } from '../../errors.js';
+import type { QmpClient } from '../../qmp/index.js';
+
+// query-migrate is cheap; a device-state-only stream completes in tens of milliseconds.
+const POLL_MS = 10;
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+/** RAM on a shared memory backend stays out of the stream: it is already in its file. */
+export async function ignoreSharedRam(qmp: QmpClient): Promise<void> {
+  await qmp.execute('migrate-set-capabilities', {
+    capabilities: [{ capability: 'x-ignore-shared', state: true }],
+  });
+}
+
+/** Resolves when the migration (either side) has completed; rejects with QEMU's reason when it failed. */
+export async function waitMigrated(
+  qmp: QmpClient,
+  code: 'save' | 'restore',
+  timeout = DEFAULT_TIMEOUT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const info = (await qmp.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
+    if (info.status === 'completed') return;
+    if (info.status === 'failed' || info.status === 'cancelled' || Date.now() > deadline) {
+      const why =
+        info['error-desc'] ?? (info.status === 'failed' ? 'migration failed' : `status ${info.status}`);
+      throw new QlaunchError(
+        code === 'save' ? ErrorCode.WARM_SAVE_FAILED : ErrorCode.WARM_RESTORE_FAILED,
+        `${code === 'save' ? 'saving' : 'restoring'} the machine state failed: ${why}`,
+        {
+          hint:
+            code === 'save' ? 'warm it again' : 'warm it again (the saved state does not load on this QEMU)',
+        },
+      );
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+/** Migrate the stopped guest's device state into `file` (0600); resolves with its size in bytes. */
+export async function saveDeviceState(qmp: QmpClient, file: string): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'qlaunch-mig-'));
+  const path = join(dir, 'state.sock');
+  const server = createServer();
+  try {
+    const connected = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, resolve);
+    });
+    const out = createWriteStream(file, { mode: 0o600, flags: 'wx' });
+    const written = connected.then((socket) => pipeline(socket, out));
+    // Unhandled until awaited below; a failed migration rejects there instead.
+    written.catch(() => {});
+    await ignoreSharedRam(qmp);
+    await qmp.execute('migrate', { uri: `unix:${path}` });
+    await waitMigrated(qmp, 'save');
+    await written;
+    return out.bytesWritten;
+  } finally {
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Load the device state from `fd` (inherited by QEMU at spawn, QEMU started with `-incoming defer`). */
+export async function loadDeviceState(qmp: QmpClient, fd: number): Promise<void> {
+  await ignoreSharedRam(qmp);
+  await qmp.execute('migrate-incoming', { uri: `fd:${fd}` });
+  await waitMigrated(qmp, 'restore');
+}

@@ -1,0 +1,196 @@
+// restoreWarm(): a clone of a warm image — a fresh overlay on its layer, RAM mapped copy-on-write from its file, device
+// state loaded from an fd — running as the same `Guest` launch() returns, its clock stepped, its agent answering.
+
+import { randomUUID } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { ErrorCode, QlaunchError } from '../../errors.js';
+import { GUEST_FILES } from '../../files.js';
+import { machineCatalog } from '../../host/machine-cache.js';
+import { createOverlay } from '../../image/qemu-img.js';
+import { type Logger, silentLogger } from '../../logger.js';
+import type { VmSpec } from '../../machine/spec.js';
+import type { ConfinementChoice } from '../../qemu/confinement.js';
+import { GuestAgent } from '../../qga/index.js';
+import { sshClient } from '../access/ssh.js';
+import type { CloudGuest, CloudParts } from '../guest.js';
+import { resolveHost } from '../host-choice.js';
+import type { LaunchOptions } from '../launch-options.js';
+import { createRunDir } from '../run-dir.js';
+import { startThrowaway } from '../throwaway.js';
+import { checkWarmCompat } from './compat.js';
+import { WARM_FILES } from './files.js';
+import { loadDeviceState } from './migrate.js';
+import { cpuModelOf, deviceList, parseWarmRecord, type WarmRecord } from './record.js';
+
+export interface RestoreOptions
+  extends Pick<LaunchOptions, 'logger' | 'startTimeout' | 'binary' | 'cacheDir' | 'readyTimeout' | 'keep'>,
+    ConfinementChoice {
+  /** Guest ports to forward, each from a free 127.0.0.1 port (22 always is). */
+  ports?: readonly number[] | undefined;
+  /** Also wait until an SSH command runs (the agent answering is the default readiness). */
+  ssh?: boolean | undefined;
+}
+
+// The state stream's fd in QEMU: the first one after stdin, stdout and stderr.
+const STATE_FD = 3;
+const DEFAULT_AGENT_TIMEOUT_MS = 60_000;
+
+/** The record of the warm image in `dir`, checked. */
+export async function readWarmRecord(dir: string): Promise<WarmRecord> {
+  const text = await readFile(join(dir, WARM_FILES.record), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new QlaunchError(ErrorCode.WARM_INVALID, `${dir} is not a warm image (${error.code})`, {
+      hint: 'give the directory warmImage() wrote',
+    });
+  });
+  return parseWarmRecord(text, join(dir, WARM_FILES.record));
+}
+
+/** Refuses (WARM_INCOMPATIBLE) before anything starts when this host cannot load the record's state. */
+async function checkHost(record: WarmRecord, dir: string, options: RestoreOptions) {
+  const host = await resolveHost(record.spec, { binary: options.binary, cacheDir: options.cacheDir });
+  // The cached catalog of this QEMU build: a restore spawns no QEMU to learn its version and machine types.
+  const catalog = await machineCatalog(host.binary, { cacheDir: options.cacheDir });
+  if (!catalog) {
+    throw new QlaunchError(
+      ErrorCode.WARM_INCOMPATIBLE,
+      `${host.binary} did not say its version and machine types: warm image ${dir} cannot be checked against it`,
+      { hint: `check that ${host.binary} -version and -machine help work` },
+    );
+  }
+  checkWarmCompat(
+    record,
+    {
+      qemuVersion: catalog.qemuVersion,
+      accel: host.accel.accel,
+      cpuModel: cpuModelOf(record.arch, host.accel),
+      machines: catalog.machines,
+    },
+    dir,
+  );
+  return host;
+}
+
+/** The saved spec with this clone's disks: its own overlay, and the image's seed. */
+function cloneSpec(record: WarmRecord, dir: string, overlay: string): VmSpec {
+  const [root, seed, ...rest] = record.spec.disks;
+  if (!root || !seed || rest.length > 0) {
+    throw new QlaunchError(ErrorCode.WARM_INVALID, `warm image ${dir} does not have a root disk and a seed`, {
+      hint: 'warm it again',
+    });
+  }
+  return {
+    ...record.spec,
+    // The versioned type it was saved on, never an alias that may move with the QEMU version.
+    machineType: record.machineType,
+    disks: [
+      { ...root, path: overlay },
+      { ...seed, path: join(dir, WARM_FILES.seed) },
+    ],
+  };
+}
+
+/** Start a clone of the warm image in `dir`; resolves once its agent answers (and SSH, if asked). */
+export async function restoreWarm(dir: string, options: RestoreOptions = {}): Promise<CloudGuest> {
+  const logger: Logger = options.logger ?? silentLogger;
+  const record = await readWarmRecord(dir);
+  const host = await checkHost(record, dir, options);
+  const layer = record.layers[0]?.path ?? WARM_FILES.layer;
+  const runDir = await createRunDir();
+  const keep = options.keep ?? false;
+  let stateFd: number | undefined;
+  try {
+    const overlay = join(runDir, GUEST_FILES.overlay);
+    const knownHosts = join(runDir, GUEST_FILES.knownHosts);
+    await createOverlay(isAbsolute(layer) ? layer : join(dir, layer), 'qcow2', overlay, { ownLayer: true });
+    stateFd = openSync(join(dir, WARM_FILES.state), 'r');
+    const fd = stateFd;
+    const spec = cloneSpec(record, dir, overlay);
+    const guest = (await startThrowaway(
+      spec,
+      {
+        logger,
+        startTimeout: options.startTimeout,
+        binary: host.binary,
+        accel: host.accel,
+        cacheDir: options.cacheDir,
+      },
+      {
+        argv: () => ({
+          memoryFile: { path: join(dir, WARM_FILES.ram), share: false },
+          // Not part of the migrated state: the clone's own GUID reaches the guest when the device state loads.
+          vmgenid: record.vmgenid ? randomUUID() : undefined,
+          incoming: true,
+        }),
+        onPlan: (plan) => {
+          if (!isDeepStrictEqual(deviceList(plan, record.machineType), record.devices)) {
+            throw new QlaunchError(
+              ErrorCode.WARM_INCOMPATIBLE,
+              `warm image ${dir} was saved with other devices than this qlaunch would give it`,
+              { hint: 'warm it again with this version of qlaunch' },
+            );
+          }
+        },
+        confine: { sandbox: options.sandbox, runAsRoot: options.runAsRoot },
+        fds: [fd],
+        onQmp: (qmp) => loadDeviceState(qmp, STATE_FD),
+        guestAgentSocket: join(runDir, GUEST_FILES.guestAgent),
+        forwards: [22, ...(options.ports ?? [])],
+        cloud: ([ssh]): CloudParts => ({
+          ssh: sshClient({
+            host: ssh?.hostAddress ?? '127.0.0.1',
+            port: ssh?.hostPort ?? 0,
+            user: record.ssh.user,
+            privateKey: join(dir, record.ssh.key),
+            knownHostsFile: knownHosts,
+          }),
+          machine: record.machine,
+          dir: runDir,
+          keep,
+          readyTimeout: options.readyTimeout,
+        }),
+      },
+    )) as CloudGuest;
+    closeSync(fd);
+    stateFd = undefined;
+    // The guest's host keys, pinned at this clone's forward: SSH trusts nothing else there.
+    const { host: sshHost, port } = guest.ssh.target;
+    const pinned = record.ssh.hostKeys.map((key) => `[${sshHost}]:${port} ${key}\n`).join('');
+    await writeFile(knownHosts, pinned, { mode: 0o600 });
+    try {
+      await stepClockAndPing(join(runDir, GUEST_FILES.guestAgent), options.readyTimeout);
+      if (options.ssh) {
+        const result = await guest.ssh.exec(['true']);
+        if (result.exitCode !== 0) throw new Error(`ssh exited with status ${result.exitCode}`);
+      }
+    } catch (error) {
+      await guest.kill();
+      throw new QlaunchError(
+        ErrorCode.WARM_RESTORE_FAILED,
+        `the clone of ${dir} did not answer: ${(error as Error).message}`,
+        {
+          hint: 'warm it again; if it keeps failing, check that qemu-guest-agent runs in the image',
+          cause: error,
+        },
+      );
+    }
+    return guest;
+  } catch (error) {
+    if (stateFd !== undefined) closeSync(stateFd);
+    if (!keep) await rm(runDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** The guest's clock stood still while it was saved: step it to the host's, which also proves the agent answers. */
+async function stepClockAndPing(socket: string, timeout = DEFAULT_AGENT_TIMEOUT_MS): Promise<void> {
+  const agent = await GuestAgent.connect(socket, { timeout });
+  try {
+    // Nanoseconds since the epoch; a double is exact to 256 ns here, far below what a clock step can tell.
+    await agent.execute('guest-set-time', { time: Date.now() * 1e6 }, { timeout });
+  } finally {
+    await agent.close();
+  }
+}
