@@ -17,3 +17,24 @@ export async function runAsUser(passwdPath = '/etc/passwd'): Promise<string | un
 }
 
 export const runningAsRoot = (): boolean => process.getuid?.() === 0;
+
+/** The uid and primary gid `/etc/passwd` (its text) gives `user`, the ids `-runas USER` drops to (pure). */
+export function userIdsIn(passwd: string, user: string): { uid: number; gid: number } | undefined {
+  const fields = passwd
+    .split('\n')
+    .find((line) => line.split(':')[0] === user)
+    ?.split(':');
+  const uid = Number(fields?.[2]);
+  const gid = Number(fields?.[3]);
+  return fields && Number.isInteger(uid) && Number.isInteger(gid) && fields[2] !== '' && fields[3] !== ''
+    ? { uid, gid }
+    : undefined;
+}
+
+/** The ids of the user QEMU runs as under `-runas USER`; undefined when /etc/passwd does not list it. */
+export async function userIds(
+  user: string,
+  passwdPath = '/etc/passwd',
+): Promise<{ uid: number; gid: number } | undefined> {
+  return userIdsIn(await readFile(passwdPath, 'utf8').catch(() => ''), user);
+}

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { chooseRunAsUser } from '../../lib/host/run-as.js';
+import { chooseRunAsUser, userIdsIn } from '../../lib/host/run-as.js';
 import { normalizeSpec } from '../../lib/machine/spec.js';
 import { buildQemuArgv } from '../../lib/qemu/argv.js';
 import { confinementWarnings } from '../../lib/qemu/confinement.js';
@@ -68,6 +68,21 @@ t.test('the user to drop to: a dedicated one first, else nobody', async (t) => {
   );
   t.equal(chooseRunAsUser(line('root', 0)), undefined);
   t.equal(chooseRunAsUser(line('nobodyelse', 5)), undefined, 'a whole name, not a prefix');
+});
+
+t.test("the ids -runas drops to: the user's uid and primary gid, whole names only", async (t) => {
+  const passwd = [
+    'root:x:0:0:root:/root:/bin/bash',
+    'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin',
+  ];
+  t.same(userIdsIn(passwd.join('\n'), 'nobody'), { uid: 65534, gid: 65534 });
+  t.same(
+    userIdsIn('qlaunch:x:990:44::/:/bin/false', 'qlaunch'),
+    { uid: 990, gid: 44 },
+    'the primary gid, not the uid',
+  );
+  t.equal(userIdsIn(passwd.join('\n'), 'nobod'), undefined, 'a whole name, not a prefix');
+  t.equal(userIdsIn('broken:x::', 'broken'), undefined, 'no ids, no answer');
 });
 
 t.test('each opt-out says what it gives up', async (t) => {

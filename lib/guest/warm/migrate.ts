@@ -1,8 +1,10 @@
 // Device state in and out of QEMU over QMP migration, RAM left on its shared file (`x-ignore-shared`): out through a
 // unix socket qlaunch listens on, in from an fd QEMU inherited at spawn. Never `exec:` (a shell, and the sandbox).
+// Out is not an inherited fd: QEMU 7.2's outgoing `fd:` takes only a name given by `getfd` (SCM_RIGHTS, which Node
+// cannot send), and answers "File descriptor named '3' has not been found" to a number.
 
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,24 +50,49 @@ export async function waitMigrated(
   }
 }
 
-/** Migrate the stopped guest's device state into `file` (0600); resolves with its size in bytes. */
-export async function saveDeviceState(qmp: QmpClient, file: string): Promise<number> {
+/**
+ * Migrate the stopped guest's device state into `file` (0600); resolves with its size in bytes. `qemuUser`: the ids
+ * QEMU dropped to (`-runas`), given the socket and its private directory, so it can connect and no one else can.
+ */
+export async function saveDeviceState(
+  qmp: QmpClient,
+  file: string,
+  qemuUser?: { uid: number; gid: number },
+): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'qlaunch-mig-'));
   const path = join(dir, 'state.sock');
   const server = createServer();
   try {
-    const connected = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    if (qemuUser) await chown(dir, qemuUser.uid, qemuUser.gid);
+    const connected = new Promise<Socket>((resolve) =>
+      server.once('connection', (socket) => {
+        // One stream, from the QEMU just told to connect: nothing else is accepted.
+        server.close();
+        resolve(socket);
+      }),
+    );
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, resolve);
     });
+    if (qemuUser) await chown(path, qemuUser.uid, qemuUser.gid);
     const out = createWriteStream(file, { mode: 0o600, flags: 'wx' });
     const written = connected.then((socket) => pipeline(socket, out));
     // Unhandled until awaited below; a failed migration rejects there instead.
     written.catch(() => {});
     await ignoreSharedRam(qmp);
-    await qmp.execute('migrate', { uri: `unix:${path}` });
-    await waitMigrated(qmp, 'save');
+    try {
+      await qmp.execute('migrate', { uri: `unix:${path}` });
+      await waitMigrated(qmp, 'save');
+    } catch (error) {
+      if (!qemuUser || !/Permission denied/.test((error as Error).message)) throw error;
+      // QEMU's user must be able to walk to the socket's directory.
+      throw new QlaunchError(
+        ErrorCode.WARM_SAVE_FAILED,
+        `QEMU (uid ${qemuUser.uid}) cannot reach ${path} to save the machine state`,
+        { hint: `set TMPDIR to a directory every user can search (${tmpdir()} is not)`, cause: error },
+      );
+    }
     await written;
     return out.bytesWritten;
   } finally {

@@ -10,6 +10,7 @@ import { ErrorCode, QlaunchError } from '../../errors.js';
 import { GUEST_FILES } from '../../files.js';
 import { machineCatalog } from '../../host/machine-cache.js';
 import { machineTypeOf } from '../../host/machines.js';
+import { userIds } from '../../host/run-as.js';
 import { qemuImgInfo } from '../../image/qemu-img.js';
 import type { ArgvPlan } from '../../qemu/argv.js';
 import type { CloudGuest } from '../guest.js';
@@ -57,6 +58,15 @@ async function qemuFacts(plan: ArgvPlan, cacheDir: string | undefined) {
     );
   }
   return { qemuVersion: catalog.qemuVersion, machineType };
+}
+
+/** The ids QEMU dropped to under `-runas`, which the state socket is handed to; undefined when it kept ours. */
+async function qemuUserOf(plan: ArgvPlan): Promise<{ uid: number; gid: number } | undefined> {
+  const user = plan.confinement?.runAs;
+  if (user === undefined) return undefined;
+  const ids = await userIds(user);
+  if (!ids) throw failed(`QEMU runs as ${user}, which /etc/passwd does not list`, 'check /etc/passwd');
+  return ids;
 }
 
 /** Boot `input.image`, run `input.prep`, save the guest to `input.dir`; resolves with the record written. */
@@ -115,8 +125,9 @@ export async function warmImage(input: WarmImageInput, options: LaunchOptions = 
         );
       }
     }
-    const [{ machineType, qemuVersion }, layerInfo, knownHosts] = await Promise.all([
+    const [{ machineType, qemuVersion }, qemuUser, layerInfo, knownHosts] = await Promise.all([
       qemuFacts(plan, options.cacheDir),
+      qemuUserOf(plan),
       qemuImgInfo(join(guest.dir, GUEST_FILES.overlay), { format: 'qcow2' }),
       readFile(join(guest.dir, GUEST_FILES.knownHosts), 'utf8').catch(() => ''),
     ]);
@@ -124,7 +135,7 @@ export async function warmImage(input: WarmImageInput, options: LaunchOptions = 
     if (!base || !layerInfo.backingFormat)
       throw failed('the guest overlay has no backing image', 'report this as a bug');
     await guest.qmp.execute('stop');
-    const stateBytes = await saveDeviceState(guest.qmp, join(staging, WARM_FILES.state));
+    const stateBytes = await saveDeviceState(guest.qmp, join(staging, WARM_FILES.state), qemuUser);
     // Migration completion flushed and released the disks: QEMU (paused) writes none of them again, so the run's
     // files are copied before `quit` ends it and its run directory goes with it.
     const runDir = guest.dir;

@@ -1,9 +1,10 @@
 // Warm images for real: a Debian guest warmed once (a file, a running service), then two clones at once that each
-// resume it — same file and service PID, their own disk, RNG and clock — with the image's files left unchanged.
+// resume it — same file and service PID, their own disk, RNG and clock — with the image's files left unchanged. The
+// warming QEMU and the clones' run confined: seccomp filter on and, under root, as an unprivileged user.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import type { CloudGuest } from '../../../lib/guest/guest.js';
 import { launch } from '../../../lib/guest/launch.js';
@@ -43,6 +44,44 @@ const PREP = [
     '{ nohup python3 -m http.server 8000 >/dev/null 2>&1 & echo $! > /var/tmp/warm-pid; }',
 ];
 
+const root = process.getuid?.() === 0;
+
+/** Seccomp mode and real uid of a running process, as the kernel reports them; undefined once it is gone. */
+function confinementOf(pid: number | string): { seccomp: number; uid: number } | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1]);
+  return { seccomp: field('Seccomp'), uid: field('Uid') };
+}
+
+/** Watches for the QEMU whose argv names `needle`; `last()` is its confinement when last seen alive. */
+function watchQemu(needle: string) {
+  let seen: { seccomp: number; uid: number } | undefined;
+  const timer = setInterval(() => {
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      let argv = '';
+      try {
+        argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      if (!argv.startsWith('qemu-system') && !argv.includes('/qemu-system')) continue;
+      if (!argv.includes(needle)) continue;
+      seen = confinementOf(pid) ?? seen;
+    }
+  }, 500);
+  return {
+    last: () => {
+      clearInterval(timer);
+      return seen;
+    },
+  };
+}
+
 const run = async (guest: CloudGuest, script: string) => {
   const result = await guest.exec(['sh', '-c', script]);
   return { code: result.exitCode, out: result.stdout.trim() };
@@ -68,10 +107,15 @@ t.test('warm once, two clones at once: state kept, each its own, image unchanged
   const baseBefore = await sha256(basePath);
   const dir = join(shortTempDir(t), 'warm');
 
+  // The warming QEMU's RAM file is in the staging directory beside `dir`.
+  const warming = watchQemu(join(dirname(dir), '.warm.warming-'));
   const record = await warmImage(
     { image: 'debian-12-local', cpus: 2, accel: 'tcg', dir, prep: PREP },
     { readyTimeout: 600_000 },
-  );
+  ).finally(() => warming.last());
+  const warmedUnder = warming.last();
+  t.equal(warmedUnder?.seccomp, 2, 'the warming QEMU ran under the seccomp filter (Seccomp: 2)');
+  if (root) t.ok(warmedUnder && warmedUnder.uid !== 0, 'the warming QEMU ran as an unprivileged user');
   t.match(record.machineType, /^pc-q35-\d+\.\d+$/, 'the resolved machine type is recorded, not the alias');
   t.equal(record.layers[1]?.path, basePath, 'the layer stands on the base image');
   t.ok(record.vmgenid, 'an x86_64 warm image has a generation ID device');
@@ -99,6 +143,15 @@ t.test('warm once, two clones at once: state kept, each its own, image unchanged
     ['b', b],
   ] as const) {
     t.same(clone.first, { code: 0, out: 'warmed' }, `clone ${name} has the file written while warming`);
+  }
+
+  for (const [name, clone] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
+    const confined = confinementOf(clone.guest.pid);
+    t.equal(confined?.seccomp, 2, `clone ${name}'s QEMU runs under the seccomp filter (Seccomp: 2)`);
+    if (root) t.ok(confined && confined.uid !== 0, `clone ${name}'s QEMU runs as an unprivileged user`);
   }
 
   const warmPid = await run(a.guest, 'cat /var/tmp/warm-pid');
