@@ -17,7 +17,7 @@ import {
 } from '../machine/spec.js';
 import type { CloudGuest, CloudParts, Guest } from './guest.js';
 import { checkLaunchOptions, type LaunchOptions } from './launch-options.js';
-import { checkFiles, startThrowaway, type WarmBootParts } from './throwaway.js';
+import { startThrowaway, type WarmBootParts } from './throwaway.js';
 import { WARM_FILES } from './warm/files.js';
 
 export type { LaunchOptions } from './launch-options.js';
@@ -152,26 +152,9 @@ async function launchWarm(input: LaunchInput & { image: string }, options: Launc
 const aborted = () =>
   new QlaunchError(ErrorCode.VM_ABORTED, 'the launch was aborted', { hint: 'nothing was left running' });
 
-/**
- * A kernel guest's disks through the format inspector `image import` uses: a qcow2 naming a backing or data file,
- * a vmdk, … is refused before QEMU sees it. A qcow2 is handed over as qcow2 whatever its name; any other disk keeps
- * the format asked (a file named .qcow2 without a qcow2 header is refused by QEMU itself, reading nothing else).
- */
-async function inspectedDisks(spec: VmSpec): Promise<VmSpec> {
-  if (spec.disks.length === 0) return spec;
-  await checkFiles(spec);
-  const { requireOpenableImage } = await import('../image/image-file.js');
-  const disks = [];
-  for (const disk of spec.disks) {
-    const { format } = await requireOpenableImage(disk.path);
-    disks.push(format === 'qcow2' ? { ...disk, format } : disk);
-  }
-  return { ...spec, disks };
-}
-
 async function launchKernel(spec: VmSpec, input: LaunchInput, options: LaunchOptions): Promise<Guest> {
   checkGuestMemory(spec.memoryMiB);
-  const guest = await startThrowaway(await inspectedDisks(spec), options, {
+  const guest = await startThrowaway(spec, options, {
     confine: { sandbox: input.sandbox, runAsRoot: input.runAsRoot },
   });
   if (options.signal?.aborted) {

@@ -1,5 +1,6 @@
 // `qlaunch run`: boot a throwaway guest in the foreground, show its console, exit when it powers off.
 
+import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import { secondsOption } from '../option-values.js';
@@ -123,6 +124,28 @@ async function runImage(args: RunArgs): Promise<number> {
   }
 }
 
+type QcowDisk = { path: string; format: 'qcow2' };
+
+/**
+ * `--disk` files through the inspector `run FILE` uses: a qcow2 naming a backing or data file, a vmdk, … is refused
+ * before QEMU sees it, and a qcow2 goes to QEMU as qcow2 whatever its name. (The library's `disks` are the
+ * caller's own files, overlays included, as QEMU's own `-drive` takes them.) A missing file is left to launch's
+ * own check, which says so.
+ */
+async function inspectedDisks(paths: string[] | undefined): Promise<(string | QcowDisk)[] | undefined> {
+  if (paths === undefined) return undefined;
+  const { requireOpenableImage } = await import('../../image/image-file.js');
+  const disks: (string | QcowDisk)[] = [];
+  for (const path of paths) {
+    if (!existsSync(path)) disks.push(path);
+    else {
+      const { format } = await requireOpenableImage(path);
+      disks.push(format === 'qcow2' ? { path, format } : path);
+    }
+  }
+  return disks;
+}
+
 async function run(args: RunArgs): Promise<number> {
   const { launch } = await import('../../guest/launch.js');
   const logger = await cliLogger(args['log-level']);
@@ -138,7 +161,7 @@ async function run(args: RunArgs): Promise<number> {
         arch: args.arch,
         cpus: args.cpus,
         memory: args.memory,
-        disks: args.disk,
+        disks: await inspectedDisks(args.disk),
         forwards: args.port,
         accel: args.accel,
         firmware: args.firmware,
