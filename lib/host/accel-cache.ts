@@ -1,9 +1,10 @@
 // The accelerator verdict cache: one JSON file, entries keyed by host boot + QEMU binary, private to the user.
 
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir, release } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Arch } from '../arch/table.js';
+import { writePrivateJson } from './private-json.js';
 import type { AccelVerdict } from './types.js';
 
 export const ACCEL_CACHE_FILE = 'accel.json';
@@ -105,13 +106,5 @@ export async function readAccelCache(dir: string): Promise<AccelCacheEntry[]> {
 
 /** Replaces the cache file atomically: dir 0700, file 0600 (it says which QEMU runs where). */
 export async function writeAccelCache(dir: string, entries: readonly AccelCacheEntry[]): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, ACCEL_CACHE_FILE);
-  const temp = `${file}.${process.pid}.tmp`;
-  // A leftover from a crashed writer would keep its old mode: start from nothing.
-  await rm(temp, { force: true });
-  await writeFile(temp, `${JSON.stringify({ version: FORMAT_VERSION, entries }, null, 2)}\n`, {
-    mode: 0o600,
-  });
-  await rename(temp, file);
+  await writePrivateJson(dir, ACCEL_CACHE_FILE, { version: FORMAT_VERSION, entries });
 }

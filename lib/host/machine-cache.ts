@@ -1,9 +1,10 @@
 // Each QEMU binary's version and machine types, asked once per build and cached as the accelerator verdict is.
 
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { binaryStamp, defaultCacheDir } from './accel-cache.js';
 import { listMachines, type MachineType } from './machines.js';
+import { writePrivateJson } from './private-json.js';
 import { parseQemuVersion } from './version.js';
 
 export const MACHINE_CACHE_FILE = 'machines.json';
@@ -41,17 +42,6 @@ async function readCatalogs(file: string): Promise<MachineCatalog[]> {
   }
 }
 
-/** Replaces the file atomically (dir 0700, file 0600), keeping one entry per binary path. */
-async function writeCatalogs(dir: string, file: string, entries: readonly MachineCatalog[]): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.tmp`;
-  await rm(temp, { force: true });
-  await writeFile(temp, `${JSON.stringify({ version: FORMAT_VERSION, entries }, null, 2)}\n`, {
-    mode: 0o600,
-  });
-  await rename(temp, file);
-}
-
 /** Asks `binary` for its version and machine types; undefined when it cannot say either. */
 async function askQemu(binary: string): Promise<Omit<MachineCatalog, 'qemuPath' | 'qemuStamp'> | undefined> {
   const { execa } = await import('execa');
@@ -82,6 +72,9 @@ export async function machineCatalog(
   if (!asked) return undefined;
   const catalog: MachineCatalog = { qemuPath: binary, qemuStamp: stamp, ...asked };
   // The answer stands even if it cannot be remembered (read-only home): the next start just asks again.
-  await writeCatalogs(dir, file, [...entries.filter((e) => e.qemuPath !== binary), catalog]).catch(() => {});
+  await writePrivateJson(dir, MACHINE_CACHE_FILE, {
+    version: FORMAT_VERSION,
+    entries: [...entries.filter((e) => e.qemuPath !== binary), catalog],
+  }).catch(() => {});
   return catalog;
 }

@@ -11,7 +11,8 @@ import { loadSeedInputs } from '../../lib/cidata/seed-inputs.js';
 import { launch } from '../../lib/guest/launch.js';
 import { debianImage, shortTempDir } from '../fixtures/guests.js';
 
-t.setTimeout(900_000);
+// Two Debian boots under TCG: each may take minutes when other guest tests share the two cores.
+t.setTimeout(1_500_000);
 
 /** Run a command over SSH, retrying while sshd is not up yet. */
 async function sshUntilReady(port: number, key: string, user: string, command: string, deadline: number) {
@@ -89,7 +90,7 @@ for (const filesystem of ['iso9660', 'vfat'] as SeedFilesystem[]) {
       const forward = await vm.forwardPort(22);
       t.equal(forward.hostAddress, '127.0.0.1');
       const ran = await vm.waitForSerial(new RegExp(`QLAUNCH-RUNCMD-${filesystem} ([0-9a-f]{64})`), {
-        timeout: 300_000,
+        timeout: 600_000,
       });
       t.equal(
         ran.groups[0],

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { launch } from '../../lib/guest/launch.js';
 import { findImage, openImageStore } from '../../lib/image/store.js';
-import { alive, shortTempDir, testHome } from '../fixtures/guests.js';
+import { alive, shortTempDir, testHome, useEnv } from '../fixtures/guests.js';
 
 t.setTimeout(900_000);
 
@@ -36,19 +36,8 @@ t.test(
   'a Debian cloud guest: ready, exec, user-data, a forwarded port, base untouched, nothing left',
   async (t) => {
     const home = await testHome();
-    const saved = { home: process.env['QLAUNCH_HOME'], runtime: process.env['XDG_RUNTIME_DIR'] };
     const runtime = shortTempDir(t);
-    process.env['QLAUNCH_HOME'] = home;
-    process.env['XDG_RUNTIME_DIR'] = runtime;
-    t.teardown(() => {
-      for (const [key, value] of [
-        ['QLAUNCH_HOME', saved.home],
-        ['XDG_RUNTIME_DIR', saved.runtime],
-      ] as const) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-    });
+    useEnv(t, { QLAUNCH_HOME: home, XDG_RUNTIME_DIR: runtime });
     const base = await findImage(openImageStore({ dir: join(home, 'images') }), 'debian-12-local');
     t.ok(base, 'the test store has debian-12-local');
     const before = await sha256(base?.path ?? '');

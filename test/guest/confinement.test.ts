@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { launch } from '../../lib/guest/launch.js';
-import { shortTempDir, tinyGuest } from '../fixtures/guests.js';
+import { holdingTiny, shortTempDir } from '../fixtures/guests.js';
 
 t.setTimeout(600_000);
 
@@ -21,15 +21,7 @@ for (const arch of ['x86_64', 'aarch64', 'riscv64'] as const) {
     `${arch} tiny guest: QEMU under the seccomp filter${root ? ', as an unprivileged user' : ''}`,
     async (t) => {
       shortTempDir(t);
-      const guest = await tinyGuest(arch);
-      const vm = await launch({
-        arch,
-        kernel: guest.kernel,
-        initrd: guest.initrd,
-        append: `${guest.append} qlaunch.hold=1`,
-        memory: '256M',
-        accel: 'tcg',
-      });
+      const vm = await launch(await holdingTiny(arch));
       t.teardown(() => vm.kill());
       const confined = confinementOf(vm.pid);
       t.equal(confined.seccomp, 2, 'Seccomp: 2 (filter mode)');
@@ -45,16 +37,10 @@ for (const arch of ['x86_64', 'aarch64', 'riscv64'] as const) {
 }
 
 t.test('opt-outs: no filter, and QEMU stays the user qlaunch runs as', async (t) => {
-  const guest = await tinyGuest('x86_64');
   const progress: string[] = [];
   const vm = await launch(
     {
-      arch: 'x86_64',
-      kernel: guest.kernel,
-      initrd: guest.initrd,
-      append: `${guest.append} qlaunch.hold=1`,
-      memory: '256M',
-      accel: 'tcg',
+      ...(await holdingTiny('x86_64')),
       sandbox: false,
       runAsRoot: true,
     },

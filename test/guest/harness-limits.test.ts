@@ -5,24 +5,13 @@ import t from 'tap';
 import { ErrorCode } from '../../lib/errors.js';
 import { SerialConsole } from '../../lib/guest/console/serial.js';
 import { launch } from '../../lib/guest/launch.js';
-import { shortTempDir, testHome } from '../fixtures/guests.js';
+import { shortTempDir, testHome, useEnv } from '../fixtures/guests.js';
 
 t.setTimeout(1_500_000);
 
 t.test('a Debian guest: ended commands, bytes intact, a bounded console stream', async (t) => {
   const home = await testHome();
-  const saved = { home: process.env['QLAUNCH_HOME'], runtime: process.env['XDG_RUNTIME_DIR'] };
-  process.env['QLAUNCH_HOME'] = home;
-  process.env['XDG_RUNTIME_DIR'] = shortTempDir(t);
-  t.teardown(() => {
-    for (const [key, value] of [
-      ['QLAUNCH_HOME', saved.home],
-      ['XDG_RUNTIME_DIR', saved.runtime],
-    ] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  });
+  useEnv(t, { QLAUNCH_HOME: home, XDG_RUNTIME_DIR: shortTempDir(t) });
   const vm = await launch({ image: 'debian-12-local', cpus: 2, accel: 'tcg' }, { readyTimeout: 600_000 });
   t.teardown(() => vm.kill());
 

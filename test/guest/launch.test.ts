@@ -5,32 +5,16 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { launch } from '../../lib/guest/launch.js';
-import { alive, shortTempDir, tinyGuest } from '../fixtures/guests.js';
+import { alive, holdingTiny, shortTempDir, tinyGuest, useEnv } from '../fixtures/guests.js';
 
 t.setTimeout(300_000);
 
-/** Point os.tmpdir() at `dir` for one test, so what launch() leaves there can be checked. */
-function useTmpdir(t: { teardown: (fn: () => void) => void }, dir: string) {
-  const saved = process.env['TMPDIR'];
-  process.env['TMPDIR'] = dir;
-  t.teardown(() => {
-    if (saved === undefined) delete process.env['TMPDIR'];
-    else process.env['TMPDIR'] = saved;
-  });
-}
-
 t.test('x86_64: boots to the marker, runs, stops with a guest SHUTDOWN, leaves nothing', async (t) => {
   const tmp = shortTempDir(t);
-  useTmpdir(t, tmp);
+  // os.tmpdir() points at `tmp` for this test, so what launch() leaves there can be checked.
+  useEnv(t, { TMPDIR: tmp });
   const guest = await tinyGuest('x86_64');
-  const vm = await launch({
-    arch: 'x86_64',
-    kernel: guest.kernel,
-    initrd: guest.initrd,
-    append: `${guest.append} qlaunch.hold=1`,
-    memory: '256M',
-    accel: 'tcg',
-  });
+  const vm = await launch(await holdingTiny('x86_64'));
   t.teardown(() => vm.kill());
   t.same(readdirSync(tmp), [], 'sockets and runtime dir are gone once connected');
   await vm.waitForSerial(guest.readyMarker, { timeout: 60_000 });
@@ -76,14 +60,7 @@ t.test('aarch64: a virtio disk and user networking reach the guest', async (t) =
 
 t.test('a QEMU killed by SIGKILL is reported as such, and waits fail at once', async (t) => {
   const guest = await tinyGuest('x86_64');
-  const vm = await launch({
-    kernel: guest.kernel,
-    initrd: guest.initrd,
-    append: `${guest.append} qlaunch.hold=1`,
-    arch: 'x86_64',
-    memory: '256M',
-    accel: 'tcg',
-  });
+  const vm = await launch(await holdingTiny('x86_64'));
   await vm.waitForSerial(guest.readyMarker, { timeout: 60_000 });
   const pending = vm.waitForSerial('this text never comes');
   process.kill(vm.pid, 'SIGKILL');
@@ -102,7 +79,7 @@ t.test('bad input fails before QEMU starts, and QEMU start errors carry its stde
   });
   await t.rejects(launch({ kernel: '/k', arch: 'sparc64' }), { code: 'SPEC_ARCH_UNSUPPORTED' });
   const tmp = shortTempDir(t);
-  useTmpdir(t, tmp);
+  useEnv(t, { TMPDIR: tmp });
   await t.rejects(launch({ disks: [join(dir, 'not-a-qcow2.qcow2')], accel: 'tcg', arch: 'x86_64' }), {
     code: 'VM_START_FAILED',
     message: /QEMU said: .*qcow2/i,
@@ -111,14 +88,8 @@ t.test('bad input fails before QEMU starts, and QEMU start errors carry its stde
 });
 
 t.test('a forward asked for with host port 0 reports the port QEMU bound', async (t) => {
-  const guest = await tinyGuest('x86_64');
   const vm = await launch({
-    arch: 'x86_64',
-    kernel: guest.kernel,
-    initrd: guest.initrd,
-    append: `${guest.append} qlaunch.hold=1`,
-    memory: '256M',
-    accel: 'tcg',
+    ...(await holdingTiny('x86_64')),
     forwards: ['0:22', '127.0.0.1:0:80/udp'],
   });
   t.teardown(() => vm.kill());

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { launch } from '../../lib/guest/launch.js';
 import { Instance } from '../../lib/instance/instance.js';
-import { shortTempDir } from '../fixtures/guests.js';
+import { shortTempDir, useEnv } from '../fixtures/guests.js';
 
 t.setTimeout(240_000);
 
@@ -25,18 +25,7 @@ const qemuChildren = async (): Promise<string[]> => {
 /** A private qlaunch home and run base, and a blank qcow2 disk in it. */
 async function blankDiskHome(t: Test): Promise<{ disk: string; runs: string }> {
   const dir = shortTempDir(t);
-  const saved = { home: process.env['QLAUNCH_HOME'], runtime: process.env['XDG_RUNTIME_DIR'] };
-  process.env['QLAUNCH_HOME'] = join(dir, 'home');
-  process.env['XDG_RUNTIME_DIR'] = join(dir, 'run');
-  t.teardown(() => {
-    for (const [key, value] of [
-      ['QLAUNCH_HOME', saved.home],
-      ['XDG_RUNTIME_DIR', saved.runtime],
-    ] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  });
+  useEnv(t, { QLAUNCH_HOME: join(dir, 'home'), XDG_RUNTIME_DIR: join(dir, 'run') });
   const disk = join(dir, 'blank.qcow2');
   await execa('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '1G']);
   return { disk, runs: join(dir, 'run', 'qlaunch') };

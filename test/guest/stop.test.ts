@@ -7,7 +7,7 @@ import type { QemuExit, QemuProcess } from '../../lib/guest/process.js';
 import { STOP_DEFAULTS, type StopHow, stopQemu } from '../../lib/guest/stop.js';
 import { silentLogger } from '../../lib/logger.js';
 import type { QmpClient } from '../../lib/qmp/index.js';
-import { alive, tinyGuest } from '../fixtures/guests.js';
+import { alive, holdingTiny } from '../fixtures/guests.js';
 
 t.setTimeout(300_000);
 
@@ -136,15 +136,7 @@ for (const [arch, how] of [
   ['riscv64', 'quit'],
 ] as const) {
   t.test(`${arch}: launch() guests stop by the one policy`, async (t) => {
-    const guest = await tinyGuest(arch);
-    const vm = await launch({
-      arch,
-      kernel: guest.kernel,
-      initrd: guest.initrd,
-      append: `${guest.append} qlaunch.hold=1`,
-      memory: '256M',
-      accel: 'tcg',
-    });
+    const vm = await launch(await holdingTiny(arch));
     t.teardown(() => vm.kill());
     await vm.waitForSerial('QLAUNCH-HOLDING', { timeout: 120_000 });
     const exit = await vm.stop();
@@ -155,15 +147,8 @@ for (const [arch, how] of [
 }
 
 t.test('a signal sent to QEMU from outside qlaunch is reported as that signal, not as a stop', async (t) => {
-  const guest = await tinyGuest('x86_64');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    const vm = await launch({
-      kernel: guest.kernel,
-      initrd: guest.initrd,
-      append: `${guest.append} qlaunch.hold=1`,
-      memory: '256M',
-      accel: 'tcg',
-    });
+    const vm = await launch(await holdingTiny('x86_64'));
     t.teardown(() => vm.kill());
     await vm.waitForSerial('QLAUNCH-HOLDING', { timeout: 120_000 });
     process.kill(vm.pid, signal);
