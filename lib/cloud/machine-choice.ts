@@ -151,11 +151,23 @@ export async function baseDisk(
   }
 }
 
-const fromStored = (image: Awaited<ReturnType<typeof getImage>>): BaseDisk => ({
-  path: image.path,
-  format: image.format,
-  kernel: image.kernelPath,
-  initrd: image.initrdPath,
-  append: image.append,
-  defaultUser: image.defaultUser,
-});
+function fromStored(image: Awaited<ReturnType<typeof getImage>>): BaseDisk {
+  // A warm image's layer is a saved, running guest's disk: booting it cold would skip what was saved with it.
+  if (image.origin === 'warm') {
+    throw new QlaunchError(
+      ErrorCode.WARM_UNSUPPORTED,
+      `image ${image.name} is a warm image: it is cloned, not booted as a base disk`,
+      {
+        hint: `clone it with \`qlaunch run ${image.name}\` or launch({ image: '${image.name}' }); an instance is created from its base, ${image.base ?? 'the image it was warmed from'}`,
+      },
+    );
+  }
+  return {
+    path: image.path,
+    format: image.format,
+    kernel: image.kernelPath,
+    initrd: image.initrdPath,
+    append: image.append,
+    defaultUser: image.defaultUser,
+  };
+}

@@ -4,7 +4,7 @@ import { ARCHES, type Arch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { IMAGE_NAME } from './image-name.js';
 
-export const IMAGE_ORIGINS = ['pull', 'import', 'build'] as const;
+export const IMAGE_ORIGINS = ['pull', 'import', 'build', 'warm'] as const;
 export type ImageOrigin = (typeof IMAGE_ORIGINS)[number];
 
 /** What image.json holds. File names are relative to the image's directory, so the store can move. */
@@ -35,6 +35,8 @@ export interface ImageMetadata {
   defaultUser?: string | undefined;
   /** Versions of notable packages inside (built images). */
   packages?: Record<string, string> | undefined;
+  /** Warm images: the stored image its disk layer stands on. */
+  base?: string | undefined;
 }
 
 export const METADATA_SCHEMA = 1;
@@ -85,6 +87,8 @@ export function parseImageMetadata(text: string, path: string): ImageMetadata {
   for (const key of OPTIONAL_STRINGS) {
     if (m[key] !== undefined && typeof m[key] !== 'string') throw bad(`${key} is not a string`);
   }
+  if (m['base'] !== undefined && (typeof m['base'] !== 'string' || !IMAGE_NAME.test(m['base'])))
+    throw bad('no valid base image name');
   const packages = m['packages'];
   if (
     packages !== undefined &&

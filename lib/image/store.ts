@@ -178,6 +178,17 @@ export async function removeImage(
 ): Promise<{ name: string; dir: string }> {
   const dir = join(store.dir, checkImageName(name));
   if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw notFound(store, name);
+  // Warm images name their base in their own record: the store knows those users itself.
+  const warm = (await listImages(store)).images.filter((image) => image.base === name).map((i) => i.name);
+  if (warm.length > 0) {
+    throw new QlaunchError(
+      ErrorCode.IMAGE_IN_USE,
+      `image ${name} is the base of warm image${warm.length > 1 ? 's' : ''} ${warm.join(', ')}`,
+      {
+        hint: `remove ${warm.length > 1 ? 'them' : 'it'} first (\`qlaunch image rm ${warm.join(' ')}\`): their disk layers stand on this image`,
+      },
+    );
+  }
   const users = (await options.inUse?.(dir)) ?? [];
   if (users.length > 0) {
     throw new QlaunchError(
@@ -208,6 +219,11 @@ export const imageExists = (store: ImageStore, name: string): QlaunchError =>
     hint: `remove it first (qlaunch image rm ${name}), or choose another name`,
   });
 
+export interface AddImageOptions {
+  /** Files `fill` made private (a key, a file QEMU maps writable): left with the mode `fill` gave them. */
+  privateFiles?: readonly string[] | undefined;
+}
+
 /**
  * Adds the image `name`: `fill` puts its files into a fresh scratch directory and describes them; then the
  * record is written, every file made read-only, and the directory renamed into place in one step. If `fill`
@@ -218,6 +234,7 @@ export async function addImage(
   name: string,
   fill: (dir: string) => Promise<NewImage>,
   signal?: AbortSignal | undefined,
+  options: AddImageOptions = {},
 ): Promise<StoredImage> {
   checkImageName(name);
   // A damaged image still takes the name; a file where the store or the image belongs is its own error.
@@ -236,7 +253,10 @@ export async function addImage(
       added: new Date().toISOString(),
     };
     await writeFile(join(scratch, STORE_FILES.metadata), metadataJson(metadata), { mode: 0o444 });
-    for (const file of await readdir(scratch)) await chmod(join(scratch, file), 0o444);
+    const kept = new Set(options.privateFiles ?? []);
+    for (const file of await readdir(scratch)) {
+      if (!kept.has(file)) await chmod(join(scratch, file), 0o444);
+    }
     const final = join(store.dir, name);
     // The last moment an interrupt can still win: after the rename the image is stored.
     if (signal?.aborted) {

@@ -56,4 +56,6 @@ t.test('damaged records are IMAGE_STORE errors naming the file and the field', a
   bad({ append: 1 }, /append is not a string/);
   bad({ packages: { a: 1 } }, /packages is not a name → version map/);
   bad({ packages: null }, /packages is not/);
+  bad({ base: '../up' }, /no valid base image name/);
+  bad({ base: 7 }, /no valid base image name/);
 });

@@ -244,3 +244,33 @@ t.test('an interrupt while the disk is checked, after the copy, wins: nothing is
   t.same(readdirSync(store.dir), [], 'no image, no scratch');
   t.equal(await findImage(store, 'late'), undefined);
 });
+
+t.test('a warm image: private files keep their mode, and its base cannot go before it', async (t) => {
+  const store = openImageStore({ env: { QLAUNCH_HOME: join(t.testdir(), 'home') } });
+  await addImage(store, 'base', async (dir) => {
+    writeFileSync(join(dir, 'disk.raw'), Buffer.alloc(1024));
+    return described();
+  });
+  const warm = await addImage(
+    store,
+    'warm',
+    async (dir) => {
+      writeFileSync(join(dir, 'layer.qcow2'), 'layer');
+      writeFileSync(join(dir, 'id_ed25519'), 'key', { mode: 0o600 });
+      return { ...described('layer.qcow2'), format: 'qcow2', origin: 'warm', base: 'base' };
+    },
+    undefined,
+    { privateFiles: ['id_ed25519'] },
+  );
+  t.equal(warm.base, 'base', 'the record names the image it stands on');
+  t.equal(statSync(join(warm.dir, 'id_ed25519')).mode & 0o777, 0o600, 'a private file keeps its mode');
+  t.equal(statSync(join(warm.dir, 'layer.qcow2')).mode & 0o777, 0o444, 'the rest is read-only');
+  await t.rejects(removeImage(store, 'base'), {
+    code: 'IMAGE_IN_USE',
+    message: 'image base is the base of warm image warm',
+    hint: /qlaunch image rm warm/,
+  });
+  t.ok(existsSync(join(store.dir, 'base')), 'nothing removed');
+  await removeImage(store, 'warm');
+  t.same(await removeImage(store, 'base'), { name: 'base', dir: join(store.dir, 'base') });
+});
