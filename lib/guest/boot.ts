@@ -27,6 +27,8 @@ export interface BootPlan {
   mode: { kind: 'attached' } | { kind: 'detached'; logFile: string };
   /** Attached boots: removed once every socket is connected, so nothing is left on disk even if we are killed. */
   runtimeDir?: string | undefined;
+  /** Attached boots: directories removed if this process is killed with QEMU running (a throwaway run's files). */
+  removeOnDeath?: readonly string[] | undefined;
   /** Guest ports to forward from a free 127.0.0.1 port before the guest runs (e.g. 22 for SSH). */
   forwards?: readonly number[] | undefined;
   /** Milliseconds for QEMU to open QMP (default 30 s). */
@@ -57,7 +59,12 @@ export async function bootGuest(plan: BootPlan): Promise<Guest> {
     command,
     plan.mode.kind === 'detached'
       ? { mode: 'detached', logFile: plan.mode.logFile }
-      : { mode: 'attached', dropsUser: plan.argv.confinement?.runAs !== undefined, fds: plan.fds },
+      : {
+          mode: 'attached',
+          dropsUser: plan.argv.confinement?.runAs !== undefined,
+          fds: plan.fds,
+          removeOnDeath: plan.removeOnDeath,
+        },
   );
   // Loaded after the spawn, so this work overlaps QEMU's own start-up.
   const [{ QmpClient }, { SerialConsole }, { Guest }, { addForward }] = await Promise.all([

@@ -36,6 +36,8 @@ export type SpawnOptions =
       dropsUser?: boolean | undefined;
       /** Extra fds QEMU inherits as 3, 4, …: what a warm clone reads its device state from. */
       fds?: readonly number[] | undefined;
+      /** Directories the reaper removes if this process dies with QEMU still running (a run's overlay, sockets). */
+      removeOnDeath?: readonly string[] | undefined;
     }
   /** Its own session, output appended to `logFile` (0600); it outlives this process. */
   | { mode: 'detached'; logFile: string };
@@ -54,14 +56,20 @@ async function parentDeathPrefix(): Promise<string[]> {
 }
 
 /**
- * A shell that SIGKILLs `pid` once its stdin reaches end of file: when this process dies, however it dies, the
- * kernel closes our end. Needed because changing a process's user clears its parent-death signal.
+ * A shell that acts once its stdin reaches end of file, when this process dies, however it dies (the kernel closes
+ * our end): it SIGKILLs `pid` (if given: changing a process's user clears its parent-death signal), then removes
+ * `dirs`, which nothing else would once we are gone. Paths are arguments, never part of the script.
  */
-function spawnReaper(pid: number): ReturnType<typeof spawn> {
-  const script = 'read _; kill -KILL "$1" 2>/dev/null';
-  const reaper = spawn('/bin/sh', ['-c', script, 'qlaunch-reaper', String(pid)], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
+function spawnReaper(pid: number | undefined, dirs: readonly string[]): ReturnType<typeof spawn> {
+  const script =
+    'read _; if [ -n "$1" ]; then kill -KILL "$1" 2>/dev/null; fi; shift; if [ "$#" -gt 0 ]; then rm -rf -- "$@"; fi';
+  const reaper = spawn(
+    '/bin/sh',
+    ['-c', script, 'qlaunch-reaper', pid === undefined ? '' : String(pid), ...dirs],
+    {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    },
+  );
   reaper.on('error', () => {});
   // Neither the reaper nor its pipe keeps this process alive.
   reaper.unref();
@@ -104,8 +112,12 @@ export async function spawnQemu(command: QemuCommand, options: SpawnOptions): Pr
     stderr = (stderr + text).slice(-STDERR_CAP);
   });
   let running = true;
+  const dirs = options.mode === 'attached' ? (options.removeOnDeath ?? []) : [];
+  const killer = !detached && options.dropsUser ? child.pid : undefined;
   const reaper =
-    !detached && options.dropsUser && child.pid !== undefined ? spawnReaper(child.pid) : undefined;
+    child.pid !== undefined && (killer !== undefined || dirs.length > 0)
+      ? spawnReaper(killer, dirs)
+      : undefined;
   const exited = new Promise<QemuExit>((resolve) => {
     let spawnError: Error | undefined;
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {

@@ -87,6 +87,8 @@ export interface ThrowawayExtras extends WarmBootParts {
   cloud?: BootPlan['cloud'];
   /** The guest's confinement opt-outs. */
   confine?: ConfinementChoice | undefined;
+  /** The cloud run dir, unless kept: removed by the reaper if the launching process is killed. */
+  removeOnDeath?: BootPlan['removeOnDeath'];
 }
 
 /** Boot `spec` as a throwaway guest: sockets in a fresh private dir that is gone once QEMU is attached. */
@@ -132,6 +134,7 @@ export async function startThrowaway(
       fds: extras.fds,
       onQmp: extras.onQmp,
       runtimeDir,
+      removeOnDeath: extras.removeOnDeath,
       forwards: extras.forwards,
       startTimeout: options.startTimeout,
       cloud: extras.cloud,
