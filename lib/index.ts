@@ -41,6 +41,7 @@ export { STOP_DEFAULTS, type StopHow } from './guest/stop.js';
 export type { WarmLayer, WarmRecord } from './guest/warm/record.js';
 export { type RestoreOptions, readWarmRecord, restoreWarm } from './guest/warm/restore.js';
 export { type WarmImageInput, warmImage } from './guest/warm/save.js';
+export { type WarmStoredInput, warmStoredImage } from './guest/warm/store.js';
 export { type HostFacts, type ProbeHostOptions, probeHost } from './host/index.js';
 export { type BuildDebianImageOptions, buildDebianImage } from './image/debian-build.js';
 export { type ImportImageOptions, importImage } from './image/import.js';

@@ -7,6 +7,8 @@ import { checkHostname } from '../cidata/hostname.js';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
 import { checkGuestMemory } from '../host/memory.js';
+import { IMAGE_NAME } from '../image/image-name.js';
+import { imageStoreDir } from '../image/store-location.js';
 import {
   type Firmware,
   normalizeSpec,
@@ -94,14 +96,24 @@ export async function launch(input: LaunchInput, options: LaunchOptions = {}): P
   }
   const { image } = input;
   if (image !== undefined && input.machine === undefined) {
-    // A stat, not the restore modules: a cold launch loads nothing of warm images.
-    const warm = await access(join(image, WARM_FILES.record)).then(
-      () => true,
-      () => false,
-    );
-    if (warm) return launchWarm({ ...input, image }, options);
+    const warm = await warmDirOf(image);
+    if (warm) return launchWarm({ ...input, image: warm }, options);
   }
   return cloud ? launchImage(input, options) : launchKernel(normalizeSpec(input), input, options);
+}
+
+/**
+ * The warm image `image` names: a directory warmImage() wrote (a path), or one in the store (a name). A stat, not
+ * the restore modules: a cold launch loads nothing of warm images.
+ */
+async function warmDirOf(image: string): Promise<string | undefined> {
+  // As for disks: a path holds a slash, a name never does.
+  const dir = image.includes('/') ? image : IMAGE_NAME.test(image) ? join(imageStoreDir(), image) : undefined;
+  if (dir === undefined) return undefined;
+  return access(join(dir, WARM_FILES.record)).then(
+    () => dir,
+    () => undefined,
+  );
 }
 
 // A warm image runs as it was saved: only its forwards are a clone's own.
@@ -143,6 +155,7 @@ async function launchWarm(input: LaunchInput & { image: string }, options: Launc
     cacheDir: options.cacheDir,
     readyTimeout: options.readyTimeout,
     keep: options.keep,
+    onProgress: options.onProgress,
     ports: ports.map((p) => p.guestPort),
     sandbox: input.sandbox,
     runAsRoot: input.runAsRoot,
@@ -221,6 +234,7 @@ export async function launchImageWith(
     const guest = await startThrowaway(spec, options, {
       ...warm,
       guestAgentSocket: join(dir, GUEST_FILES.guestAgent),
+      removeOnDeath: keep ? [] : [dir],
       forwards: [22],
       confine: { sandbox: machine.sandbox, runAsRoot: machine.runAsRoot },
       cloud: ([ssh]): CloudParts => ({

@@ -44,6 +44,7 @@ Array [
   "saveSnapshot",
   "waitForAgent",
   "warmImage",
+  "warmStoredImage",
   "writeSeedImage",
 ]
 `

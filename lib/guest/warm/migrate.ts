@@ -4,10 +4,10 @@
 // cannot send), and answers "File descriptor named '3' has not been found" to a number.
 
 import { createWriteStream } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, QlaunchError } from '../../errors.js';
@@ -50,6 +50,24 @@ export async function waitMigrated(
   }
 }
 
+/** Whether every directory on the way to `dir` lets any user through (the others' x bit). */
+async function searchableByAll(dir: string): Promise<boolean> {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const mode = (await stat(d).catch(() => undefined))?.mode ?? 0;
+    if ((mode & 0o001) === 0) return false;
+    if (d === dirname(d)) return true;
+  }
+}
+
+/**
+ * Where the state socket's private directory goes: the temp dir, unless QEMU's own user could not walk to it (a
+ * private TMPDIR under root); then /tmp, which every user can search.
+ */
+async function socketBase(qemuUser: { uid: number } | undefined): Promise<string> {
+  if (!qemuUser || (await searchableByAll(tmpdir()))) return tmpdir();
+  return '/tmp';
+}
+
 /**
  * Migrate the stopped guest's device state into `file` (0600); resolves with its size in bytes. `qemuUser`: the ids
  * QEMU dropped to (`-runas`), given the socket and its private directory, so it can connect and no one else can.
@@ -59,7 +77,7 @@ export async function saveDeviceState(
   file: string,
   qemuUser?: { uid: number; gid: number },
 ): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir(), 'qlaunch-mig-'));
+  const dir = await mkdtemp(join(await socketBase(qemuUser), 'qlaunch-mig-'));
   const path = join(dir, 'state.sock');
   const server = createServer();
   try {
@@ -90,7 +108,10 @@ export async function saveDeviceState(
       throw new QlaunchError(
         ErrorCode.WARM_SAVE_FAILED,
         `QEMU (uid ${qemuUser.uid}) cannot reach ${path} to save the machine state`,
-        { hint: `set TMPDIR to a directory every user can search (${tmpdir()} is not)`, cause: error },
+        {
+          hint: `make ${dirname(dir)} searchable by every user (chmod o+x), or set TMPDIR to such a directory`,
+          cause: error,
+        },
       );
     }
     await written;

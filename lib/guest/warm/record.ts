@@ -41,6 +41,8 @@ export interface WarmRecord {
   /** Bytes of the device state stream and of the RAM file actually allocated. */
   stateBytes: number;
   ramBytes: number;
+  /** Guest TCP ports every clone forwards from a free host port (the ones it was warmed with, but SSH's). */
+  ports?: number[] | undefined;
 }
 
 /** What the save adds to the launched guest's argv plan. */
@@ -104,6 +106,13 @@ export function warmRecordOf(plan: ArgvPlan, facts: WarmFacts): WarmRecord {
     machine: facts.machine,
     stateBytes: facts.stateBytes,
     ramBytes: facts.ramBytes,
+    ports: [
+      ...new Set(
+        spec.network.forwards
+          .filter((f) => f.protocol === 'tcp' && f.guestPort !== 22)
+          .map((f) => f.guestPort),
+      ),
+    ],
   };
 }
 
@@ -160,5 +169,11 @@ export function parseWarmRecord(text: string, where: string): WarmRecord {
     'ssh',
   );
   need(isObject(value['machine']), 'machine');
+  const ports = value['ports'];
+  need(
+    ports === undefined ||
+      (Array.isArray(ports) && ports.every((p) => Number.isInteger(p) && p > 0 && p < 65536)),
+    'ports',
+  );
   return value as unknown as WarmRecord;
 }

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import { GUEST_FILES } from '../../files.js';
@@ -15,6 +15,7 @@ import type { VmSpec } from '../../machine/spec.js';
 import type { ConfinementChoice } from '../../qemu/confinement.js';
 import { GuestAgent } from '../../qga/index.js';
 import { sshClient } from '../access/ssh.js';
+import { sshBanner } from '../access/ssh-banner.js';
 import type { CloudGuest, CloudParts } from '../guest.js';
 import { resolveHost } from '../host-choice.js';
 import type { LaunchOptions } from '../launch-options.js';
@@ -26,7 +27,10 @@ import { loadDeviceState } from './migrate.js';
 import { cpuModelOf, deviceList, parseWarmRecord, type WarmRecord } from './record.js';
 
 export interface RestoreOptions
-  extends Pick<LaunchOptions, 'logger' | 'startTimeout' | 'binary' | 'cacheDir' | 'readyTimeout' | 'keep'>,
+  extends Pick<
+      LaunchOptions,
+      'logger' | 'startTimeout' | 'binary' | 'cacheDir' | 'readyTimeout' | 'keep' | 'onProgress'
+    >,
     ConfinementChoice {
   /** Guest ports to forward, each from a free 127.0.0.1 port (22 always is). */
   ports?: readonly number[] | undefined;
@@ -95,13 +99,23 @@ function cloneSpec(record: WarmRecord, dir: string, overlay: string): VmSpec {
 /** Start a clone of the warm image in `dir`; resolves once its agent answers (and SSH, if asked). */
 export async function restoreWarm(dir: string, options: RestoreOptions = {}): Promise<CloudGuest> {
   const logger: Logger = options.logger ?? silentLogger;
+  const started = performance.now();
+  // Each step's milliseconds from the start, logged at the end: where a clone's second goes.
+  const steps: Record<string, number> = {};
+  const step = (name: string) => {
+    steps[name] = Math.round(performance.now() - started);
+  };
   const record = await readWarmRecord(dir);
   const host = await checkHost(record, dir, options);
+  options.onProgress?.(
+    `restoring ${basename(dir)} (${record.arch}, ${record.cpus} vCPU, ${record.memoryMiB} MiB, saved ${record.saved})`,
+  );
   const layer = record.layers[0]?.path ?? WARM_FILES.layer;
   const runDir = await createRunDir();
   const keep = options.keep ?? false;
   let stateFd: number | undefined;
   try {
+    step('checked');
     const overlay = join(runDir, GUEST_FILES.overlay);
     const knownHosts = join(runDir, GUEST_FILES.knownHosts);
     await createOverlay(isAbsolute(layer) ? layer : join(dir, layer), 'qcow2', overlay, { ownLayer: true });
@@ -135,9 +149,14 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
         },
         confine: { sandbox: options.sandbox, runAsRoot: options.runAsRoot },
         fds: [fd],
-        onQmp: (qmp) => loadDeviceState(qmp, STATE_FD),
+        onQmp: async (qmp) => {
+          step('qmp');
+          await loadDeviceState(qmp, STATE_FD);
+          step('loaded');
+        },
         guestAgentSocket: join(runDir, GUEST_FILES.guestAgent),
-        forwards: [22, ...(options.ports ?? [])],
+        removeOnDeath: keep ? [] : [runDir],
+        forwards: [...new Set([22, ...(record.ports ?? []), ...(options.ports ?? [])])],
         cloud: ([ssh]): CloudParts => ({
           ssh: sshClient({
             host: ssh?.hostAddress ?? '127.0.0.1',
@@ -154,13 +173,21 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
       },
     )) as CloudGuest;
     closeSync(fd);
+    step('running');
     stateFd = undefined;
     // The guest's host keys, pinned at this clone's forward: SSH trusts nothing else there.
     const { host: sshHost, port } = guest.ssh.target;
     const pinned = record.ssh.hostKeys.map((key) => `[${sshHost}]:${port} ${key}\n`).join('');
     await writeFile(knownHosts, pinned, { mode: 0o600 });
     try {
-      await stepClockAndPing(join(runDir, GUEST_FILES.guestAgent), options.readyTimeout);
+      // Both at once: sshd came back with the guest, and its greeting through this clone's own forward proves
+      // the path works while the agent steps the clock.
+      await Promise.all([
+        stepClockAndPing(join(runDir, GUEST_FILES.guestAgent), options.readyTimeout, step).then(() =>
+          step('clock'),
+        ),
+        sshBanner(sshHost, port, options.readyTimeout ?? DEFAULT_AGENT_TIMEOUT_MS).then(() => step('sshd')),
+      ]);
       if (options.ssh) {
         const result = await guest.ssh.exec(['true']);
         if (result.exitCode !== 0) throw new Error(`ssh exited with status ${result.exitCode}`);
@@ -176,6 +203,7 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
         },
       );
     }
+    logger.info({ warm: dir, ms: steps }, 'clone ready');
     return guest;
   } catch (error) {
     if (stateFd !== undefined) closeSync(stateFd);
@@ -185,11 +213,24 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
 }
 
 /** The guest's clock stood still while it was saved: step it to the host's, which also proves the agent answers. */
-async function stepClockAndPing(socket: string, timeout = DEFAULT_AGENT_TIMEOUT_MS): Promise<void> {
-  const agent = await GuestAgent.connect(socket, { timeout });
+async function stepClockAndPing(
+  socket: string,
+  timeout = DEFAULT_AGENT_TIMEOUT_MS,
+  step = (_: string) => {},
+): Promise<void> {
+  // Whether the first sync after a restore is lost is up to the guest's port: ask again soon, not in 1 s.
+  const agent = await GuestAgent.connect(socket, { timeout, syncRetry: 100 });
+  step('agent');
   try {
-    // Nanoseconds since the epoch; a double is exact to 256 ns here, far below what a clock step can tell.
-    await agent.execute('guest-set-time', { time: Date.now() * 1e6 }, { timeout });
+    // `date -s` sets the system clock alone; guest-set-time also writes the RTC with `hwclock -w`, which waits
+    // for the next second edge (~1 s a clone). QEMU's RTC already follows the host's clock.
+    const stepped = await agent
+      .exec(['date', '-u', '-s', `@${(Date.now() / 1000).toFixed(3)}`], { timeout })
+      .catch(() => undefined);
+    if (stepped?.exitCode !== 0) {
+      // Nanoseconds since the epoch; a double is exact to 256 ns here, far below what a clock step can tell.
+      await agent.execute('guest-set-time', { time: Date.now() * 1e6 }, { timeout });
+    }
   } finally {
     await agent.close();
   }

@@ -13,6 +13,7 @@ import { machineTypeOf } from '../../host/machines.js';
 import { userIds } from '../../host/run-as.js';
 import { qemuImgInfo } from '../../image/qemu-img.js';
 import type { ArgvPlan } from '../../qemu/argv.js';
+import { shellWord } from '../../shell-word.js';
 import type { CloudGuest } from '../guest.js';
 import { type LaunchInput, type LaunchOptions, launchImageWith } from '../launch.js';
 import { WARM_FILES } from './files.js';
@@ -38,6 +39,17 @@ async function fsyncFile(path: string): Promise<void> {
     await handle.close();
   }
 }
+
+const interrupted = () =>
+  new QlaunchError(ErrorCode.VM_ABORTED, 'warming was interrupted', {
+    hint: 'nothing was saved or left running',
+  });
+
+/** The last lines of a failed command's stderr, as the end of a message; empty when it wrote none. */
+const tail = (stderr: string): string => {
+  const lines = stderr.trim().split('\n').slice(-3).join(' / ');
+  return lines === '' ? '' : `: ${lines.slice(-300)}`;
+};
 
 /** The keys of known_hosts lines, without the host they were seen at (a clone's forward is on another port). */
 const hostKeysOf = (knownHosts: string): string[] =>
@@ -71,7 +83,7 @@ async function qemuUserOf(plan: ArgvPlan): Promise<{ uid: number; gid: number } 
 
 /** Boot `input.image`, run `input.prep`, save the guest to `input.dir`; resolves with the record written. */
 export async function warmImage(input: WarmImageInput, options: LaunchOptions = {}): Promise<WarmRecord> {
-  const { dir, prep, ...launchInput } = input;
+  const { dir, ...rest } = input;
   if (
     await stat(dir).then(
       () => true,
@@ -84,6 +96,31 @@ export async function warmImage(input: WarmImageInput, options: LaunchOptions = 
   }
   // Built beside its final place and renamed into it: a failed warm leaves nothing half-made.
   const staging = await mkdtemp(join(dirname(dir), `.${basename(dir)}.warming-`));
+  try {
+    const { record } = await saveWarm(rest, staging, options);
+    await rename(staging, dir);
+    return record;
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** What saveWarm() wrote, with the facts a store record of it needs. */
+export interface SavedWarm {
+  record: WarmRecord;
+  /** Bytes the guest sees on its disk. */
+  virtualSize: number;
+}
+
+/** Boot, prepare and save a guest into `staging`, an empty private directory; a failure leaves no guest running. */
+export async function saveWarm(
+  input: Omit<WarmImageInput, 'dir'>,
+  staging: string,
+  options: LaunchOptions = {},
+): Promise<SavedWarm> {
+  const { prep, ...launchInput } = input;
+  const say = options.onProgress ?? (() => {});
   let guest: CloudGuest | undefined;
   try {
     const ram = join(staging, WARM_FILES.ram);
@@ -113,18 +150,21 @@ export async function warmImage(input: WarmImageInput, options: LaunchOptions = 
     );
     if (!plan) throw failed('the guest started without an argv plan', 'report this as a bug');
     // The clone is reached over the agent: it must answer before the guest is worth saving.
-    const probe = await guest.exec(['true']);
+    const probe = await guest.exec(['true'], { signal: options.signal });
     if (probe.exitCode !== 0)
       throw failed('the guest agent could not run `true`', 'check qemu-guest-agent in the image');
     if (prep && prep.length > 0) {
-      const result = await guest.exec(prep);
+      say(`running ${prep.map(shellWord).join(' ')}`);
+      const result = await guest.exec(prep, { signal: options.signal });
       if (result.exitCode !== 0) {
         throw failed(
-          `the preparation command ${prep[0]} exited with status ${result.exitCode}`,
+          `the preparation command ${prep[0]} exited with status ${result.exitCode}${tail(result.stderr)}`,
           'fix the command (it runs in the guest without a shell; wrap it in sh -c for one)',
         );
       }
     }
+    if (options.signal?.aborted) throw interrupted();
+    say('saving the running guest (disk layer, RAM, device state)');
     const [{ machineType, qemuVersion }, qemuUser, layerInfo, knownHosts] = await Promise.all([
       qemuFacts(plan, options.cacheDir),
       qemuUserOf(plan),
@@ -173,11 +213,9 @@ export async function warmImage(input: WarmImageInput, options: LaunchOptions = 
       mode: 0o600,
     });
     for (const name of Object.values(WARM_FILES)) await fsyncFile(join(staging, name));
-    await rename(staging, dir);
-    return record;
+    return { record, virtualSize: layerInfo.virtualSize };
   } catch (error) {
     await guest?.kill();
-    await rm(staging, { recursive: true, force: true });
     throw error;
   }
 }

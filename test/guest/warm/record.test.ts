@@ -16,7 +16,7 @@ const plan = (run: string, overrides: Partial<ArgvPlan> = {}, cpus = 2): ArgvPla
       { path: `/run/${run}/disk.qcow2`, format: 'qcow2' },
       { path: `/run/${run}/seed.iso`, format: 'raw', readOnly: true, serial: 'cidata' },
     ],
-    forwards: run === 'a' ? ['2222:22'] : [],
+    forwards: run === 'a' ? ['2222:22', '8080:80', '5353:53/udp', '8081:80'] : [],
   }),
   binary: '/usr/bin/qemu-system-x86_64',
   accel: { accel: 'tcg' },
@@ -103,6 +103,7 @@ t.test('the record holds what a restore needs, and reads back as written', async
     vmgenid: true,
   });
   t.same(record.spec.network.forwards, [], 'forwards are per run');
+  t.same(record.ports, [80], "clones forward the warmed guest's TCP ports but SSH's, once each");
   t.same(parseWarmRecord(JSON.stringify(record), 'w/warm.json'), JSON.parse(JSON.stringify(record)));
 });
 
@@ -118,6 +119,8 @@ t.test('a malformed record is WARM_INVALID naming the field, never its content',
   t.throws(bad({ ...record, qemu: { binary: '/q' } }), { code: 'WARM_INVALID', message: /field qemu/ });
   t.throws(bad({ ...record, accel: 'hvf' }), { code: 'WARM_INVALID', message: /field accel/ });
   t.throws(bad({ ...record, layers: [] }), { code: 'WARM_INVALID', message: /field layers/ });
+  t.throws(bad({ ...record, ports: [0] }), { code: 'WARM_INVALID', message: /field ports/ });
+  t.throws(bad({ ...record, ports: '80' }), { code: 'WARM_INVALID', message: /field ports/ });
   t.throws(bad({ ...record, ssh: { ...record.ssh, key: 'SECRET-KEY' }, cpus: -1 }), {
     code: 'WARM_INVALID',
     message: /^(?!.*SECRET)/,
