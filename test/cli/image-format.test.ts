@@ -138,3 +138,17 @@ t.test(
     t.match(details, /^problem: {7}it is a vmdk image; qlaunch image rm a-long-name removes it\n$/m);
   },
 );
+
+t.test('a warm image lists what it stands on, and inspect adds its record lines', async (t) => {
+  const warm: StoredImage = {
+    ...PULLED,
+    name: 'w',
+    origin: 'warm',
+    source: 'debian-12-local',
+    base: 'debian-12-local',
+  };
+  t.match(formatImageTable([warm]), /^w +qcow2 .* warm, on debian-12-local$/m);
+  const details = formatImageDetails(warm, undefined, undefined, [['device state', '0.7 MiB']]);
+  t.match(details, /^stands on: +debian-12-local$/m);
+  t.match(details, /^device state: +0\.7 MiB$/m);
+});

@@ -54,7 +54,7 @@ export function formatImageTable(images: readonly (CheckedImage | DamagedImage)[
             formatBytes(i.size),
             i.arch ?? '-',
             shortChecksum(i.checksum),
-            printable(i.source),
+            printable(i.origin === 'warm' ? `warm, on ${i.base ?? i.source}` : i.source),
             ...(problems ? [printable(i.problem ?? '-')] : []),
           ],
     ),
@@ -73,6 +73,7 @@ export function formatImageDetails(
   image: StoredImage,
   info: ImageInfoWithChain | undefined,
   problem?: string,
+  extra: readonly [string, string][] = [],
 ): string {
   const format = info?.format ?? image.format;
   const virtualSize = info?.virtualSize ?? image.virtualSize;
@@ -96,10 +97,12 @@ export function formatImageDetails(
     ['initrd', image.initrdPath],
     ['append', image.append],
     ['default user', image.defaultUser],
+    ['stands on', image.base],
     [
       'backing chain',
       info && (info.backingChain.map((b) => `${b.filename} (${b.format})`).join(' → ') || 'none'),
     ],
+    ...extra,
     ['problem', problem && `${problem}; qlaunch image rm ${image.name} removes it`],
   ];
   const shown = fields.filter((f): f is [string, string] => f[1] !== undefined);

@@ -113,7 +113,8 @@ async function runImage(args: RunArgs): Promise<number> {
     } else {
       code = await cloud.ssh.interactive();
     }
-    await cloud.stop();
+    // A throwaway disk is deleted anyway: only a kept one is worth the guest's own shutdown.
+    await cloud.stop({ force: !args.keep });
     if (args.keep) say(`kept the overlay, seed and key in ${cloud.dir}`);
     return signalled ? exitFor(signalled) : code;
   } catch (error) {
