@@ -1,6 +1,7 @@
 // The qlaunch CLI: yargs wiring only; every command is a thin module over the library.
 
-import yargs from 'yargs';
+// The CommonJS build: its help wraps at spaces (the ESM build's cliui cuts words wherever the column ends).
+import yargs from 'yargs/yargs';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { doctorCommand } from './commands/doctor.js';
 import { imageCommand } from './commands/image.js';
@@ -23,6 +24,7 @@ import { portCommand } from './commands/instance-port.js';
 import { snapshotCommand } from './commands/instance-snapshot.js';
 import { runCommand } from './commands/run.js';
 import { seedCommand } from './commands/seed.js';
+import { unglueTags } from './help-text.js';
 import { coerceError } from './option-values.js';
 import { EXIT, reportError } from './output.js';
 
@@ -33,12 +35,16 @@ const DASH = '\u0000-';
 const restoreDash = (value: unknown): unknown =>
   value === DASH ? '-' : Array.isArray(value) ? value.map(restoreDash) : value;
 
+/** Help's width: the terminal's, else $COLUMNS, else 80; at most 110, as longer lines are hard to read. */
+const helpWidth = (): number => Math.min(110, process.stdout.columns ?? (Number(process.env.COLUMNS) || 80));
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const setExit = (code: number) => {
     exitCode = code;
   };
-  const parser = yargs(argv.map((arg) => (arg === '-' ? DASH : arg)))
+  const args = argv.map((arg) => (arg === '-' ? DASH : arg));
+  const parser = yargs(args)
     .scriptName('qlaunch')
     .usage(
       '$0 <command> [options]\n\nA small, fast QEMU launcher: boots guests directly, drives them over QMP.',
@@ -75,16 +81,21 @@ export async function main(argv: string[]): Promise<number> {
     .recommendCommands()
     .version()
     .help()
-    .wrap(Math.min(110, process.stdout.columns ?? 80))
+    .wrap(helpWidth())
     .fail((message, error) => {
       throw error
         ? coerceError(error)
         : new QlaunchError(ErrorCode.USAGE, message.replaceAll(DASH, '-'), { hint: 'see `qlaunch --help`' });
     });
+  // yargs hands over what it would print (help, version) instead of printing it, so that help can be mended.
+  let output = '';
   try {
-    await parser.parseAsync();
+    await parser.parseAsync(args, {}, (_error, _argv, text) => {
+      output = text;
+    });
   } catch (error) {
     return reportError(error);
   }
+  if (output) process.stdout.write(`${unglueTags(output)}\n`);
   return exitCode;
 }
