@@ -24,6 +24,7 @@ import { portCommand } from './commands/instance-port.js';
 import { snapshotCommand } from './commands/instance-snapshot.js';
 import { runCommand } from './commands/run.js';
 import { seedCommand } from './commands/seed.js';
+import { COMPLETION_KEY, completeWords, completionCommand } from './completion.js';
 import { unglueTags } from './help-text.js';
 import { coerceError } from './option-values.js';
 import { EXIT, reportError } from './output.js';
@@ -39,6 +40,8 @@ const restoreDash = (value: unknown): unknown =>
 const helpWidth = (): number => Math.min(110, process.stdout.columns ?? (Number(process.env.COLUMNS) || 80));
 
 export async function main(argv: string[]): Promise<number> {
+  // The completion entry point: words from a shell's script; it prints names or nothing, never an error.
+  const completing = argv[0] === COMPLETION_KEY;
   let exitCode: number = EXIT.ok;
   const setExit = (code: number) => {
     exitCode = code;
@@ -73,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(seedCommand((code) => (exitCode = code)))
     .command(imageCommand((code) => (exitCode = code)))
     .command(doctorCommand((code) => (exitCode = code)))
+    .command(completionCommand(setExit))
     .middleware((args) => {
       for (const key of Object.keys(args)) args[key] = restoreDash(args[key]);
     }, true)
@@ -87,6 +91,17 @@ export async function main(argv: string[]): Promise<number> {
         ? coerceError(error)
         : new QlaunchError(ErrorCode.USAGE, message.replaceAll(DASH, '-'), { hint: 'see `qlaunch --help`' });
     });
+  if (completing) {
+    // yargs runs this function for the key, prints what it gives and exits; its command is hidden, as
+    // `completion SHELL` is the one to use.
+    parser.completion('__complete', false, completeWords(argv.slice(1)));
+    try {
+      await parser.parseAsync(args);
+    } catch {
+      // A half-typed line is often invalid (yargs may even throw before it completes): the shell gets no error.
+    }
+    return EXIT.ok;
+  }
   // yargs hands over what it would print (help, version) instead of printing it, so that help can be mended.
   let output = '';
   try {
