@@ -1,8 +1,9 @@
-// `--help` at 60, 80 and 120 columns: no line wider than the terminal, and no word cut in two.
+// `--help` at 60, 80 and 120 columns: no line wider than the terminal, and no word cut in two; examples shown.
 
 import { execa } from 'execa';
 import t from 'tap';
 import { imageCommand } from '../../lib/cli/commands/image.js';
+import { pullCommand } from '../../lib/cli/commands/image-pull.js';
 import { execCommand, sshCommand } from '../../lib/cli/commands/instance-access.js';
 import { createCommand, startCommand } from '../../lib/cli/commands/instance-lifecycle.js';
 import { snapshotCommand } from '../../lib/cli/commands/instance-snapshot.js';
@@ -59,6 +60,9 @@ const pages: [string[], string[]][] = [
   [['exec'], helpTexts(execCommand(noExit))],
   [['snapshot'], helpTexts(snapshotCommand(noExit))],
   [['image'], helpTexts(imageCommand(noExit))],
+  [['start'], helpTexts(startCommand(noExit))],
+  [['ssh'], helpTexts(sshCommand(noExit))],
+  [['image', 'pull'], helpTexts(pullCommand(noExit))],
 ];
 
 for (const columns of [60, 80, 120]) {
@@ -75,6 +79,8 @@ for (const columns of [60, 80, 120]) {
         .flatMap((text) => text.replaceAll('$0', 'qlaunch').split(/\s+/))
         .filter((w) => !words.has(w));
       t.same(cut, [], `${name}: every word of every description whole`);
+      if (command.length > 0 && command.join(' ') !== 'image')
+        t.match(help.stdout, /\nExamples:\n {2}qlaunch /, `${name}: examples`);
     }
   });
 }
