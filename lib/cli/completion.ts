@@ -24,7 +24,8 @@ _qlaunch_completions() {
 complete -o bashdefault -o default -F _qlaunch_completions qlaunch
 `,
   zsh: `#compdef qlaunch
-# qlaunch completion for zsh; install: qlaunch completion zsh > "\${fpath[1]}/_qlaunch" (then compinit)
+# qlaunch completion for zsh; install: qlaunch completion zsh > ~/.zfunc/_qlaunch, with fpath=(~/.zfunc $fpath)
+# before compinit in ~/.zshrc (or: source <(qlaunch completion zsh), after compinit)
 _qlaunch() {
   local -a found
   found=("\${(@f)$(qlaunch ${COMPLETION_KEY} "\${(@)words[1,CURRENT]}" 2>/dev/null)}")
