@@ -117,7 +117,7 @@ const quietly = async (list: () => Promise<string[]>): Promise<string[]> => {
 };
 
 /** The names for `slot`, from the library's own listings; anything unreadable completes nothing. */
-export async function namesFor(slot: NameSlot): Promise<string[]> {
+async function namesFor(slot: NameSlot): Promise<string[]> {
   const instances = async () => (await import('../instance/registry.js')).instanceNames();
   const images = async () => {
     const { listImages, openImageStore } = await import('../image/store.js');
