@@ -84,3 +84,18 @@ for (const columns of [60, 80, 120]) {
     }
   });
 }
+
+t.test('on a terminal, its own width counts (over $COLUMNS)', async (t) => {
+  const run = `stty cols 60; '${process.execPath}' '${cliPath}' exec --help`;
+  const help = await execa('script', ['-qec', run, '/dev/null'], { env: { ...process.env, COLUMNS: '200' } });
+  const lines = help.stdout.replaceAll('\r', '').split('\n');
+  t.ok(
+    lines.some((line) => line.startsWith('Options:')),
+    'help shown',
+  );
+  t.same(
+    lines.filter((line) => [...line].length > 60),
+    [],
+    'no line over the terminal’s 60 columns',
+  );
+});
