@@ -1,6 +1,7 @@
 // The qlaunch CLI: yargs wiring only; every command is a thin module over the library.
 
-import yargs from 'yargs';
+// The CommonJS build: its help wraps at spaces (the ESM build's cliui cuts words wherever the column ends).
+import yargs from 'yargs/yargs';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { doctorCommand } from './commands/doctor.js';
 import { imageCommand } from './commands/image.js';
@@ -23,6 +24,8 @@ import { portCommand } from './commands/instance-port.js';
 import { snapshotCommand } from './commands/instance-snapshot.js';
 import { runCommand } from './commands/run.js';
 import { seedCommand } from './commands/seed.js';
+import { COMPLETION_KEY, completeWords, completionCommand } from './completion.js';
+import { unglueTags } from './help-text.js';
 import { coerceError } from './option-values.js';
 import { EXIT, reportError } from './output.js';
 
@@ -33,12 +36,18 @@ const DASH = '\u0000-';
 const restoreDash = (value: unknown): unknown =>
   value === DASH ? '-' : Array.isArray(value) ? value.map(restoreDash) : value;
 
+/** Help's width: the terminal's, else $COLUMNS, else 80; at most 110, as longer lines are hard to read. */
+const helpWidth = (): number => Math.min(110, process.stdout.columns ?? (Number(process.env.COLUMNS) || 80));
+
 export async function main(argv: string[]): Promise<number> {
+  // The completion entry point: words from a shell's script; it prints names or nothing, never an error.
+  const completing = argv[0] === COMPLETION_KEY;
   let exitCode: number = EXIT.ok;
   const setExit = (code: number) => {
     exitCode = code;
   };
-  const parser = yargs(argv.map((arg) => (arg === '-' ? DASH : arg)))
+  const args = argv.map((arg) => (arg === '-' ? DASH : arg));
+  const parser = yargs(args)
     .scriptName('qlaunch')
     .usage(
       '$0 <command> [options]\n\nA small, fast QEMU launcher: boots guests directly, drives them over QMP.',
@@ -67,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(seedCommand((code) => (exitCode = code)))
     .command(imageCommand((code) => (exitCode = code)))
     .command(doctorCommand((code) => (exitCode = code)))
+    .command(completionCommand(setExit))
     .middleware((args) => {
       for (const key of Object.keys(args)) args[key] = restoreDash(args[key]);
     }, true)
@@ -75,16 +85,32 @@ export async function main(argv: string[]): Promise<number> {
     .recommendCommands()
     .version()
     .help()
-    .wrap(Math.min(110, process.stdout.columns ?? 80))
+    .wrap(helpWidth())
     .fail((message, error) => {
       throw error
         ? coerceError(error)
         : new QlaunchError(ErrorCode.USAGE, message.replaceAll(DASH, '-'), { hint: 'see `qlaunch --help`' });
     });
+  if (completing) {
+    // yargs runs this function for the key, prints what it gives and exits; its command is hidden, as
+    // `completion SHELL` is the one to use.
+    parser.completion('__complete', false, completeWords(argv.slice(1)));
+    try {
+      await parser.parseAsync(args);
+    } catch {
+      // A half-typed line is often invalid (yargs may even throw before it completes): the shell gets no error.
+    }
+    return EXIT.ok;
+  }
+  // yargs hands over what it would print (help, version) instead of printing it, so that help can be mended.
+  let output = '';
   try {
-    await parser.parseAsync();
+    await parser.parseAsync(args, {}, (_error, _argv, text) => {
+      output = text;
+    });
   } catch (error) {
     return reportError(error);
   }
+  if (output) process.stdout.write(`${unglueTags(output)}\n`);
   return exitCode;
 }

@@ -1,4 +1,5 @@
-// Transfer progress on stderr: a bar redrawn in place on a terminal, a plain line every tenth of the way otherwise.
+// Transfer progress on stderr: a bar redrawn in place on a terminal, a plain line every tenth of the way otherwise
+// (and on a dumb terminal, which cannot erase a line).
 
 import { formatBytes } from '../bytes.js';
 import { printable } from './printable.js';
@@ -52,16 +53,17 @@ const PLAIN_STEP_BYTES = 256 * 1024 * 1024;
 const PLAIN_QUIET_MS = 1000;
 
 /**
- * Progress for `label` on `stream`: redrawn at most ten times a second on a TTY; otherwise a line per tenth of
- * the way (none in the first second) and a final line.
+ * Progress for `label` on `stream`: redrawn at most ten times a second on a TTY (unless $TERM is dumb); otherwise a
+ * line per tenth of the way (none in the first second) and a final line.
  */
 export function progressReporter(
   label: string,
   stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr,
   now: () => number = Date.now,
+  env: NodeJS.ProcessEnv = process.env,
 ): ProgressReporter {
   const started = now();
-  const tty = stream.isTTY === true;
+  const tty = stream.isTTY === true && env.TERM !== 'dumb';
   let last: ProgressState = { done: 0, total: undefined, elapsedMs: 0 };
   let drawnAt = Number.NEGATIVE_INFINITY;
   let step = -1;

@@ -37,7 +37,7 @@ function fakeStream(tty: boolean) {
 t.test('a terminal gets one redrawn line, at most ten times a second, ended by a newline', async (t) => {
   const { writes, stream } = fakeStream(true);
   let clock = 0;
-  const p = progressReporter('pulling x', stream, () => clock);
+  const p = progressReporter('pulling x', stream, () => clock, {});
   for (let i = 1; i <= 100; i++) {
     clock += 10;
     p.update(i, 100);
@@ -102,7 +102,7 @@ t.test(
     );
     const tty = fakeStream(true);
     let clock = 0;
-    const p = progressReporter('pulling x', tty.stream, () => clock);
+    const p = progressReporter('pulling x', tty.stream, () => clock, {});
     p.update(50, 100);
     clock += 1000;
     p.update(50, 100, 1000);
@@ -118,3 +118,12 @@ t.test(
     t.same(log.writes, ['dl   50%  5 B / 10 B  stalled 2 s\n'], 'one line per stall in a log');
   },
 );
+
+t.test('a dumb terminal gets plain lines, as a log does', async (t) => {
+  const { writes, stream } = fakeStream(true);
+  const p = progressReporter('import', stream, () => 0, { TERM: 'dumb' });
+  p.update(5, 10);
+  p.update(10, 10);
+  p.finish();
+  t.same(writes, ['import  100%  10 B / 10 B\n']);
+});

@@ -41,7 +41,11 @@ export const importCommand = (setExit: SetExit): CommandModule<object, ImportArg
         describe:
           'the format the file must have (default: qcow2 for a .qcow2 name, else what its header says)',
       })
-      .option('json', { type: 'boolean', describe: 'print the stored image as JSON' }),
+      .option('json', { type: 'boolean', describe: 'print the stored image as JSON' })
+      .example(
+        '$0 image import ./disk.qcow2 --name mine --arch aarch64',
+        'store a disk file as the image "mine"',
+      ),
   handler: async (args) =>
     setExit(
       await interruptible(async (signal) => {

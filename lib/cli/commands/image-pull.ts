@@ -124,7 +124,12 @@ export const pullCommand = (setExit: (code: number) => void): CommandModule<obje
         type: 'number',
         describe: 'fail when no data arrives for this many seconds (default 60)',
         coerce: secondsOption('stall-timeout', '120'),
-      }),
+      })
+      .example(
+        '$0 image pull debian-12',
+        'the image the debian-12 template names, checked against its checksum',
+      )
+      .example('$0 image pull https://example.org/disk.qcow2 --checksum sha256:HEX --name mine', 'any URL'),
   handler: async (args) =>
     setExit(
       await interruptible(async (signal) => {

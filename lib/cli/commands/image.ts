@@ -62,7 +62,11 @@ const lsCommand = (setExit: SetExit): CommandModule<object, JsonArgs> => ({
   command: 'ls',
   aliases: ['list'],
   describe: 'list the stored images',
-  builder: (y) => y.option('json', { type: 'boolean', describe: 'print the images as JSON' }),
+  builder: (y) =>
+    y
+      .option('json', { type: 'boolean', describe: 'print the images as JSON' })
+      .example('$0 image ls', 'name, format, sizes, architecture, checksum and source of each')
+      .example('$0 image ls --json', 'the same as JSON, for scripts'),
   handler: guarded(setExit, async (args) => {
     const { listImages, openImageStore } = await import('../../image/store.js');
     const { images, broken } = await listImages(openImageStore());

@@ -17,7 +17,11 @@ export const sshCommand = (setExit: (code: number) => void): CommandModule<objec
   command: 'ssh <name>',
   describe: 'SSH into an instance, or run `-- COMMAND…` in it over SSH',
   builder: (y) =>
-    y.parserConfiguration({ 'populate--': true }).positional('name', { type: 'string', demandOption: true }),
+    y
+      .parserConfiguration({ 'populate--': true })
+      .positional('name', { type: 'string', demandOption: true })
+      .example('$0 ssh web', 'an interactive shell in the instance')
+      .example('$0 ssh web -- systemctl is-active nginx', 'one command; qlaunch exits with its exit code'),
   handler: async (args) =>
     setExit(
       await withInstance(args, async (instance) => {
@@ -53,7 +57,15 @@ export const execCommand = (setExit: (code: number) => void): CommandModule<obje
         type: 'number',
         describe: 'seconds the command may run (default: no limit)',
         coerce: secondsOption('timeout', '60'),
-      }),
+      })
+      .example(
+        '$0 exec web -- cat /etc/os-release',
+        'through the guest agent: works with no network in the guest',
+      )
+      .example(
+        '$0 exec web --stdin -- tee /tmp/notes < notes.txt',
+        'the guest command reads this command’s stdin',
+      ),
   handler: async (args) =>
     setExit(
       await withInstance(args, async (instance) => {

@@ -87,7 +87,15 @@ export const createCommand = (setExit: (code: number) => void): CommandModule<ob
             array: true,
             describe: 'also join private:NET, an L2 network shared with other instances on it',
           })
-          .option('start', { type: 'boolean', describe: 'start it right away' }),
+          .option('start', { type: 'boolean', describe: 'start it right away' })
+          .example(
+            '$0 create web --image debian-12 --port 8080:80',
+            'an instance from a template; host port 8080 to its 80',
+          )
+          .example(
+            '$0 create db --image my-image --memory 2G --cpus 2 --start',
+            'from a stored image, started at once',
+          ),
       ),
     ),
   handler: async (args) => {
@@ -124,11 +132,17 @@ export const startCommand = (setExit: (code: number) => void): CommandModule<obj
   command: 'start <name>',
   describe: 'boot an instance in the background; it keeps running after this command exits',
   builder: (y) =>
-    jsonOption(waitOptions(nameArg(y))).option('repin', {
-      type: 'boolean',
-      describe:
-        'move an instance whose machine type this QEMU no longer offers to the current one (its internal snapshots then no longer load)',
-    }),
+    jsonOption(waitOptions(nameArg(y)))
+      .option('repin', {
+        type: 'boolean',
+        describe:
+          'move an instance whose machine type this QEMU no longer offers to the current one (its internal snapshots then no longer load)',
+      })
+      .example(
+        '$0 start web',
+        'boot it in the background; back when it is ready (cloud-init done, for an image)',
+      )
+      .example('$0 start web --wait ssh --timeout 600', 'ready as soon as SSH answers; allow ten minutes'),
   handler: async (args) => setExit(await withInstance(args, (instance) => startInstance(instance, args))),
 });
 

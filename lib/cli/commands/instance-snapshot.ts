@@ -41,7 +41,10 @@ export const snapshotCommand = (setExit: (code: number) => void): CommandModule<
       .positional('name', { type: 'string', demandOption: true })
       .positional('tag', { type: 'string', describe: 'the snapshot’s name' })
       .option('replace', { type: 'boolean', describe: 'save: replace a snapshot with the same tag' })
-      .option('json', { type: 'boolean', describe: 'print JSON' }),
+      .option('json', { type: 'boolean', describe: 'print JSON' })
+      .example('$0 snapshot save web clean', 'save the running instance’s disk and memory as "clean"')
+      .example('$0 snapshot load web clean', 'put it back to "clean" in seconds')
+      .example('$0 snapshot ls web', 'list its snapshots'),
   handler: async (args) =>
     setExit(
       await withInstance(args, async (instance) => {

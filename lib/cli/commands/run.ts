@@ -52,7 +52,16 @@ export const runCommand = (setExit: (code: number) => void): CommandModule<objec
         describe: 'seconds: with IMAGE, to become ready (SSH + cloud-init); with --kernel, to power off',
         coerce: secondsOption('timeout', '300'),
       })
-      .option('quiet', { type: 'boolean', alias: 'q', describe: 'do not copy the serial console to stdout' }),
+      .option('quiet', { type: 'boolean', alias: 'q', describe: 'do not copy the serial console to stdout' })
+      .example(
+        '$0 run debian-12 -- uname -a',
+        'boot the debian-12 template, run one command over SSH, then discard it',
+      )
+      .example('$0 run ./disk.qcow2 --memory 2G', 'a shell in a guest booted from a disk file')
+      .example(
+        '$0 run --kernel bzImage --initrd initrd.img',
+        'boot a kernel, its console on stdout until it powers off',
+      ),
   handler: async (args) =>
     setExit(args.image !== undefined || args.machine !== undefined ? await runImage(args) : await run(args)),
 });
