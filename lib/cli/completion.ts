@@ -99,6 +99,7 @@ export function nameSlot(
   if (!positional) return undefined;
   const [command, ...rest] = before;
   if (command === undefined) return undefined;
+  if (command === 'image' && rest.length === 1 && rest[0] === 'warm') return 'image-or-template';
   if (command === 'image') return rest.length === 1 && IMAGE_NAMED.has(rest[0] ?? '') ? 'image' : undefined;
   if (command === 'rm') return 'instance';
   if (command === 'run') return rest.length === 0 ? 'image-or-template' : undefined;

@@ -53,6 +53,7 @@ t.test('the name a word stands for, from the words before it (pure)', async (t) 
   t.equal(nameSlot(['image', 'inspect'], true), 'image');
   t.equal(nameSlot(['inspect'], true), 'instance', 'top-level inspect is an instance');
   t.equal(nameSlot(['run'], true), 'image-or-template');
+  t.equal(nameSlot(['image', 'warm'], true), 'image-or-template', 'image warm takes what run takes');
   t.equal(nameSlot(['create', 'box'], false, '--image'), 'image-or-template');
   t.equal(nameSlot(['create'], true), undefined, 'a new name completes nothing');
   t.equal(nameSlot(['start', 'box'], true), undefined);
@@ -62,7 +63,7 @@ t.test('the entry point: commands, subcommands, options, and names from the libr
   const commands = await complete(t, ['']);
   for (const name of ['run', 'create', 'start', 'image', 'snapshot', 'completion'])
     t.ok(commands.includes(name), name);
-  t.same(await complete(t, ['image', '']), ['pull', 'import', 'build', 'ls', 'inspect', 'rm']);
+  t.same(await complete(t, ['image', '']), ['pull', 'import', 'build', 'warm', 'ls', 'inspect', 'rm']);
   t.ok((await complete(t, ['start', '--'])).includes('--wait'), 'a command’s own options');
   t.same(await complete(t, ['logs', '--source', '']), ['console', 'qemu', 'qlaunch'], 'an option’s choices');
 
