@@ -38,8 +38,18 @@ export interface StopTarget {
 const AGENT_CONNECT_MS = 2000;
 
 /** True once `qemu` has exited, false if it is still there after `ms`. */
-const gone = (qemu: QemuProcess, ms: number): Promise<boolean> =>
-  Promise.race([qemu.exited.then(() => true), sleep(ms, false)]);
+async function gone(qemu: QemuProcess, ms: number): Promise<boolean> {
+  // The timer goes as soon as QEMU does: left running, it kept the process alive for the rest of `ms`.
+  const timer = new AbortController();
+  try {
+    return await Promise.race([
+      qemu.exited.then(() => true),
+      sleep(ms, false, { signal: timer.signal }).catch(() => false),
+    ]);
+  } finally {
+    timer.abort();
+  }
+}
 
 /** Ask the guest agent to power the guest off; false when no agent takes the request. */
 async function agentPowerdown(socket: string, logger: Logger): Promise<boolean> {

@@ -89,6 +89,20 @@ t.test('each step runs only when the one before did not end QEMU', async (t) => 
   }
 });
 
+t.test('a stop that is over leaves no timer behind to hold the process open', async (t) => {
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const qemu = standIn('quit');
+  t.equal(
+    await stopQemu(
+      { process: qemu.process, qmp: qemu.qmp, powerButton: true, paused: false, logger: silentLogger },
+      { force: true },
+    ),
+    'quit',
+  );
+  t.equal(timers(), before, 'the 3 s wait for QEMU to go ended with QEMU (a CLI run exited 3 s late)');
+});
+
 t.test('force and a paused guest skip the guest; no QMP goes straight to signals', async (t) => {
   const forced = standIn('quit');
   t.equal(
