@@ -39,6 +39,28 @@ t.test('image warm, ls, inspect, run, and the refusals', async (t) => {
     'each exits non-zero',
   );
 
+  // Ctrl-C while the guest boots: exit 130, no QEMU, nothing in the store.
+  const interrupted = execa(
+    process.execPath,
+    [cliPath, 'image', 'warm', 'debian-12-local', '--as', 'w-int'],
+    {
+      reject: false,
+      env: { ...process.env, ...env },
+    },
+  );
+  await new Promise<void>((resolve) => {
+    let err = '';
+    interrupted.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      if (err.includes('booting')) resolve();
+    });
+  });
+  interrupted.kill('SIGINT');
+  const stopped = await interrupted;
+  t.equal(stopped.exitCode, 130, stopped.stderr);
+  t.match(stopped.stderr, /SIGINT: stopping; nothing half-made is kept/);
+  t.same(readdirSync(images), ['debian-12-local'], 'an interrupted warm leaves nothing in the store');
+
   const failing = await qlaunch([
     'image',
     'warm',
