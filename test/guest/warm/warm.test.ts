@@ -37,11 +37,14 @@ const get = (port: number) =>
       .end();
   });
 
+// The guest is saved the moment PREP exits: it waits until the server listens, or clones would resume a server
+// still starting up (and, for a second or so, refuse connections).
 const PREP = [
   'sh',
   '-c',
   'echo warmed > /var/tmp/warm-file && cd /var/tmp && ' +
-    '{ nohup python3 -m http.server 8000 >/dev/null 2>&1 & echo $! > /var/tmp/warm-pid; }',
+    '{ nohup python3 -m http.server 8000 >/dev/null 2>&1 & echo $! > /var/tmp/warm-pid; } && ' +
+    'timeout 120 sh -c "until ss -ltn | grep -q :8000; do sleep 0.2; done"',
 ];
 
 const root = process.getuid?.() === 0;
