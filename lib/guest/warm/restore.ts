@@ -34,7 +34,7 @@ export interface RestoreOptions
     ConfinementChoice {
   /** Guest ports to forward, each from a free 127.0.0.1 port (22 always is). */
   ports?: readonly number[] | undefined;
-  /** Also wait until an SSH command runs (the agent answering is the default readiness). */
+  /** Also wait until an SSH command runs (by default: the agent answers and sshd greets through the forward). */
   ssh?: boolean | undefined;
 }
 
@@ -96,7 +96,7 @@ function cloneSpec(record: WarmRecord, dir: string, overlay: string): VmSpec {
   };
 }
 
-/** Start a clone of the warm image in `dir`; resolves once its agent answers (and SSH, if asked). */
+/** Start a clone of the warm image in `dir`; resolves once its agent answers, its clock is stepped and sshd greets. */
 export async function restoreWarm(dir: string, options: RestoreOptions = {}): Promise<CloudGuest> {
   const logger: Logger = options.logger ?? silentLogger;
   const started = performance.now();
@@ -215,9 +215,10 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
 /** The guest's clock stood still while it was saved: step it to the host's, which also proves the agent answers. */
 async function stepClockAndPing(
   socket: string,
-  timeout = DEFAULT_AGENT_TIMEOUT_MS,
-  step = (_: string) => {},
+  timeout: number | undefined,
+  step: (name: string) => void,
 ): Promise<void> {
+  timeout ??= DEFAULT_AGENT_TIMEOUT_MS;
   // Whether the first sync after a restore is lost is up to the guest's port: ask again soon, not in 1 s.
   const agent = await GuestAgent.connect(socket, { timeout, syncRetry: 100 });
   step('agent');
