@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { alive, cliPath, shortTempDir, type TinyGuest, tinyGuest } from '../fixtures/guests.js';
+import { alive, cliPath, pollUntil, shortTempDir, type TinyGuest, tinyGuest } from '../fixtures/guests.js';
 
 t.setTimeout(240_000);
 
@@ -78,9 +78,7 @@ t.test('SIGKILL of qlaunch takes QEMU with it and leaves no files', async (t) =>
   t.ok(qemuPid > 0, 'QEMU runs as a child of qlaunch');
   child.kill('SIGKILL');
   await child;
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && alive(qemuPid)) await new Promise((r) => setTimeout(r, 50));
-  t.notOk(alive(qemuPid), 'QEMU died with qlaunch');
+  t.ok(await pollUntil(() => !alive(qemuPid), 10_000), 'QEMU died with qlaunch');
   t.same(readdirSync(tmp), [], 'no sockets or temp dirs left');
 });
 

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { alive, shortTempDir } from '../fixtures/guests.js';
+import { alive, pollUntil, shortTempDir } from '../fixtures/guests.js';
 
 const processModule = new URL('../../lib/guest/process.ts', import.meta.url).href;
 
@@ -35,13 +35,7 @@ setInterval(() => {}, 1e9);
   t.ok(alive(pid), 'the stand-in QEMU runs');
   child.kill('SIGKILL');
   await child;
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && dirs.some((d) => existsSync(d)))
-    await new Promise((r) => setTimeout(r, 50));
-  t.notOk(
-    dirs.some((d) => existsSync(d)),
-    'every run directory is gone',
-  );
+  t.ok(await pollUntil(() => !dirs.some((d) => existsSync(d)), 10_000), 'every run directory is gone');
   t.ok(existsSync(kept), 'nothing else is touched');
   t.ok(existsSync(base));
 });

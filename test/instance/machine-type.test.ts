@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import t from 'tap';
 import { locateQemu } from '../../lib/host/binaries.js';
 import { Instance } from '../../lib/instance/instance.js';
+import { useEnv } from '../fixtures/guests.js';
 import { instanceTempDir, tinyMachineFile } from '../fixtures/instances.js';
 
 t.setTimeout(600_000);
@@ -21,12 +22,7 @@ const readConfig = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 
 t.test('pinned at create, booted as pinned, refused when gone, re-pinned when asked', async (t) => {
   const root = instanceTempDir(t);
-  const saved = process.env['XDG_CACHE_HOME'];
-  process.env['XDG_CACHE_HOME'] = join(root, 'cache');
-  t.teardown(() => {
-    if (saved === undefined) delete process.env['XDG_CACHE_HOME'];
-    else process.env['XDG_CACHE_HOME'] = saved;
-  });
+  useEnv(t, { XDG_CACHE_HOME: join(root, 'cache') });
   const real = await locateQemu('x86_64');
   // What this host's QEMU says q35 is (not a version written into the test).
   const help = (await execa(real, ['-machine', 'help'])).stdout;
@@ -90,12 +86,7 @@ t.test(
   'a machine file may name a versioned type: kept if this QEMU has it, refused at create if not',
   async (t) => {
     const root = instanceTempDir(t);
-    const saved = process.env['XDG_CACHE_HOME'];
-    process.env['XDG_CACHE_HOME'] = join(root, 'cache');
-    t.teardown(() => {
-      if (saved === undefined) delete process.env['XDG_CACHE_HOME'];
-      else process.env['XDG_CACHE_HOME'] = saved;
-    });
+    useEnv(t, { XDG_CACHE_HOME: join(root, 'cache') });
     const help = (await execa(await locateQemu('x86_64'), ['-machine', 'help'])).stdout;
     // An older q35 this QEMU still offers, whatever its version.
     const older = [...help.matchAll(/^(pc-q35-\d+\.\d+)\s/gm)].map((m) => m[1] ?? '')[1] ?? '';

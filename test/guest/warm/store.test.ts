@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { WARM_FILES } from '../../../lib/guest/warm/files.js';
-import { alive, cliPath, shortTempDir, testHome } from '../../fixtures/guests.js';
+import { alive, cliPath, pollUntil, shortTempDir, testHome } from '../../fixtures/guests.js';
 
 t.setTimeout(1_800_000);
 
@@ -175,11 +175,8 @@ setInterval(() => {}, 1e9);
     );
     child.kill('SIGKILL');
     await child;
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && pids.some((pid) => alive(pid)))
-      await new Promise((r) => setTimeout(r, 100));
-    t.notOk(
-      pids.some((pid) => alive(pid)),
+    t.ok(
+      await pollUntil(() => !pids.some((pid) => alive(pid)), 15_000, 100),
       'every clone QEMU died with the process',
     );
     t.same(leftovers(), [], 'no overlay, socket or run directory is left');
