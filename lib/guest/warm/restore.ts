@@ -12,6 +12,7 @@ import { machineCatalog } from '../../host/machine-cache.js';
 import { createOverlay } from '../../image/qemu-img.js';
 import { type Logger, silentLogger } from '../../logger.js';
 import type { VmSpec } from '../../machine/spec.js';
+import type { ArgvPlan } from '../../qemu/argv.js';
 import type { ConfinementChoice } from '../../qemu/confinement.js';
 import { GuestAgent } from '../../qga/index.js';
 import { sshClient } from '../access/ssh.js';
@@ -53,7 +54,11 @@ export async function readWarmRecord(dir: string): Promise<WarmRecord> {
 }
 
 /** Refuses (WARM_INCOMPATIBLE) before anything starts when this host cannot load the record's state. */
-async function checkHost(record: WarmRecord, dir: string, options: RestoreOptions) {
+export async function checkWarmHost(
+  record: WarmRecord,
+  dir: string,
+  options: Pick<RestoreOptions, 'binary' | 'cacheDir'>,
+) {
   const host = await resolveHost(record.spec, { binary: options.binary, cacheDir: options.cacheDir });
   // The cached catalog of this QEMU build: a restore spawns no QEMU to learn its version and machine types.
   const catalog = await machineCatalog(host.binary, { cacheDir: options.cacheDir });
@@ -77,8 +82,13 @@ async function checkHost(record: WarmRecord, dir: string, options: RestoreOption
   return host;
 }
 
-/** The saved spec with this clone's disks: its own overlay, and the image's seed. */
-function cloneSpec(record: WarmRecord, dir: string, overlay: string): VmSpec {
+/** The saved spec with this clone's disks: its own overlay, and the image's seed (or a copy of it). */
+export function cloneSpec(
+  record: WarmRecord,
+  dir: string,
+  overlay: string,
+  seedPath = join(dir, WARM_FILES.seed),
+): VmSpec {
   const [root, seed, ...rest] = record.spec.disks;
   if (!root || !seed || rest.length > 0) {
     throw new QlaunchError(ErrorCode.WARM_INVALID, `warm image ${dir} does not have a root disk and a seed`, {
@@ -91,9 +101,28 @@ function cloneSpec(record: WarmRecord, dir: string, overlay: string): VmSpec {
     machineType: record.machineType,
     disks: [
       { ...root, path: overlay },
-      { ...seed, path: join(dir, WARM_FILES.seed) },
+      { ...seed, path: seedPath },
     ],
   };
+}
+
+/** The argv parts of a restore: the RAM file mapped copy-on-write, a fresh generation ID, and `-incoming defer`. */
+export const restoreArgv = (record: WarmRecord, dir: string) => ({
+  memoryFile: { path: join(dir, WARM_FILES.ram), share: false },
+  // Not part of the migrated state: the clone's own GUID reaches the guest when the device state loads.
+  vmgenid: record.vmgenid ? randomUUID() : undefined,
+  incoming: true,
+});
+
+/** Refuses (WARM_INCOMPATIBLE) a QEMU command line whose devices are not the ones the state was saved from. */
+export function checkWarmDevices(plan: ArgvPlan, record: WarmRecord, dir: string): void {
+  if (!isDeepStrictEqual(deviceList(plan, record.machineType), record.devices)) {
+    throw new QlaunchError(
+      ErrorCode.WARM_INCOMPATIBLE,
+      `warm image ${dir} was saved with other devices than this qlaunch would give it`,
+      { hint: 'warm it again with this version of qlaunch' },
+    );
+  }
 }
 
 /** Start a clone of the warm image in `dir`; resolves once its agent answers, its clock is stepped and sshd greets. */
@@ -106,7 +135,7 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
     steps[name] = Math.round(performance.now() - started);
   };
   const record = await readWarmRecord(dir);
-  const host = await checkHost(record, dir, options);
+  const host = await checkWarmHost(record, dir, options);
   options.onProgress?.(
     `restoring ${basename(dir)} (${record.arch}, ${record.cpus} vCPU, ${record.memoryMiB} MiB, saved ${record.saved})`,
   );
@@ -132,21 +161,8 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
         cacheDir: options.cacheDir,
       },
       {
-        argv: () => ({
-          memoryFile: { path: join(dir, WARM_FILES.ram), share: false },
-          // Not part of the migrated state: the clone's own GUID reaches the guest when the device state loads.
-          vmgenid: record.vmgenid ? randomUUID() : undefined,
-          incoming: true,
-        }),
-        onPlan: (plan) => {
-          if (!isDeepStrictEqual(deviceList(plan, record.machineType), record.devices)) {
-            throw new QlaunchError(
-              ErrorCode.WARM_INCOMPATIBLE,
-              `warm image ${dir} was saved with other devices than this qlaunch would give it`,
-              { hint: 'warm it again with this version of qlaunch' },
-            );
-          }
-        },
+        argv: () => restoreArgv(record, dir),
+        onPlan: (plan) => checkWarmDevices(plan, record, dir),
         confine: { sandbox: options.sandbox, runAsRoot: options.runAsRoot },
         fds: [fd],
         onQmp: async (qmp) => {
@@ -182,12 +198,11 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
     try {
       // Both at once: sshd came back with the guest, and its greeting through this clone's own forward proves
       // the path works while the agent steps the clock.
-      await Promise.all([
-        stepClockAndPing(join(runDir, GUEST_FILES.guestAgent), options.readyTimeout, step).then(() =>
-          step('clock'),
-        ),
-        sshBanner(sshHost, port, options.readyTimeout ?? DEFAULT_AGENT_TIMEOUT_MS).then(() => step('sshd')),
-      ]);
+      await confirmClone(
+        { agentSocket: join(runDir, GUEST_FILES.guestAgent), sshHost, sshPort: port },
+        options.readyTimeout,
+        step,
+      );
       if (options.ssh) {
         const result = await guest.ssh.exec(['true']);
         if (result.exitCode !== 0) throw new Error(`ssh exited with status ${result.exitCode}`);
@@ -212,6 +227,21 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
   }
 }
 
+/**
+ * A restored guest, verified rather than assumed ready: its agent steps the clock while sshd's greeting comes back
+ * through the forward — both at once, since each proves a different path.
+ */
+export async function confirmClone(
+  at: { agentSocket: string; sshHost: string; sshPort: number },
+  timeout: number | undefined,
+  step: (name: string) => void = () => {},
+): Promise<void> {
+  await Promise.all([
+    stepClockAndPing(at.agentSocket, timeout, step).then(() => step('clock')),
+    sshBanner(at.sshHost, at.sshPort, timeout ?? DEFAULT_AGENT_TIMEOUT_MS).then(() => step('sshd')),
+  ]);
+}
+
 /** The guest's clock stood still while it was saved: step it to the host's, which also proves the agent answers. */
 async function stepClockAndPing(
   socket: string,
@@ -223,10 +253,13 @@ async function stepClockAndPing(
   const agent = await GuestAgent.connect(socket, { timeout, syncRetry: 100 });
   step('agent');
   try {
-    // `date -s` sets the system clock alone; guest-set-time also writes the RTC with `hwclock -w`, which waits
-    // for the next second edge (~1 s a clone). QEMU's RTC already follows the host's clock.
+    // The guest's clock runs again from where it was saved: measure how far behind it is (guest-get-time needs
+    // no process), then have the guest add that to its own clock, so however long spawning `date` takes under
+    // load does not count. `date -s` sets the system clock alone; guest-set-time also writes the RTC with
+    // `hwclock -w`, which waits for the next second edge (~1 s a clone). QEMU's RTC already follows the host's.
+    const behindNs = await hostMinusGuestNs(agent, timeout);
     const stepped = await agent
-      .exec(['date', '-u', '-s', `@${(Date.now() / 1000).toFixed(3)}`], { timeout })
+      .exec(['sh', '-c', clockStepScript(behindNs)], { timeout })
       .catch(() => undefined);
     if (stepped?.exitCode !== 0) {
       // Nanoseconds since the epoch; a double is exact to 256 ns here, far below what a clock step can tell.
@@ -235,4 +268,28 @@ async function stepClockAndPing(
   } finally {
     await agent.close();
   }
+}
+
+/**
+ * How far the guest's clock is behind the host's, in whole nanoseconds: of three readings, the one with the shortest
+ * round trip, taken at its midpoint (a busy host can hold one answer back; the error is at most half the trip).
+ */
+async function hostMinusGuestNs(agent: GuestAgent, timeout: number): Promise<bigint> {
+  let best = { trip: Number.POSITIVE_INFINITY, offsetNs: 0 };
+  for (let i = 0; i < 3; i++) {
+    const sent = performance.now();
+    const guestNs = Number(await agent.execute('guest-get-time', undefined, { timeout }));
+    const trip = performance.now() - sent;
+    if (trip < best.trip) best = { trip, offsetNs: (Date.now() - trip / 2) * 1e6 - guestNs };
+  }
+  return BigInt(Math.round(best.offsetNs));
+}
+
+/** A script with no input but one integer: the guest steps its clock by `ns` from its own reading of it. */
+export function clockStepScript(ns: bigint): string {
+  return [
+    'set -e',
+    `t=$(($(date +%s%N) + ${ns}))`,
+    'date -u -s "@$((t / 1000000000)).$(printf %09d $((t % 1000000000)))" >/dev/null',
+  ].join('\n');
 }
