@@ -254,13 +254,11 @@ async function stepClockAndPing(
   step('agent');
   try {
     // The guest's clock runs again from where it was saved: measure how far behind it is (guest-get-time needs
-    // no process), then have the guest add that to its own clock, so however long spawning `date` takes under
-    // load does not count. `date -s` sets the system clock alone; guest-set-time also writes the RTC with
-    // `hwclock -w`, which waits for the next second edge (~1 s a clone). QEMU's RTC already follows the host's.
+    // no process), then have `date` step it by that much from its own reading, in one process, so however long
+    // spawning it takes under load does not count. `date -s` sets the system clock alone; guest-set-time also
+    // writes the RTC with `hwclock -w`, which waits for the next second edge (~1 s a clone).
     const behindNs = await hostMinusGuestNs(agent, timeout);
-    const stepped = await agent
-      .exec(['sh', '-c', clockStepScript(behindNs)], { timeout })
-      .catch(() => undefined);
+    const stepped = await agent.exec(clockStepArgv(behindNs), { timeout }).catch(() => undefined);
     if (stepped?.exitCode !== 0) {
       // Nanoseconds since the epoch; a double is exact to 256 ns here, far below what a clock step can tell.
       await agent.execute('guest-set-time', { time: Date.now() * 1e6 }, { timeout });
@@ -285,11 +283,9 @@ async function hostMinusGuestNs(agent: GuestAgent, timeout: number): Promise<big
   return BigInt(Math.round(best.offsetNs));
 }
 
-/** A script with no input but one integer: the guest steps its clock by `ns` from its own reading of it. */
-export function clockStepScript(ns: bigint): string {
-  return [
-    'set -e',
-    `t=$(($(date +%s%N) + ${ns}))`,
-    'date -u -s "@$((t / 1000000000)).$(printf %09d $((t % 1000000000)))" >/dev/null',
-  ].join('\n');
+/** `date` stepping the clock by `ns` from its own reading (GNU date's relative time; others fail, and fall back). */
+export function clockStepArgv(ns: bigint): string[] {
+  const size = ns < 0n ? -ns : ns;
+  const fraction = (size % 1_000_000_000n).toString().padStart(9, '0');
+  return ['date', '-u', '-s', `${ns < 0n ? '-' : '+'}${size / 1_000_000_000n}.${fraction} seconds`];
 }

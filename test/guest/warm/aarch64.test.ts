@@ -25,7 +25,7 @@ t.test('aarch64: warm once, a clone runs uname -m', async (t) => {
     t.equal(exitCode, 0);
     t.equal(stdout.trim(), 'aarch64', 'the clone is the arm64 guest');
     const skew = await clockSkew(guest);
-    t.ok(skew < 0.5, `its clock is the host's (outside the host's by ${skew.toFixed(2)} s)`);
+    t.ok(skew < 1, `its clock is the host's (outside the host's by ${skew.toFixed(2)} s)`);
   } finally {
     await guest.kill();
   }

@@ -183,7 +183,7 @@ t.test('warm once, two clones at once: state kept, each its own, image unchanged
 
   for (const guest of [a.guest, b.guest]) {
     const skew = await clockSkew(guest);
-    t.ok(skew < 0.5, `the clone's clock is the host's (outside the host's by ${skew.toFixed(2)} s)`);
+    t.ok(skew < 1, `the clone's clock is the host's (outside the host's by ${skew.toFixed(2)} s)`);
   }
 
   const dirs = [a.guest.dir, b.guest.dir];
