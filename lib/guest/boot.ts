@@ -35,7 +35,7 @@ export interface BootPlan {
   startTimeout?: number | undefined;
   /** Called once QEMU runs, before anything waits on it (an instance records its pid here). */
   onSpawned?: ((qemu: QemuProcess) => Promise<void>) | undefined;
-  /** Open fds QEMU inherits as 3, 4, … (attached boots only). */
+  /** Open fds QEMU inherits as 3, 4, …. */
   fds?: readonly number[] | undefined;
   /** Called once QMP is up, before forwards are added (a warm clone loads its state here). */
   onQmp?: ((qmp: QmpClient) => Promise<void>) | undefined;
@@ -58,7 +58,7 @@ export async function bootGuest(plan: BootPlan): Promise<Guest> {
   const qemu = await spawnQemu(
     command,
     plan.mode.kind === 'detached'
-      ? { mode: 'detached', logFile: plan.mode.logFile }
+      ? { mode: 'detached', logFile: plan.mode.logFile, fds: plan.fds }
       : {
           mode: 'attached',
           dropsUser: plan.argv.confinement?.runAs !== undefined,

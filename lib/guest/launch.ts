@@ -106,7 +106,7 @@ export async function launch(input: LaunchInput, options: LaunchOptions = {}): P
  * The warm image `image` names: a directory warmImage() wrote (a path), or one in the store (a name). A stat, not
  * the restore modules: a cold launch loads nothing of warm images.
  */
-async function warmDirOf(image: string): Promise<string | undefined> {
+export async function warmDirOf(image: string): Promise<string | undefined> {
   // As for disks: a path holds a slash, a name never does.
   const dir = image.includes('/') ? image : IMAGE_NAME.test(image) ? join(imageStoreDir(), image) : undefined;
   if (dir === undefined) return undefined;

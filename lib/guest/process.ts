@@ -40,7 +40,12 @@ export type SpawnOptions =
       removeOnDeath?: readonly string[] | undefined;
     }
   /** Its own session, output appended to `logFile` (0600); it outlives this process. */
-  | { mode: 'detached'; logFile: string };
+  | {
+      mode: 'detached';
+      logFile: string;
+      /** Extra fds QEMU inherits as 3, 4, …: what an instance's first start from a warm image reads. */
+      fds?: readonly number[] | undefined;
+    };
 
 const STDERR_CAP = 64 * 1024;
 // How often an adopted QEMU (not our child: no exit event) is looked at.
@@ -94,13 +99,14 @@ export async function spawnQemu(command: QemuCommand, options: SpawnOptions): Pr
   const prefix = detached ? [] : await parentDeathPrefix();
   const [file, ...args] = [...prefix, command.file, ...command.args] as [string, ...string[]];
   const out = detached ? openSync(options.logFile, 'a', 0o600) : undefined;
-  const inherited = options.mode === 'attached' ? (options.fds ?? []) : [];
+  const inherited = options.fds ?? [];
   let child: ReturnType<typeof spawn>;
   try {
     child = spawn(file, args, {
       detached,
       // Extra fds become QEMU's fd 3, 4, …: how a migration stream reaches it without a path or a shell.
-      stdio: out === undefined ? ['ignore', 'ignore', 'pipe', ...inherited] : ['ignore', out, out],
+      stdio:
+        out === undefined ? ['ignore', 'ignore', 'pipe', ...inherited] : ['ignore', out, out, ...inherited],
       env: (!detached && options.env) || process.env,
     });
   } finally {

@@ -55,6 +55,11 @@ const schema = z.object({
   sandbox: z.boolean().optional(),
   /** true: under root, QEMU stays root (`--run-as-root`); absent means it drops to an unprivileged user. */
   runAsRoot: z.boolean().optional(),
+  /**
+   * Made from a warm image (`image`, stored in `dir`): until `restored`, a start loads the saved machine instead of
+   * booting; after the first, starts boot the instance's disk cold.
+   */
+  warm: z.object({ image: z.string(), dir: z.string(), restored: z.boolean() }).optional(),
 });
 
 export type InstanceConfig = z.infer<typeof schema>;

@@ -10,6 +10,7 @@ import { cloudBoot, hostnameFor, sshUserFor, userDataFor, writeCloudFiles } from
 import { createKeyPair } from '../cloud/ssh-key.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
+import { warmDirOf } from '../guest/launch.js';
 import { locateQemu } from '../host/binaries.js';
 import { machineCatalog } from '../host/machine-cache.js';
 import { machineTypeOf } from '../host/machines.js';
@@ -17,6 +18,7 @@ import { checkGuestMemory } from '../host/memory.js';
 import { openImageStore } from '../image/store.js';
 import type { Logger } from '../logger.js';
 import { privateNetMac } from '../machine/private-net.js';
+import { mergePorts } from '../machine/resolve.js';
 import { parseAccel, parseMachineType } from '../machine/spec.js';
 import { type InstanceConfig, type InstanceReadiness, writeInstanceConfig } from './config.js';
 import { checkSocketPaths, type InstancePaths, instancePaths } from './layout.js';
@@ -26,6 +28,7 @@ import { choosePin, type MachinePin } from './machine-pin.js';
 import { parseNetworks } from './networks.js';
 import { checkInstanceDirs } from './registry.js';
 import { instanceSpec } from './start.js';
+import { createWarmFiles } from './warm.js';
 
 /** A cloud guest's inputs (image or machine file, overrides), plus the instance's name and private networks. */
 export interface CreateInstanceInput extends CloudGuestInput {
@@ -87,6 +90,8 @@ export async function createInstance(
       hint: `pass --image debian-12 (a template, stored image or disk file) or --machine FILE`,
     });
   }
+  const warmDir = input.machine === undefined && input.image ? await warmDirOf(input.image) : undefined;
+  if (warmDir !== undefined) return createWarmInstance(input, warmDir, paths, options);
   const networks = parseNetworks(input.networks ?? []);
   const accel = parseAccel(input.accel);
   const store = openImageStore();
@@ -98,58 +103,74 @@ export async function createInstance(
     ? await baseDisk(machine, store, { onProgress: options.onProgress, signal: options.signal })
     : undefined;
 
+  return layDown(input.name, paths, options, async () => {
+    const keyComment = `qlaunch-${input.name}`;
+    if (base && userData !== undefined) {
+      // An instance's seed must survive a host crash: it is read again on every boot.
+      await writeCloudFiles({
+        machine,
+        base,
+        userData,
+        dir: paths.dir,
+        hostname: hostnameFor(input.name),
+        instanceId: newInstanceId(),
+        keyComment,
+        durable: true,
+      });
+    } else {
+      await createKeyPair(paths.dir, { comment: keyComment, name: GUEST_FILES.key });
+    }
+    const readiness: InstanceReadiness = machine.readiness ?? (base ? 'cloud-init' : 'none');
+    const config: InstanceConfig = {
+      schema: 1,
+      name: input.name,
+      created: new Date().toISOString(),
+      source: input.machine ?? input.image ?? machine.name,
+      arch: machine.arch,
+      cpus: machine.cpus,
+      memoryMiB: machine.memoryMiB,
+      accel,
+      machineType,
+      base: base && { path: base.path, format: base.format },
+      disk: base !== undefined,
+      seed: base !== undefined,
+      ...cloudBoot(machine, base),
+      firmware: parseFirmware(input.firmware) ?? machine.firmware,
+      ports: machine.ports,
+      networks: networks.map((net) => ({ name: net, mac: privateNetMac(input.name, net) })),
+      mac: stableMac(`${input.name}/user`),
+      sshUser: base ? sshUserFor(machine, base) : undefined,
+      readiness,
+      // Only the opt-outs are written: an instance without them gets whatever confinement qlaunch gives.
+      ...(machine.sandbox === false && { sandbox: false }),
+      ...(machine.runAsRoot === true && { runAsRoot: true }),
+    };
+    return config;
+  });
+}
+
+/**
+ * Makes instance directory `paths.dir` (0700) under its lock, fills it through `fill`, checks the spec every start
+ * will build, and writes the config last; on any failure nothing of it is left.
+ */
+async function layDown(
+  name: string,
+  paths: InstancePaths,
+  options: CreateInstanceOptions,
+  fill: () => Promise<InstanceConfig>,
+): Promise<{ paths: InstancePaths; config: InstanceConfig }> {
   await mkdir(dirname(paths.dir), { recursive: true, mode: 0o700 });
   try {
     await mkdir(paths.dir, { mode: 0o700 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw exists(input.name, paths.dir);
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw exists(name, paths.dir);
     throw error;
   }
   try {
     await createLockKey(paths.lockKey);
-    const lock = await acquireLock(input.name, paths.dir, paths.lockKey, 'create');
+    const lock = await acquireLock(name, paths.dir, paths.lockKey, 'create');
     try {
-      const keyComment = `qlaunch-${input.name}`;
-      if (base && userData !== undefined) {
-        // An instance's seed must survive a host crash: it is read again on every boot.
-        await writeCloudFiles({
-          machine,
-          base,
-          userData,
-          dir: paths.dir,
-          hostname: hostnameFor(input.name),
-          instanceId: newInstanceId(),
-          keyComment,
-          durable: true,
-        });
-      } else {
-        await createKeyPair(paths.dir, { comment: keyComment, name: GUEST_FILES.key });
-      }
-      const readiness: InstanceReadiness = machine.readiness ?? (base ? 'cloud-init' : 'none');
-      const config: InstanceConfig = {
-        schema: 1,
-        name: input.name,
-        created: new Date().toISOString(),
-        source: input.machine ?? input.image ?? machine.name,
-        arch: machine.arch,
-        cpus: machine.cpus,
-        memoryMiB: machine.memoryMiB,
-        accel,
-        machineType,
-        base: base && { path: base.path, format: base.format },
-        disk: base !== undefined,
-        seed: base !== undefined,
-        ...cloudBoot(machine, base),
-        firmware: parseFirmware(input.firmware) ?? machine.firmware,
-        ports: machine.ports,
-        networks: networks.map((net) => ({ name: net, mac: privateNetMac(input.name, net) })),
-        mac: stableMac(`${input.name}/user`),
-        sshUser: base ? sshUserFor(machine, base) : undefined,
-        readiness,
-        // Only the opt-outs are written: an instance without them gets whatever confinement qlaunch gives.
-        ...(machine.sandbox === false && { sandbox: false }),
-        ...(machine.runAsRoot === true && { runAsRoot: true }),
-      };
+      const config = await fill();
       // The spec every start will build: checked now, so a machine this host cannot boot is refused at create.
       instanceSpec(config, paths);
       // Written last: a directory without it is an instance that was never finished.
@@ -163,6 +184,55 @@ export async function createInstance(
     await rm(paths.dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+// A warm image runs as it was saved: only an instance's own forwards and confinement can be its own.
+const WARM_FIXED = [
+  'arch',
+  'cpus',
+  'memory',
+  'diskSize',
+  'userData',
+  'firmware',
+  'machineType',
+  'accel',
+] as const satisfies readonly (keyof CreateInstanceInput)[];
+
+/** Refuses what a warm image cannot take: changed hardware, another cloud-init, private networks. */
+export function checkWarmInput(input: CreateInstanceInput, image: string): void {
+  const fixed: string[] = WARM_FIXED.filter((key) => input[key] !== undefined);
+  if ((input.networks ?? []).length > 0) fixed.push('networks');
+  if (fixed.length === 0) return;
+  throw new QlaunchError(
+    ErrorCode.WARM_UNSUPPORTED,
+    `instance ${input.name}: ${fixed.join(', ')} cannot change for warm image ${image}: it runs as it was saved`,
+    { hint: 'drop them, warm the image again with them, or create the instance from its base image' },
+  );
+}
+
+/** `create --image WARM`: checked against the warm image and this host before anything is made; all or nothing. */
+async function createWarmInstance(
+  input: CreateInstanceInput,
+  warmDir: string,
+  paths: InstancePaths,
+  options: CreateInstanceOptions,
+): Promise<{ paths: InstancePaths; config: InstanceConfig }> {
+  const image = input.image ?? warmDir;
+  checkWarmInput(input, image);
+  const ports = mergePorts([], input.ports ?? []);
+  const { readWarmRecord, checkWarmHost } = await import('../guest/warm/restore.js');
+  const record = await readWarmRecord(warmDir);
+  // A warm image this host cannot load is refused now, not at the first start.
+  await checkWarmHost(record, warmDir, {});
+  checkGuestMemory(record.memoryMiB);
+  return layDown(input.name, paths, options, async () => {
+    const config = await createWarmFiles({ name: input.name, image, ports }, { dir: warmDir, record }, paths);
+    return {
+      ...config,
+      ...(input.sandbox === false && { sandbox: false }),
+      ...(input.runAsRoot && { runAsRoot: true }),
+    };
+  });
 }
 
 const exists = (name: string, dir: string) =>

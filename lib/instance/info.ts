@@ -20,6 +20,8 @@ export interface InstanceInfo {
   /** The versioned QEMU machine type it starts with; undefined until its first start pins it (older configs). */
   machineType?: string | undefined;
   source: string;
+  /** Made from a warm image: whether its first start (the restore) has happened. */
+  warm?: { image: string; restored: boolean } | undefined;
   created: string;
   /** Forwards QEMU has now when running (from QEMU itself), else the ones it starts with. */
   ports: PortForward[];
@@ -49,6 +51,7 @@ export async function instanceInfo(instance: InstanceContext, log: Logger): Prom
     memoryMiB: config.memoryMiB,
     machineType: config.machineType?.name,
     source: config.source,
+    warm: config.warm && { image: config.warm.image, restored: config.warm.restored },
     created: config.created,
     ports,
     networks: config.networks.map((n) => n.name),

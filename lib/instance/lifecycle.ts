@@ -80,15 +80,16 @@ export async function startInstance(
     await requireNoQemu(paths, { name: instance.name, doing: 'start' });
     // Whatever a crash or a killed command left is evidence already read, never reused.
     await removeRuntimeFiles(paths);
-    const { machineType, ...boot } = await bootInstance(config, paths, {
+    const { config: after, ...boot } = await bootInstance(config, paths, {
       logger: log,
       binary: options.binary,
       accel: options.accel,
       repin: options.repin,
       onProgress: options.onProgress,
     });
-    // A first pin or a re-pin was written to the config: this handle's copy follows it.
-    config.machineType = machineType;
+    // A first pin, a re-pin or a first restore was written to the config: this handle's copy follows it.
+    config.machineType = after.machineType;
+    config.warm = after.warm;
     return { ...boot, fresh: true };
   });
   try {

@@ -20,6 +20,7 @@ import { type InstanceConfig, writeInstanceConfig } from './config.js';
 import { checkSocketPaths, type InstancePaths } from './layout.js';
 import { choosePin, type MachinePin, pinChanged } from './machine-pin.js';
 import { processStartTicks, type RuntimeRecord, removeRuntimeFiles, writeRuntime } from './runtime.js';
+import { readWarmSource } from './warm.js';
 
 export interface BootOptions {
   logger: Logger;
@@ -130,24 +131,31 @@ async function checkBaseDisk(config: InstanceConfig): Promise<void> {
 
 /**
  * Boot the instance's QEMU detached through the one boot path (caller holds the lock; the instance is stopped and
- * its runtime files gone), with the SSH forward, and hand it over. Returns the runtime record and the console-log
- * offset this boot starts at.
+ * its runtime files gone), with the SSH forward, and hand it over. An instance made from a warm image and not yet
+ * restored loads the saved machine instead, and is marked restored before it runs. Returns the runtime record, the
+ * console-log offset this boot starts at, and the config as this start left it.
  */
 export async function bootInstance(
   config: InstanceConfig,
   paths: InstancePaths,
   options: BootOptions,
-): Promise<{ runtime: RuntimeRecord; consoleOffset: number; machineType: MachinePin | undefined }> {
+): Promise<{ runtime: RuntimeRecord; consoleOffset: number; config: InstanceConfig }> {
   const { logger } = options;
   // The home may have moved since create (a longer path): the sockets must still fit.
   checkSocketPaths(paths);
-  await checkBaseDisk(config);
-  const host = await resolveHost(instanceSpec(config, paths), {
-    binary: options.binary,
-    accel: options.accel ? { accel: options.accel } : undefined,
-  });
+  const warm = config.warm ? await readWarmSource(config) : undefined;
+  if (!warm) await checkBaseDisk(config);
+  const restoring = warm !== undefined && config.warm?.restored === false;
+  const host = restoring
+    ? await warm.checkHost(options.binary)
+    : await resolveHost(instanceSpec(config, paths), {
+        binary: options.binary,
+        accel: options.accel ? { accel: options.accel } : undefined,
+      });
   const machineType = await pinForStart(config, paths, host.binary, options);
-  const spec = instanceSpec({ ...config, machineType }, paths);
+  let current: InstanceConfig = { ...config, machineType };
+  const restore = restoring ? await warm.start(current, paths) : undefined;
+  const spec = restore?.spec ?? instanceSpec(current, paths);
   // Firmware is found once per start; an instance keeps its own UEFI variable store across boots.
   const firmware = await firmwareFor(spec, host.binary, paths.nvram, { logger, keepExistingNvram: true });
   const confinement = await resolveConfinement(
@@ -155,19 +163,36 @@ export async function bootInstance(
     { sandbox: config.sandbox, runAsRoot: config.runAsRoot },
     { logger, onProgress: options.onProgress },
   );
+  const argv = { ...instanceArgvPlan(spec, paths, host, firmware, confinement), ...restore?.argv };
+  try {
+    restore?.check(argv);
+  } catch (error) {
+    restore?.close();
+    throw error;
+  }
   await appendFile(paths.console, bootLine(new Date()), { mode: 0o600 });
   const consoleOffset = await fileSize(paths.console);
   const qemuLogOffset = await fileSize(paths.qemuLog);
   let runtime: RuntimeRecord | undefined;
   try {
     const guest = await bootGuest({
-      argv: instanceArgvPlan(spec, paths, host, firmware, confinement),
+      argv,
       mode: { kind: 'detached', logFile: paths.qemuLog },
       forwards: config.seed ? [22] : [],
       startTimeout: options.startTimeout,
       what: `instance ${config.name}`,
       logger,
+      fds: restore && [restore.fd],
+      onQmp:
+        restore &&
+        (async (qmp) => {
+          await restore.load(qmp);
+          // Marked before the guest runs: from here its disk moves on, and the saved RAM no longer matches it.
+          current = { ...current, warm: current.warm && { ...current.warm, restored: true } };
+          await writeInstanceConfig(paths.config, current);
+        }),
       onSpawned: async (qemu) => {
+        restore?.close();
         runtime = {
           pid: qemu.pid,
           startTicks: await processStartTicks(qemu.pid),
@@ -187,10 +212,12 @@ export async function bootInstance(
     });
     guest.detach();
     if (!runtime) throw new Error('QEMU started without a runtime record');
-    logger.info({ runtime }, 'instance started');
-    return { runtime, consoleOffset, machineType };
+    logger.info({ runtime, restored: restore !== undefined }, 'instance started');
   } catch (error) {
+    restore?.close();
     await removeRuntimeFiles(paths);
     throw error;
   }
+  if (restore) await warm?.confirm(paths, runtime.sshPort);
+  return { runtime, consoleOffset, config: current };
 }

@@ -72,7 +72,10 @@ export function chooseArch(def: MachineDefinition, requested: string | undefined
 }
 
 /** File forwards, then the overrides; an override for a guest port the file already forwards takes its place. */
-function mergePorts(file: readonly PortForward[], extra: readonly (string | PortForward)[]): PortForward[] {
+export function mergePorts(
+  file: readonly PortForward[],
+  extra: readonly (string | PortForward)[],
+): PortForward[] {
   const added = extra.map((p) => (typeof p === 'string' ? parsePortForward(p) : p));
   const replaced = (p: PortForward) =>
     added.some((a) => a.guestPort === p.guestPort && a.protocol === p.protocol);

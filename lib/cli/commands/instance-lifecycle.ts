@@ -81,7 +81,10 @@ export const createCommand = (setExit: (code: number) => void): CommandModule<ob
     jsonOption(
       waitOptions(
         guestOptions(nameArg(y))
-          .option('image', { type: 'string', describe: 'template, stored image or disk file' })
+          .option('image', {
+            type: 'string',
+            describe: 'template, stored image (a warm one too: its first start restores it) or disk file',
+          })
           .option('network', {
             type: 'string',
             array: true,

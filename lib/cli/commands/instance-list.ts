@@ -81,7 +81,7 @@ export const inspectCommand = (setExit: (code: number) => void): CommandModule<o
         const lines = [
           `name:     ${info.name}`,
           `state:    ${info.state} (${info.detail})${info.pid ? `, pid ${info.pid}` : ''}`,
-          `machine:  ${info.arch}, ${info.cpus} vCPU, ${info.memoryMiB} MiB, from ${info.source}`,
+          `machine:  ${info.arch}, ${info.cpus} vCPU, ${info.memoryMiB} MiB, from ${info.source}${warmText(info.warm)}`,
           `type:     ${machineTypeText(instance.config.machineType)}`,
           `ports:    ${portsText(info)}`,
           `networks: user${info.networks.map((n) => `, private:${n}`).join('')}`,
@@ -96,3 +96,11 @@ export const inspectCommand = (setExit: (code: number) => void): CommandModule<o
       }),
     ),
 });
+
+/** A warm instance's origin: its first start restores the saved machine, later ones boot its disk. */
+const warmText = (warm: InstanceInfo['warm']): string =>
+  warm === undefined
+    ? ''
+    : warm.restored
+      ? ' (a warm image, restored on its first start; starts boot its disk)'
+      : ' (a warm image: its first start restores the saved machine)';

@@ -40,7 +40,7 @@ export interface RestoreOptions
 }
 
 // The state stream's fd in QEMU: the first one after stdin, stdout and stderr.
-const STATE_FD = 3;
+export const STATE_FD = 3;
 const DEFAULT_AGENT_TIMEOUT_MS = 60_000;
 
 /** The record of the warm image in `dir`, checked. */

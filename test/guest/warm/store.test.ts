@@ -1,7 +1,15 @@
 // Warm images by name, through the CLI a person uses: `image warm` saves one into the store, `image ls/inspect`
 // show what it stands on, `run NAME` clones it, and what must be refused is (removing its base, an instance on it,
 // another QEMU). Then three clones in one process that is SIGKILLed: nothing of them is left.
-import { chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
@@ -125,9 +133,85 @@ t.test('image warm, ls, inspect, run, and the refusals', async (t) => {
   t.match(rmBase.stderr, /image debian-12-local is the base of warm image w1[\s\S]*qlaunch image rm w1/);
   t.ok(readdirSync(images).includes('debian-12-local'), 'the base is still there');
 
-  const create = await qlaunch(['create', 'dev', '--image', 'w1']);
-  t.equal(create.exitCode, 1);
-  t.match(create.stderr, /image w1 is a warm image[\s\S]*qlaunch run w1/);
+  await t.test(
+    'an instance made from it restores on its first start, and boots its own disk cold after',
+    async (t) => {
+      const changed = await qlaunch([
+        'create',
+        'dev2',
+        '--image',
+        'w1',
+        '--cpus',
+        '2',
+        '--network',
+        'private:lan',
+      ]);
+      t.equal(changed.exitCode, 1);
+      t.match(
+        changed.stderr,
+        /instance dev2: cpus, networks cannot change for warm image w1[\s\S]*warm the image again/,
+      );
+      t.notOk(existsSync(join(home, 'instances', 'dev2')), 'nothing of it is left');
+
+      const create = await qlaunch(['create', 'dev', '--image', 'w1']);
+      t.equal(create.exitCode, 0, create.stderr);
+      const config = () =>
+        JSON.parse(readFileSync(join(home, 'instances', 'dev', 'instance.json'), 'utf8')) as {
+          warm?: { image: string; restored: boolean };
+          base?: { path: string };
+        };
+      t.match(config(), {
+        warm: { image: 'w1', restored: false },
+        base: { path: join(images, 'w1', 'layer.qcow2') },
+      });
+      const first = await qlaunch(['start', 'dev']);
+      t.equal(first.exitCode, 0, first.stderr);
+      t.equal(config().warm?.restored, true, 'the first start is recorded as the restore');
+      t.match(
+        (await qlaunch(['inspect', 'dev'])).stdout,
+        /from w1 \(a warm image, restored on its first start/,
+      );
+      // The server the preparation started runs only in the saved machine: it is how a restore is told from a boot.
+      const server = "grep -qs 'http[.]server' /proc/[0-9]*/cmdline && echo serving";
+      const restored = await qlaunch([
+        'exec',
+        'dev',
+        '--',
+        'sh',
+        '-c',
+        `cat /var/tmp/x; ${server}; cat /sys/class/net/e*/address; echo mine > /var/tmp/y; sync`,
+      ]);
+      t.equal(restored.exitCode, 0, restored.stderr);
+      const [x, serving, mac] = restored.stdout.split('\n');
+      t.same([x, serving], ['warmed', 'serving'], 'the first start is the saved machine, its server running');
+      const inUse = await qlaunch(['image', 'rm', 'w1']);
+      t.equal(inUse.exitCode, 1);
+      t.match(
+        inUse.stderr,
+        /image w1 is the base disk of instance dev/,
+        'the warm image is in use by the instance',
+      );
+
+      t.equal((await qlaunch(['stop', 'dev'])).exitCode, 0);
+      const cold = await qlaunch(['start', 'dev']);
+      t.equal(cold.exitCode, 0, cold.stderr);
+      const after = await qlaunch([
+        'exec',
+        'dev',
+        '--',
+        'sh',
+        '-c',
+        `cat /var/tmp/x /var/tmp/y; ${server} || echo booted; cat /sys/class/net/e*/address`,
+      ]);
+      t.equal(after.exitCode, 0, after.stderr);
+      t.same(
+        after.stdout.split('\n'),
+        ['warmed', 'mine', 'booted', mac],
+        "the second start boots the instance's own disk, with what it wrote and the NIC's MAC it had",
+      );
+      t.equal((await qlaunch(['rm', '--force', 'dev'])).exitCode, 0);
+    },
+  );
 
   const stray = await qlaunch(['run', 'w1', '--cpus', '2', '--', 'true']);
   t.match(stray.stderr, /cpus cannot change for warm image/, 'what a clone cannot change is refused');
