@@ -77,16 +77,28 @@ export function toNomad(input: ExportInput): NomadExport {
     }),
     ...(dynamic.length > 0 && { DynamicPorts: dynamic.map((f) => ({ Label: portLabel(f) })) }),
   };
+  const info = ARCH_TABLE[machine.arch];
   const config: Record<string, unknown> = {
     image_path: NOMAD_DISK,
     emulator: machine.arch,
     // The driver's own defaults are `pc` and IDE: qlaunch boots q35 (or virt) with virtio disks.
-    machine_type: machine.machineType ?? ARCH_TABLE[machine.arch].machine,
+    machine_type: machine.machineType ?? info.machine,
     drive_interface: 'virtio',
     accelerator: 'kvm',
     graceful_shutdown: true,
-    // The driver adds -smp only under KVM with reserved cores: say it for every accelerator.
-    args: ['-smp', String(machine.cpus), '-drive', `file=${NOMAD_SEED},if=virtio,format=raw,readonly=on`],
+    guest_agent: true,
+    args: [
+      // The driver adds -smp only under KVM with reserved cores: say it for every accelerator.
+      '-smp',
+      String(machine.cpus),
+      // The CPU model qlaunch gives KVM guests; the driver names none (aarch64's default cannot run under KVM).
+      '-cpu',
+      info.kvmCpu,
+      // QEMU merges a second -machine into the driver's: qlaunch's options for this machine (gic-version=max).
+      ...(info.machineOptions.length > 0 ? ['-machine', info.machineOptions.join(',')] : []),
+      '-drive',
+      `file=${NOMAD_SEED},if=virtio,format=raw,readonly=on`,
+    ],
     ...(machine.ports.length > 0 && {
       port_map: [Object.fromEntries(machine.ports.map((f) => [portLabel(f), f.guestPort]))],
     }),
@@ -109,7 +121,9 @@ export function toNomad(input: ExportInput): NomadExport {
     Name: machine.name,
     Type: 'service',
     Datacenters: ['*'],
-    Meta: { 'qlaunch-export': 'accelerator kvm: on clients without /dev/kvm set accelerator = "tcg"' },
+    Meta: {
+      'qlaunch-export': `accelerator kvm: on clients without /dev/kvm set accelerator = "tcg" and -cpu ${info.tcgCpu}`,
+    },
     TaskGroups: [
       {
         Name: machine.name,

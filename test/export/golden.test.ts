@@ -16,13 +16,19 @@ const templates = await listTemplates();
 // A template built from packages has no URL: a cluster needs one given (the golden files name a placeholder).
 const needsUrl = (name: string) => name.endsWith('-local');
 
-for (const template of templates) {
+// Every template as x86_64, and one as aarch64 (UEFI, the virt machine, arm64 nodes).
+const cases = [
+  ...templates.map((template) => ({ name: template.name, arch: 'x86_64', file: template.name })),
+  { name: 'debian-12', arch: 'aarch64', file: 'debian-12-aarch64' },
+];
+
+for (const template of cases) {
   for (const to of EXPORT_TARGETS) {
-    t.test(`${template.name} → ${to}`, async (t) => {
+    t.test(`${template.file} → ${to}`, async (t) => {
       const request: ExportRequest = {
         to,
         name: template.name,
-        arch: 'x86_64',
+        arch: template.arch,
         ...(to === 'nomad' && { seedUrl: `https://files.example/${template.name}-seed.iso` }),
         // A home with no instances, so a template is what the name finds.
         instancesRoot: t.testdir({}),
@@ -39,7 +45,7 @@ for (const template of templates) {
       const again = await exportMachine(request);
       t.equal(again.text, first.text, 'two exports are byte-identical');
       t.same(again.seedImage, first.seedImage, 'and so are their seed images');
-      const file = golden(`${template.name}.${to}.${to === 'kubevirt' ? 'yaml' : 'json'}`);
+      const file = golden(`${template.file}.${to}.${to === 'kubevirt' ? 'yaml' : 'json'}`);
       if (update || !existsSync(file)) writeFileSync(file, first.text);
       t.equal(first.text, readFileSync(file, 'utf8'), `matches ${file.pathname.split('/').pop()}`);
       t.same(

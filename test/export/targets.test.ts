@@ -176,6 +176,18 @@ t.test(
   },
 );
 
+t.test('Nomad on aarch64: the CPU model and machine options qlaunch gives, UEFI listed', async (t) => {
+  const { job, dropped } = toNomad(await inputFor(MACHINE));
+  const config = (job.Job['TaskGroups'] as Manifest)[0].Tasks[0].Config;
+  t.equal(config.emulator, 'aarch64');
+  t.equal(config.machine_type, 'virt');
+  t.same(config.args.slice(2, 6), ['-cpu', 'host', '-machine', 'gic-version=max']);
+  t.ok(
+    dropped.some((d) => d.what === 'firmware uefi' && /pflash/.test(d.reason)),
+    'no firmware option: listed',
+  );
+});
+
 t.test('what a target cannot run is refused with the fix', async (t) => {
   const riscv = await inputFor(MACHINE.replace('arch: aarch64', 'arch: riscv64'));
   t.throws(() => toKubevirt(riscv), { code: 'EXPORT_UNSUPPORTED', message: /KubeVirt does not run riscv64/ });
