@@ -8,7 +8,7 @@ import { buildVendorData } from '../cidata/vendor-data.js';
 import { machineFor } from '../cloud/machine-choice.js';
 import { hostnameFor, userDataFor } from '../cloud/recipe.js';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
-import { openImageStore } from '../image/store.js';
+import { findImage, openImageStore } from '../image/store.js';
 import { readInstance } from '../instance/registry.js';
 import { loadMachineFile, type MachineDefinition } from '../machine/file.js';
 import { type ResolvedMachine, resolveMachine } from '../machine/resolve.js';
@@ -164,9 +164,24 @@ async function seedFor(
   };
 }
 
+/** A stored image pulled from a URL is fetched from that URL, with the digest it was verified against. */
+async function withPulledUrl(machine: ResolvedMachine): Promise<ResolvedMachine> {
+  const image = machine.image;
+  if (image?.kind !== 'stored') return machine;
+  const stored = await findImage(openImageStore(), image.name).catch(() => undefined);
+  // image.json keeps URLs with credentials and query values hidden (***): those cannot be fetched again.
+  if (stored?.origin !== 'pull' || !/^https?:\/\//.test(stored.source) || stored.source.includes('***'))
+    return machine;
+  return {
+    ...machine,
+    image: { kind: 'url', url: stored.source, checksum: stored.checksum, firmware: image.firmware },
+  };
+}
+
 /** Export what `request` names to its target: the manifest text, what did not carry over, and Nomad's seed. */
 export async function exportMachine(request: ExportRequest): Promise<ExportResult> {
   const found = await findMachine(request);
+  if (request.imageUrl === undefined) found.machine = await withPulledUrl(found.machine);
   const hostname = hostnameFor(found.machine.name);
   const keyFile = request.sshKey ?? found.publicKeyFile;
   const publicKey = keyFile === undefined ? undefined : await readPublicKey(keyFile);

@@ -14,7 +14,29 @@ const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF4aZC7Wg4JmS0Zr5a5eWQ9nT4o3bqP
 const golden = (name: string) => readFileSync(new URL(`../export/golden/${name}`, import.meta.url), 'utf8');
 
 // A private home holding one instance, dev, made from the debian-12 template with its own vCPUs and key.
+const record = (name: string, source: string) =>
+  JSON.stringify({
+    schema: 1,
+    name,
+    format: 'qcow2',
+    disk: 'disk.qcow2',
+    virtualSize: 1073741824,
+    size: 1000,
+    checksum: `sha256:${'c'.repeat(64)}`,
+    origin: 'pull',
+    source,
+    added: '2026-01-01T00:00:00.000Z',
+    arch: 'x86_64',
+  });
 const home = t.testdir({
+  // Two pulled images: one whose URL was recorded whole, one whose query (a token) image.json hides.
+  images: {
+    pulled: { 'image.json': record('pulled', 'https://images.example/pulled.qcow2'), 'disk.qcow2': '' },
+    signed: {
+      'image.json': record('signed', 'https://images.example/signed.qcow2?token=***'),
+      'disk.qcow2': '',
+    },
+  },
   instances: {
     dev: {
       'instance.json': JSON.stringify({
@@ -107,6 +129,8 @@ t.test('nomad: the job on stdout and the seed image written for --seed-url', asy
   const seed = readFileSync(join(dir, 'seed.iso'));
   t.equal(seed.subarray(0x8001, 0x8006).toString('latin1'), 'CD001', 'an ISO 9660 image');
   t.ok(seed.includes('cidata'), 'labelled cidata, as NoCloud looks for');
+  t.ok(seed.includes('local-hostname: debian-12\n'), 'meta-data as qlaunch writes it');
+  t.ok(seed.includes('qlaunch-ssh-host-keys'), "with qlaunch's vendor-data");
 });
 
 t.test('an instance exports its own record and public key, never its private key', async (t) => {
@@ -129,6 +153,31 @@ t.test('an instance exports its own record and public key, never its private key
     'so is its disk',
   );
 });
+
+t.test(
+  'a pulled image is fetched from the URL it was pulled from, unless that URL was recorded hidden',
+  async (t) => {
+    const r = await qlaunch([
+      'export',
+      'pulled',
+      '--to',
+      'nomad',
+      '--seed-url',
+      'https://files.example/s.iso',
+    ]);
+    t.equal(r.exitCode, 0, r.stderr);
+    const disk = JSON.parse(r.stdout).Job.TaskGroups[0].Tasks[0].Artifacts[0];
+    t.same(disk.GetterSource, 'https://images.example/pulled.qcow2');
+    t.same(
+      disk.GetterOptions,
+      { checksum: `sha256:${'c'.repeat(64)}` },
+      'verified against the digest it was pulled with',
+    );
+    const hidden = await qlaunch(['export', 'signed', '--to', 'kubevirt']);
+    t.equal(hidden.exitCode, 1);
+    t.match(hidden.stderr, /stored image on this host: a cluster cannot fetch it\n {2}fix: give --image-url/);
+  },
+);
 
 t.test('bad input: exit codes as the README says', async (t) => {
   const unknown = await qlaunch(['export', 'no-such-vm', '--to', 'kubevirt']);

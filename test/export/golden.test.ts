@@ -3,10 +3,13 @@
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import t from 'tap';
+import { parseAllDocuments } from 'yaml';
+import { userDataFor } from '../../lib/cloud/recipe.js';
 import { isQlaunchError } from '../../lib/errors.js';
 import { EXPORT_TARGETS } from '../../lib/export/input.js';
 import { type ExportRequest, exportMachine } from '../../lib/export/source.js';
-import { listTemplates } from '../../lib/machine/templates.js';
+import { resolveMachine } from '../../lib/machine/resolve.js';
+import { findTemplate, listTemplates } from '../../lib/machine/templates.js';
 import { kubevirtProblems, nomadProblems } from './validate.js';
 
 const golden = (name: string) => new URL(`./golden/${name}`, import.meta.url);
@@ -60,6 +63,38 @@ for (const template of cases) {
     });
   }
 }
+
+t.test(
+  'the same meaning as run: the values resolveMachine gives a template are the ones exported',
+  async (t) => {
+    for (const template of templates.filter((x) => !needsUrl(x.name))) {
+      const machine = resolveMachine(await findTemplate(template.name), { arch: 'x86_64' });
+      const { text } = await exportMachine({
+        to: 'kubevirt',
+        name: template.name,
+        arch: 'x86_64',
+        instancesRoot: t.testdir({}),
+      });
+      const vm = parseAllDocuments(text)[0]!.toJS();
+      const spec = vm.spec.template.spec;
+      t.same(
+        [
+          spec.domain.cpu.cores,
+          spec.domain.memory.guest,
+          spec.domain.machine.type,
+          vm.spec.dataVolumeTemplates[0].spec.storage.resources.requests.storage,
+        ],
+        [machine.cpus, `${machine.memoryMiB}Mi`, 'q35', `${machine.diskSizeMiB}Mi`],
+        template.name,
+      );
+      t.equal(
+        spec.volumes[1].cloudInitNoCloud.userData,
+        await userDataFor(machine),
+        `${template.name}: user-data`,
+      );
+    }
+  },
+);
 
 t.test('an unknown name is refused with what exists', async (t) => {
   const error = await exportMachine({
