@@ -20,6 +20,9 @@ const KUBEVIRT_ARCH: Partial<Record<Arch, string>> = { x86_64: 'amd64', aarch64:
 
 /** A port name: at most 15 lower-case letters, digits and dashes (an IANA service name, as Kubernetes wants). */
 const portName = (f: PortForward): string => `${f.protocol}-${f.guestPort}`;
+// Two forwards may reach one guest port from two host ports: the Service's port names must still differ.
+const servicePortName = (f: PortForward): string =>
+  f.hostPort === 0 || f.hostPort === f.guestPort ? portName(f) : `${f.protocol}-${f.hostPort}-${f.guestPort}`;
 
 const mib = (n: number): string => `${n}Mi`;
 
@@ -96,7 +99,10 @@ export function toKubevirt(input: ExportInput): KubevirtExport {
   const disk = rootDisk(input, dropped);
   const firmware = firmwareOf(input, dropped);
   const labels = { 'kubevirt.io/vm': name };
-  const ports = machine.ports.map((f) => ({
+  const guestPorts = machine.ports.filter(
+    (f, i) => machine.ports.findIndex((g) => portName(g) === portName(f)) === i,
+  );
+  const ports = guestPorts.map((f) => ({
     name: portName(f),
     port: f.guestPort,
     protocol: f.protocol.toUpperCase(),
@@ -168,7 +174,7 @@ export function toKubevirt(input: ExportInput): KubevirtExport {
       spec: {
         selector: labels,
         ports: machine.ports.map((f) => ({
-          name: portName(f),
+          name: servicePortName(f),
           protocol: f.protocol.toUpperCase(),
           port: f.hostPort === 0 ? f.guestPort : f.hostPort,
           targetPort: f.guestPort,

@@ -15,8 +15,9 @@ export interface NomadExport {
 export const NOMAD_DISK = 'local/disk.img';
 export const NOMAD_SEED = 'local/seed.iso';
 
-// A Nomad port label: letters, digits and underscores.
-const portLabel = (f: PortForward): string => `${f.protocol}_${f.guestPort}`;
+// A Nomad port label: letters, digits and underscores; the host port in it keeps two forwards to one guest port apart.
+const portLabel = (f: PortForward): string =>
+  f.hostPort === 0 ? `${f.protocol}_${f.guestPort}` : `${f.protocol}_${f.hostPort}_${f.guestPort}`;
 
 /** The Nomad job that boots what `qlaunch run` would: same arch, machine, vCPUs, memory, disk, seed and forwards. */
 export function toNomad(input: ExportInput): NomadExport {

@@ -96,6 +96,15 @@ async function findMachine(
     return { machine: resolveMachine(def, { arch: request.arch }), dropped: [] };
   }
   const { config, paths } = instance;
+  if (request.arch !== undefined && request.arch !== config.arch) {
+    throw new QlaunchError(
+      ErrorCode.USAGE,
+      `instance ${config.name} is ${config.arch}, not ${request.arch}`,
+      {
+        hint: `drop --arch: an instance exports as what it is (or export its template ${config.source} with --arch)`,
+      },
+    );
+  }
   const def: MachineDefinition = /\.(ya?ml|json)$/i.test(config.source)
     ? await loadMachineFile(config.source)
     : await machineFor(config.source, openImageStore());

@@ -141,7 +141,7 @@ t.test('an instance exports its own record and public key, never its private key
   t.equal(vm.spec.template.spec.domain.cpu.cores, 4, 'its vCPUs, not the template’s');
   t.equal(vm.spec.template.spec.domain.memory.guest, '2048Mi');
   t.equal(vm.spec.template.spec.domain.machine.type, 'pc-q35-7.2', 'its pinned machine type');
-  t.same(service.spec.ports, [{ name: 'tcp-22', protocol: 'TCP', port: 2222, targetPort: 22 }]);
+  t.same(service.spec.ports, [{ name: 'tcp-2222-22', protocol: 'TCP', port: 2222, targetPort: 22 }]);
   t.same(secret.stringData, { key: KEY });
   const lines = notCarried(r.stderr);
   t.ok(
@@ -186,6 +186,9 @@ t.test('bad input: exit codes as the README says', async (t) => {
   const target = await qlaunch(['export', 'debian-12', '--to', 'k8s']);
   t.equal(target.exitCode, 2, 'an unknown --to is a usage error');
   t.match(target.stderr, /Choices: "kubevirt", "nomad"/);
+  const arch = await qlaunch(['export', 'dev', '--arch', 'aarch64', '--to', 'kubevirt']);
+  t.equal(arch.exitCode, 2, 'an instance is exported as what it is');
+  t.match(arch.stderr, /instance dev is x86_64, not aarch64/);
   const missing = await qlaunch(['export', '--machine', join(home, 'missing.yaml'), '--to', 'kubevirt']);
   t.equal(missing.exitCode, 1);
   t.match(missing.stderr, /machine file .*missing\.yaml does not exist/);

@@ -91,6 +91,11 @@ t.test(
       ],
       'a Service forwards host ports to guest ports (an automatic one keeps the guest port)',
     );
+    t.same(
+      service.spec.ports.map((p: Manifest) => p.name),
+      ['tcp-8080-80', 'udp-5353-53', 'tcp-22'],
+      'names that say both ends',
+    );
     const secret = out.objects.find((o) => o['kind'] === 'Secret') as Record<string, Manifest>;
     t.same(secret.stringData, { key: KEY }, 'the public key, and nothing else, goes in a Secret');
     t.same(spec.accessCredentials[0].sshPublicKey.propagationMethod, { noCloud: {} });
@@ -111,6 +116,28 @@ t.test(
       [],
       'valid against the KubeVirt schema',
     );
+  },
+);
+
+t.test(
+  'two host ports to one guest port: one interface port, two Service ports, two Nomad labels',
+  async (t) => {
+    const input = await inputFor(MACHINE.replace(/ports: .*/, 'ports: ["8080:80", "8081:80"]'));
+    const out = toKubevirt(input);
+    t.same(vmOf(out.objects).spec.template.spec.domain.devices.interfaces[0].ports, [
+      { name: 'tcp-80', port: 80, protocol: 'TCP' },
+    ]);
+    const service = out.objects.find((o) => o['kind'] === 'Service') as Manifest;
+    t.same(
+      service.spec.ports.map((p: Manifest) => [p.name, p.port]),
+      [
+        ['tcp-8080-80', 8080],
+        ['tcp-8081-80', 8081],
+      ],
+    );
+    t.same(kubevirtProblems(kubevirtYaml(out.objects, out.comments)), []);
+    const task = (toNomad(input).job.Job['TaskGroups'] as Manifest)[0].Tasks[0];
+    t.same(task.Config.port_map, [{ tcp_8080_80: 80, tcp_8081_80: 80 }]);
   },
 );
 
@@ -158,12 +185,12 @@ t.test(
       task.Config.args.includes('file=local/seed.iso,if=virtio,format=raw,readonly=on'),
       'the seed is attached',
     );
-    t.same(task.Config.port_map, [{ tcp_80: 80, udp_53: 53, tcp_22: 22 }]);
+    t.same(task.Config.port_map, [{ tcp_8080_80: 80, udp_5353_53: 53, tcp_22: 22 }]);
     t.same((job.Job['TaskGroups'] as Manifest)[0].Networks, [
       {
         ReservedPorts: [
-          { Label: 'tcp_80', Value: 8080 },
-          { Label: 'udp_53', Value: 5353 },
+          { Label: 'tcp_8080_80', Value: 8080 },
+          { Label: 'udp_5353_53', Value: 5353 },
         ],
         DynamicPorts: [{ Label: 'tcp_22' }],
       },
