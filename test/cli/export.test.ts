@@ -195,6 +195,20 @@ t.test('bad input: exit codes as the README says', async (t) => {
   const seedless = await qlaunch(['export', 'debian-12', '--to', 'nomad']);
   t.equal(seedless.exitCode, 2, 'nomad without --seed-url is a usage error');
   t.match(seedless.stderr, /--seed-url/);
+  const notUrl = await qlaunch(['export', 'debian-12', '--to', 'kubevirt', '--image-url', 'debian.qcow2']);
+  t.equal(notUrl.exitCode, 2);
+  t.match(notUrl.stderr, /--image-url 'debian\.qcow2' is not an http\(s\):\/\/ or docker:\/\/ URL/);
+  const privateKey = await qlaunch([
+    'export',
+    'debian-12',
+    '--to',
+    'kubevirt',
+    '--ssh-key',
+    join(home, 'instances', 'dev', 'id_ed25519'),
+  ]);
+  t.equal(privateKey.exitCode, 1, 'a private key is refused');
+  t.match(privateKey.stderr, /is not one SSH public key line/);
+  t.notMatch(privateKey.stderr + privateKey.stdout, /PRIVATE KEY MATERIAL/, 'and never echoed');
   const both = await qlaunch(['export', 'debian-12', '--machine', 'x.yaml', '--to', 'kubevirt']);
   t.equal(both.exitCode, 2);
 });

@@ -30,6 +30,18 @@ function checkArgs(args: ExportArgs): void {
       'qlaunch export NAME --to kubevirt (an instance, template or stored image), or --machine FILE',
     );
   }
+  for (const option of ['image-url', 'seed-url'] as const) {
+    const value = args[option];
+    const schemes = option === 'image-url' ? /^(https?|docker):\/\/./ : /^https?:\/\/./;
+    if (value !== undefined && !schemes.test(value)) {
+      throw usage(
+        `--${option} '${value}' is not ${option === 'image-url' ? 'an http(s):// or docker:// URL' : 'an http(s):// URL'}`,
+        option === 'image-url'
+          ? 'give the disk image’s https://… URL, or docker://REGISTRY/IMAGE for a KubeVirt containerDisk'
+          : 'give the https://… URL the seed image will be served at',
+      );
+    }
+  }
   if (args.to !== 'nomad' && (args['seed-url'] !== undefined || args['seed-out'] !== undefined)) {
     throw usage(
       '--seed-url and --seed-out are for --to nomad',
