@@ -167,10 +167,12 @@ export function toKubevirt(input: ExportInput): KubevirtExport {
   };
   const objects: KubeObject[] = [vm];
   if (machine.ports.length > 0) {
+    // A Service is named by a DNS label that starts with a letter: no dots (ubuntu-24.04), no leading digit.
+    const serviceName = /^[a-z]/.test(input.hostname) ? input.hostname : `vm-${input.hostname}`.slice(0, 63);
     objects.push({
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name, labels },
+      metadata: { name: serviceName.replace(/-+$/, ''), labels },
       spec: {
         selector: labels,
         ports: machine.ports.map((f) => ({

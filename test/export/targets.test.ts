@@ -141,6 +141,22 @@ t.test(
   },
 );
 
+t.test(
+  'a machine named like a release (dots, a leading digit) still gets a valid Service name',
+  async (t) => {
+    for (const [name, hostname, expected] of [
+      ['ubuntu-24.04', 'ubuntu-24-04', 'ubuntu-24-04'],
+      ['9front', '9front', 'vm-9front'],
+    ] as const) {
+      const input = await inputFor(MACHINE.replace('name: web', `name: ${name}`), { hostname });
+      const out = toKubevirt(input);
+      const service = out.objects.find((o) => o['kind'] === 'Service') as Manifest;
+      t.equal(service.metadata.name, expected);
+      t.same(kubevirtProblems(kubevirtYaml(out.objects, out.comments)), [], `${name}: valid`);
+    }
+  },
+);
+
 t.test('the schema checks can fail: an unknown field and a wrong type are caught', async (t) => {
   const out = toKubevirt(await inputFor(MACHINE));
   const vm = structuredClone(vmOf(out.objects));
@@ -154,6 +170,16 @@ t.test('the schema checks can fail: an unknown field and a wrong type are caught
   t.ok(
     problems.some((p) => /cores/.test(p)),
     'wrong type',
+  );
+  const service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'ubuntu-24.04' },
+    spec: { ports: [{ port: 80 }] },
+  };
+  t.ok(
+    kubevirtProblems(kubevirtYaml([service], [])).some((p) => /metadata\.name/.test(p)),
+    'a Service name with a dot',
   );
   const job = toNomad(await inputFor(MACHINE.replace('arch: aarch64', 'arch: x86_64'))).job;
   (job.Job['TaskGroups'] as Manifest)[0].Tasks[0].Config.machine = 'q35';
