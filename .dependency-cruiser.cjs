@@ -14,6 +14,7 @@ const layers = [
   'cloud',
   'guest',
   'instance',
+  'export',
   'cli',
 ];
 

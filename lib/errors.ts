@@ -95,6 +95,8 @@ export const ErrorCode = {
   WARM_UNSUPPORTED: 'WARM_UNSUPPORTED',
   WARM_SAVE_FAILED: 'WARM_SAVE_FAILED',
   WARM_RESTORE_FAILED: 'WARM_RESTORE_FAILED',
+  // Export to KubeVirt or Nomad: a machine the target cannot run as written
+  EXPORT_UNSUPPORTED: 'EXPORT_UNSUPPORTED',
   // CLI usage
   USAGE: 'USAGE',
 } as const;

@@ -16,6 +16,8 @@ export {
   writeSeedImage,
 } from './cidata/index.js';
 export { ErrorCode, isQlaunchError, QlaunchError } from './errors.js';
+export type { ExportTarget, NotCarried } from './export/input.js';
+export { type ExportRequest, type ExportResult, exportMachine } from './export/source.js';
 export type { SshClient, SshEncoding, SshExecOptions, SshResult, SshTarget } from './guest/access/ssh.js';
 export type { SerialConsole, SerialMatch, WaitForSerialOptions } from './guest/console/serial.js';
 export {

@@ -69,7 +69,7 @@ export const completionCommand = (
 });
 
 /** What a word being completed names. */
-export type NameSlot = 'instance' | 'image' | 'image-or-template';
+export type NameSlot = 'instance' | 'image' | 'image-or-template' | 'any';
 
 // Commands whose first positional is an instance's name; `port` and `snapshot` take it after their action.
 const INSTANCE_FIRST = new Set([
@@ -103,6 +103,8 @@ export function nameSlot(
   if (command === 'image') return rest.length === 1 && IMAGE_NAMED.has(rest[0] ?? '') ? 'image' : undefined;
   if (command === 'rm') return 'instance';
   if (command === 'run') return rest.length === 0 ? 'image-or-template' : undefined;
+  // `export NAME` takes an instance as readily as a template or stored image.
+  if (command === 'export') return rest.length === 0 ? 'any' : undefined;
   if (INSTANCE_FIRST.has(command)) return rest.length === 0 ? 'instance' : undefined;
   if (INSTANCE_SECOND.has(command)) return rest.length === 1 ? 'instance' : undefined;
   return undefined;
@@ -128,8 +130,12 @@ async function namesFor(slot: NameSlot): Promise<string[]> {
     (await (await import('../machine/templates.js')).listTemplates()).map((template) => template.name);
   if (slot === 'instance') return quietly(instances);
   if (slot === 'image') return quietly(images);
-  const [stored, shipped] = await Promise.all([quietly(images), quietly(templates)]);
-  return [...new Set([...stored, ...shipped])].sort();
+  const [named, stored, shipped] = await Promise.all([
+    slot === 'any' ? quietly(instances) : [],
+    quietly(images),
+    quietly(templates),
+  ]);
+  return [...new Set([...named, ...stored, ...shipped])].sort();
 }
 
 type Done = (completions: string[]) => void;

@@ -4,6 +4,7 @@
 import yargs from 'yargs/yargs';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { doctorCommand } from './commands/doctor.js';
+import { exportCommand } from './commands/export.js';
 import { imageCommand } from './commands/image.js';
 import {
   consoleCommand,
@@ -75,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(snapshotCommand(setExit))
     .command(seedCommand((code) => (exitCode = code)))
     .command(imageCommand((code) => (exitCode = code)))
+    .command(exportCommand(setExit))
     .command(doctorCommand((code) => (exitCode = code)))
     .command(completionCommand(setExit))
     .middleware((args) => {

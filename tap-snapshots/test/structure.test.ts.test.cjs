@@ -25,6 +25,7 @@ Array [
   "buildSeedImage",
   "checkUserData",
   "deleteSnapshot",
+  "exportMachine",
   "findImage",
   "getImage",
   "hostArch",

@@ -57,6 +57,8 @@ t.test('the name a word stands for, from the words before it (pure)', async (t) 
   t.equal(nameSlot(['create', 'box'], false, '--image'), 'image-or-template');
   t.equal(nameSlot(['create'], true), undefined, 'a new name completes nothing');
   t.equal(nameSlot(['start', 'box'], true), undefined);
+  t.equal(nameSlot(['export'], true), 'any', 'export takes an instance, template or image');
+  t.equal(nameSlot(['export', 'box'], true), undefined);
 });
 
 t.test('the entry point: commands, subcommands, options, and names from the library', async (t) => {
