@@ -55,6 +55,18 @@ const schema = z.object({
   sandbox: z.boolean().optional(),
   /** true: under root, QEMU stays root (`--run-as-root`); absent means it drops to an unprivileged user. */
   runAsRoot: z.boolean().optional(),
+  /** Host directories (absolute) in the guest, tagged m0, m1, … in order, each on the transport its fstab names. */
+  mounts: z
+    .array(
+      z.object({
+        host: z.string(),
+        guest: z.string(),
+        writable: z.boolean(),
+        type: z.enum(['virtiofs', '9p', 'auto']),
+        transport: z.enum(['virtiofs', '9p']),
+      }),
+    )
+    .optional(),
 });
 
 export type InstanceConfig = z.infer<typeof schema>;

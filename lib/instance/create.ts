@@ -10,12 +10,14 @@ import { cloudBoot, hostnameFor, sshUserFor, userDataFor, writeCloudFiles } from
 import { createKeyPair } from '../cloud/ssh-key.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
+import { chooseMounts } from '../guest/shares.js';
 import { locateQemu } from '../host/binaries.js';
 import { machineCatalog } from '../host/machine-cache.js';
 import { machineTypeOf } from '../host/machines.js';
 import { checkGuestMemory } from '../host/memory.js';
 import { openImageStore } from '../image/store.js';
 import type { Logger } from '../logger.js';
+import { normalizeMounts } from '../machine/mounts.js';
 import { privateNetMac } from '../machine/private-net.js';
 import { parseAccel, parseMachineType } from '../machine/spec.js';
 import { type InstanceConfig, type InstanceReadiness, writeInstanceConfig } from './config.js';
@@ -88,10 +90,15 @@ export async function createInstance(
     });
   }
   const networks = parseNetworks(input.networks ?? []);
+  const mountSpecs = normalizeMounts([...(input.mounts ?? [])], process.cwd());
   const accel = parseAccel(input.accel);
   const store = openImageStore();
   const machine = await chooseMachine(input, store);
   checkGuestMemory(machine.memoryMiB);
+  // The machine file's first, then the command line's: one list, so a path given twice is caught across both.
+  const mounts = await chooseMounts(
+    normalizeMounts([...(machine.mounts ?? []), ...mountSpecs], process.cwd()),
+  );
   const machineType = await pinAtCreate(input.name, machine.arch, input.machineType ?? machine.machineType);
   const userData = machine.image ? await userDataFor(machine) : undefined;
   const base = machine.image
@@ -121,6 +128,7 @@ export async function createInstance(
           instanceId: newInstanceId(),
           keyComment,
           durable: true,
+          mounts,
         });
       } else {
         await createKeyPair(paths.dir, { comment: keyComment, name: GUEST_FILES.key });
@@ -149,6 +157,15 @@ export async function createInstance(
         // Only the opt-outs are written: an instance without them gets whatever confinement qlaunch gives.
         ...(machine.sandbox === false && { sandbox: false }),
         ...(machine.runAsRoot === true && { runAsRoot: true }),
+        ...(mounts.length > 0 && {
+          mounts: mounts.map(({ host, guest, writable, type, transport }) => ({
+            host,
+            guest,
+            writable,
+            type,
+            transport,
+          })),
+        }),
       };
       // The spec every start will build: checked now, so a machine this host cannot boot is refused at create.
       instanceSpec(config, paths);

@@ -1,6 +1,7 @@
 // `start`: boot an instance's QEMU detached through the one boot path, connected just long enough to resume it and
 // forward SSH; a start that fails leaves no QEMU and no runtime files behind.
 
+import { closeSync, openSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { cloudDisks } from '../cloud/recipe.js';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
@@ -10,6 +11,13 @@ import { bootLine, fileSize } from '../guest/console/console-log.js';
 import { tailFile } from '../guest/console/tail.js';
 import { resolveHost } from '../guest/host-choice.js';
 import { firmwareFor } from '../guest/launch.js';
+import {
+  type ChosenMount,
+  checkShareAccess,
+  chooseMounts,
+  type RunningShares,
+  startShares,
+} from '../guest/shares.js';
 import { machineCatalog } from '../host/machine-cache.js';
 import { checkDiskHeader } from '../image/disk-check.js';
 import type { Logger } from '../logger.js';
@@ -50,6 +58,7 @@ export function instanceSpec(config: InstanceConfig, paths: InstancePaths): VmSp
     // `create` makes the overlay and the seed together, for an image; a kernel-only machine has neither.
     disks: config.disk ? cloudDisks(paths.dir) : [],
     network: { user: true, forwards: config.ports, mac: config.mac, private: config.networks },
+    mounts: config.mounts?.map(({ host, guest, writable, type }) => ({ host, guest, writable, type })),
   });
 }
 
@@ -155,13 +164,25 @@ export async function bootInstance(
     { sandbox: config.sandbox, runAsRoot: config.runAsRoot },
     { logger, onProgress: options.onProgress },
   );
+  // Each mount on the transport its guest's fstab names; its directory must still be there.
+  const mounts = await chooseMounts(
+    spec.mounts,
+    undefined,
+    config.mounts?.map((m) => m.transport),
+  );
+  await checkShareAccess(mounts, confinement.runAs);
   await appendFile(paths.console, bootLine(new Date()), { mode: 0o600 });
   const consoleOffset = await fileSize(paths.console);
   const qemuLogOffset = await fileSize(paths.qemuLog);
   let runtime: RuntimeRecord | undefined;
+  let shares: RunningShares | undefined;
   try {
+    shares = await startInstanceShares(mounts, paths);
     const guest = await bootGuest({
-      argv: instanceArgvPlan(spec, paths, host, firmware, confinement),
+      argv: {
+        ...instanceArgvPlan(spec, paths, host, firmware, confinement),
+        ...(shares.shares.length > 0 && { shares: shares.shares }),
+      },
       mode: { kind: 'detached', logFile: paths.qemuLog },
       forwards: config.seed ? [22] : [],
       startTimeout: options.startTimeout,
@@ -190,7 +211,22 @@ export async function bootInstance(
     logger.info({ runtime }, 'instance started');
     return { runtime, consoleOffset, machineType };
   } catch (error) {
+    await shares?.stop();
     await removeRuntimeFiles(paths);
     throw error;
+  }
+}
+
+/** virtiofsd for each virtiofs mount, outliving this command (it exits when QEMU does), its output in a log. */
+async function startInstanceShares(
+  mounts: readonly ChosenMount[],
+  paths: InstancePaths,
+): Promise<RunningShares> {
+  if (!mounts.some((m) => m.transport === 'virtiofs')) return startShares(mounts, paths.dir);
+  const log = openSync(paths.virtiofsdLog, 'a', 0o600);
+  try {
+    return await startShares(mounts, paths.dir, log);
+  } finally {
+    closeSync(log);
   }
 }
