@@ -77,6 +77,20 @@ t.test('mounts that cannot work are refused before anything boots', async (t) =>
       hint: /virtiofsd package.*or use type=9p/,
     },
   );
+  if (process.getuid?.() === 0) {
+    // 9p is served by QEMU as the user it drops to: a root-only directory is refused, naming the fixes.
+    const closed = join(dir, 'root-only');
+    mkdirSync(closed, { mode: 0o700 });
+    await t.rejects(launch({ image, mounts: [`${closed}:/src:type=9p`] }), {
+      code: 'HOST_PRIVILEGE_MISSING',
+      message: `QEMU runs as nobody and cannot read ${closed} (a 9p mount)`,
+      hint: /setfacl -m u:nobody:rX .*use type=virtiofs, or --run-as-root/,
+    });
+    await t.rejects(launch({ image, mounts: [`${dir}:/src:rw,type=9p`] }), {
+      code: 'HOST_PRIVILEGE_MISSING',
+      message: `QEMU runs as nobody and cannot read and write ${dir} (a 9p mount)`,
+    });
+  }
   const runs = join(process.env['XDG_RUNTIME_DIR'] ?? '', 'qlaunch');
   t.same(existsSync(runs) ? readdirSync(runs) : [], [], 'no run dir was left');
 });
