@@ -8,6 +8,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,6 +96,11 @@ t.test('an instance keeps its mounts across stop and start; nothing is left afte
     t.equal(started.exitCode, 0, started.stderr);
     const { pid } = JSON.parse(started.stdout) as { pid: number };
     t.ok(processesMentioning(`source=${shared}/vf`).length > 0, `start ${round}: virtiofsd outlives the CLI`);
+    t.equal(
+      statSync(join(root, name, 'vfs-m0.sock')).mode & 0o777,
+      0o600,
+      `start ${round}: its socket is 0600`,
+    );
     const web = await Instance.open(name, { root });
     for (const dir of ['vf', 'p9']) {
       const read = await web.exec(['cat', `/mnt/${dir}/hello.txt`]);
