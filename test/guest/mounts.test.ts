@@ -77,6 +77,20 @@ t.test('mounts that cannot work are refused before anything boots', async (t) =>
       hint: /virtiofsd package.*or use type=9p/,
     },
   );
+  // A machine file's mounts are relative to the file, and checked the same way.
+  mkdirSync(join(dir, 'm'));
+  writeFileSync(
+    join(dir, 'm', 'dev.yaml'),
+    'image: { name: debian-12-local }\nmounts:\n  - { host: ./src, guest: /src }\n',
+  );
+  await t.rejects(launch({ machine: join(dir, 'm', 'dev.yaml') }), {
+    code: 'SPEC_FILE_MISSING',
+    message: `host directory ${join(dir, 'm', 'src')} does not exist`,
+  });
+  await t.rejects(launch({ machine: join(dir, 'm', 'dev.yaml'), mounts: [`${dir}:/src`] }), {
+    code: 'SPEC_INVALID',
+    message: 'guest path /src is mounted twice',
+  });
   if (process.getuid?.() === 0) {
     // 9p is served by QEMU as the user it drops to: a root-only directory is refused, naming the fixes.
     const closed = join(dir, 'root-only');
