@@ -34,8 +34,17 @@ export async function probeTransports(vhostUserDirs?: readonly string[]): Promis
 
 /** virtiofs when it was asked for or can run, else 9p; virtiofs asked for where it cannot run is refused (pure). */
 export function chooseTransport(mount: MountSpec, host: TransportHost): '9p' | 'virtiofs' {
-  const usable = host.virtiofsd !== undefined && host.root;
+  // virtiofsd reads its source from a comma-separated -o list (with \ escapes): such a path could name another.
+  const plain = !/[,\\]/.test(mount.host);
+  const usable = host.virtiofsd !== undefined && host.root && plain;
   if (mount.type === '9p' || (mount.type === 'auto' && !usable)) return '9p';
+  if (mount.type === 'virtiofs' && !plain) {
+    throw new QlaunchError(
+      ErrorCode.SPEC_INVALID,
+      `mount ${mount.host}: virtiofsd cannot be given a path with a comma or backslash`,
+      { hint: 'use type=9p (or type=auto) for it, or rename the directory' },
+    );
+  }
   if (mount.type === 'virtiofs' && host.virtiofsd === undefined) {
     throw new QlaunchError(
       ErrorCode.HOST_TOOL_MISSING,

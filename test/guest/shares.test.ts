@@ -14,6 +14,20 @@ t.test('auto is virtiofs where virtiofsd can run, else 9p', async (t) => {
   t.equal(chooseTransport(mount('9p'), full), '9p');
 });
 
+t.test(
+  'a path with a comma or backslash never reaches virtiofsd: auto picks 9p, virtiofs is refused',
+  async (t) => {
+    for (const host of ['/srv/a,source=/', '/srv/a\\,b']) {
+      t.equal(chooseTransport({ ...mount('auto'), host }, full), '9p', host);
+      t.throws(() => chooseTransport({ ...mount('virtiofs'), host }, full), {
+        code: 'SPEC_INVALID',
+        message: /virtiofsd cannot be given a path with a comma or backslash/,
+        hint: /type=9p/,
+      });
+    }
+  },
+);
+
 t.test('virtiofs asked for where it cannot run is refused, naming the fix', async (t) => {
   t.throws(() => chooseTransport(mount('virtiofs'), { virtiofsd: undefined, root: true }), {
     code: 'HOST_TOOL_MISSING',
