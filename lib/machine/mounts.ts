@@ -79,6 +79,13 @@ function checkMount(input: Exclude<MountInput, string>, base: string, where: str
       'give an absolute guest path, e.g. ./src:/src',
     );
   }
+  // The guest's /etc/fstab separates fields with blanks: a guest path cannot hold one.
+  if (/[\s\\]/.test(guest)) {
+    throw invalid(
+      `${where}: guest path '${guest}' holds a blank or backslash`,
+      'give a guest path without spaces, tabs or backslashes, e.g. ./my dir:/mydir',
+    );
+  }
   if (input.writable !== undefined && typeof input.writable !== 'boolean') {
     throw invalid(`${where}: writable must be true or false`, 'e.g. writable: true');
   }

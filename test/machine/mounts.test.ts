@@ -61,6 +61,11 @@ t.test('bad mount text is refused naming the form', async (t) => {
   t.throws(() => normalizeMounts([{ host: 'a', guest: '/' }], '/w'), {
     message: /not an absolute directory/,
   });
+  t.throws(() => parseMountOption('./my dir', '/w'), {
+    message: /guest path '\/w\/my dir' holds a blank/,
+    hint: /my dir:\/mydir/,
+  });
+  t.same(parseMountOption('./my dir:/mydir', '/w').host, '/w/my dir', 'a host path may hold one');
 });
 
 t.test('a guest path or host directory given twice is refused', async (t) => {
