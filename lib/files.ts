@@ -22,5 +22,12 @@ export const GUEST_FILES = {
   // Logs, kept across boots:
   console: 'console.log',
   qemuLog: 'qemu.log',
+  virtiofsdLog: 'virtiofsd.log',
   log: 'qlaunch.log',
 } as const;
+
+/** The socket of the virtiofsd serving mount `tag`, in the run's or instance's runtime directory (short: 108 bytes). */
+export const virtiofsSocketName = (tag: string): string => `vfs-${tag}.sock`;
+
+/** Every name `virtiofsSocketName` gives. */
+export const VIRTIOFS_SOCKET = /^vfs-m\d+\.sock$/;

@@ -33,11 +33,19 @@ if [ -n "$lost" ] || { [ ! -e "$1" ] && [ -e "$sem" ]; }; then
 fi
 `;
 
+/** One cloud-init `mounts:` entry: device (a mount tag), mount point, type, options, dump, pass. */
+export type FstabEntry = readonly [string, string, string, string, '0', '0'];
+
 /**
  * The vendor-data qlaunch puts in every seed it writes. cloud-init merges user-data over it key by key, so the
- * user's user-data stays as given; a user-data with its own `bootcmd` (or vendor_data disabled) drops the repair.
+ * user's user-data stays as given; a user-data with its own `bootcmd` (or vendor_data disabled) drops the repair,
+ * one with its own `mounts` drops the host directories (cloud-init writes them to /etc/fstab, so every boot mounts
+ * them again).
  */
-export function buildVendorData(): string {
-  const config = { bootcmd: [['sh', '-c', SSH_HOST_KEYS_SCRIPT, SSH_HOST_KEYS_NAME, '/']] };
+export function buildVendorData(mounts: readonly FstabEntry[] = []): string {
+  const config = {
+    bootcmd: [['sh', '-c', SSH_HOST_KEYS_SCRIPT, SSH_HOST_KEYS_NAME, '/']],
+    ...(mounts.length > 0 ? { mounts: mounts.map((m) => [...m]) } : {}),
+  };
   return `#cloud-config\n# Written by qlaunch: user-data settings win over these.\n${stringify(config, { lineWidth: 0 })}`;
 }

@@ -11,6 +11,7 @@ import { findImage, getImage, type ImageStore } from '../image/store.js';
 import { buildStoredDebianImage } from '../image/store-build.js';
 import { shownUrl } from '../image/url-text.js';
 import { loadMachineFile, type MachineDefinition } from '../machine/file.js';
+import type { MountInput } from '../machine/mounts.js';
 import { type MachineOverrides, type ResolvedMachine, resolveMachine } from '../machine/resolve.js';
 import type { Firmware } from '../machine/spec.js';
 
@@ -36,6 +37,8 @@ export interface CloudGuestInput extends MachineChoice {
   firmware?: string | Firmware | undefined;
   /** A versioned QEMU machine type (`pc-q35-7.2`) instead of the machine's (default: the arch's alias). */
   machineType?: string | undefined;
+  /** Host directories for the guest, after the machine file's (`HOST[:GUEST][:OPTIONS]`, relative to the cwd). */
+  mounts?: readonly MountInput[] | undefined;
 }
 
 /** The machine `choice` names, resolved for one architecture with its overrides applied. */

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { buildCloudConfig, buildMetaData } from '../cidata/cloud-config.js';
 import { writeSeedImage } from '../cidata/seed.js';
 import { loadUserData } from '../cidata/seed-inputs.js';
-import { buildVendorData } from '../cidata/vendor-data.js';
+import { buildVendorData, type FstabEntry } from '../cidata/vendor-data.js';
 import { GUEST_FILES } from '../files.js';
 import { createOverlay } from '../image/qemu-img.js';
 import type { ResolvedMachine } from '../machine/resolve.js';
@@ -53,6 +53,25 @@ export const cloudBoot = (machine: ResolvedMachine, base: BaseDisk | undefined) 
 export const sshUserFor = (machine: ResolvedMachine, base: BaseDisk): string =>
   machine.sshUser ?? base.defaultUser ?? 'root';
 
+/** A host directory as the guest mounts it: its tag, mount point, transport and access. */
+export interface GuestMount {
+  tag: string;
+  guest: string;
+  transport: '9p' | 'virtiofs';
+  writable: boolean;
+}
+
+// 512 KiB messages: 9p's default (8 KiB) makes large reads crawl.
+const NINE_P_OPTIONS = 'trans=virtio,version=9p2000.L,msize=524288';
+
+/** The fstab line cloud-init writes for a mount (pure); `nofail` so a guest booted without it still boots. */
+export function fstabEntry(mount: GuestMount): FstabEntry {
+  const access = mount.writable ? 'rw' : 'ro';
+  return mount.transport === '9p'
+    ? [mount.tag, mount.guest, '9p', `${NINE_P_OPTIONS},${access},nofail`, '0', '0']
+    : [mount.tag, mount.guest, 'virtiofs', `${access},nofail`, '0', '0'];
+}
+
 export interface CloudFilesInput {
   machine: ResolvedMachine;
   base: BaseDisk;
@@ -65,6 +84,8 @@ export interface CloudFilesInput {
   keyComment: string;
   /** fsync the seed: an instance's must survive a host crash; a throwaway run's is read at once and deleted. */
   durable: boolean;
+  /** Host directories the guest mounts at boot. */
+  mounts?: readonly GuestMount[] | undefined;
 }
 
 /** Lay down the overlay, key and seed in `dir`; returns the key the guest will accept. */
@@ -82,7 +103,13 @@ export async function writeCloudFiles(input: CloudFilesInput): Promise<KeyPair> 
   await writeSeedImage(
     join(dir, GUEST_FILES.seed),
     // qlaunch's own boot-time repairs ride in vendor-data, so the user's user-data stays byte for byte.
-    { files: { 'meta-data': metaData, 'user-data': input.userData, 'vendor-data': buildVendorData() } },
+    {
+      files: {
+        'meta-data': metaData,
+        'user-data': input.userData,
+        'vendor-data': buildVendorData((input.mounts ?? []).map(fstabEntry)),
+      },
+    },
     { durable: input.durable },
   );
   return key;

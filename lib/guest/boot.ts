@@ -47,6 +47,8 @@ export interface BootPlan {
   what?: string | undefined;
   /** A cloud guest's parts, given the forwards made (SSH's among them). */
   cloud?: ((forwards: Forward[]) => CloudParts) | undefined;
+  /** Run once QEMU has exited, however it ended (the guest's other processes end here). */
+  onExit?: (() => Promise<void>) | undefined;
   logger: Logger;
 }
 
@@ -110,6 +112,7 @@ export async function bootGuest(plan: BootPlan): Promise<Guest> {
       accel: plan.argv.accel.accel,
       logger,
       cloud: plan.cloud?.(forwards),
+      onExit: plan.onExit,
     });
     await qmp.execute('cont');
     logger.info({ pid: qemu.pid, accel: plan.argv.accel.accel }, 'guest started');

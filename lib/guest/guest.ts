@@ -77,6 +77,8 @@ export interface GuestParts {
   accel: 'kvm' | 'tcg';
   logger: Logger;
   cloud?: CloudParts | undefined;
+  /** Run once QEMU has exited, before `exited` resolves (ends the VM's other processes, e.g. virtiofsd). */
+  onExit?: (() => Promise<void>) | undefined;
 }
 
 export class Guest implements AsyncDisposable {
@@ -130,6 +132,7 @@ export class Guest implements AsyncDisposable {
         ),
       );
       this.qmp.destroy();
+      await parts.onExit?.();
       if (parts.cloud && !parts.cloud.keep) await rm(parts.cloud.dir, { recursive: true, force: true });
       return result;
     });

@@ -20,6 +20,8 @@ export interface LaunchOptions {
   cacheDir?: string | undefined;
   /** Firmware descriptor dirs, highest priority first (default: per-user, /etc/qemu, /usr/share/qemu). */
   firmwareDirs?: readonly string[] | undefined;
+  /** vhost-user descriptor dirs where virtiofsd is looked up, highest priority first (default: as QEMU's). */
+  vhostUserDirs?: readonly string[] | undefined;
   /** Cloud guests: wait until SSH works and cloud-init is done (default true). */
   waitReady?: boolean | undefined;
   /** Cloud guests: milliseconds for readiness; default 5 min under TCG, 2 under KVM. */

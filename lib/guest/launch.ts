@@ -9,6 +9,7 @@ import { GUEST_FILES } from '../files.js';
 import { checkGuestMemory } from '../host/memory.js';
 import { IMAGE_NAME } from '../image/image-name.js';
 import { imageStoreDir } from '../image/store-location.js';
+import { normalizeMounts } from '../machine/mounts.js';
 import {
   type Firmware,
   normalizeSpec,
@@ -19,6 +20,7 @@ import {
 } from '../machine/spec.js';
 import type { CloudGuest, CloudParts, Guest } from './guest.js';
 import { checkLaunchOptions, type LaunchOptions } from './launch-options.js';
+import { chooseMounts } from './shares.js';
 import { startThrowaway, type WarmBootParts } from './throwaway.js';
 import { WARM_FILES } from './warm/files.js';
 
@@ -127,6 +129,7 @@ const WARM_FIXED = [
   'diskSize',
   'userData',
   'hostname',
+  'mounts',
 ] as const;
 
 /** `launch({ image: WARM_DIR })`: a clone of a warm image, ready once its agent answers. */
@@ -205,6 +208,8 @@ export async function launchImageWith(
   checkGuestMemory(machine.memoryMiB);
   const userData = await userDataFor(machine);
   const base = await baseDisk(machine, store, { onProgress: say, signal: options.signal });
+  const mountSpecs = normalizeMounts([...(machine.mounts ?? []), ...(input.mounts ?? [])], process.cwd());
+  const mounts = await chooseMounts(mountSpecs, options.vhostUserDirs);
   const dir = await createRunDir();
   const keep = options.keep ?? false;
   try {
@@ -217,6 +222,7 @@ export async function launchImageWith(
       hostname: input.hostname ?? hostnameFor(machine.name),
       keyComment: `qlaunch-${machine.name}`,
       durable: false,
+      mounts,
     });
     const spec = normalizeSpec({
       name: machine.name,
@@ -229,6 +235,7 @@ export async function launchImageWith(
       machineType: input.machineType ?? machine.machineType,
       disks: cloudDisks(dir),
       forwards: machine.ports,
+      mounts: mountSpecs,
     });
     say(`booting ${machine.name} (${machine.arch}, ${machine.cpus} vCPU, ${machine.memoryMiB} MiB)`);
     const guest = await startThrowaway(spec, options, {
@@ -236,6 +243,7 @@ export async function launchImageWith(
       guestAgentSocket: join(dir, GUEST_FILES.guestAgent),
       removeOnDeath: keep ? [] : [dir],
       forwards: [22],
+      mounts,
       confine: { sandbox: machine.sandbox, runAsRoot: machine.runAsRoot },
       cloud: ([ssh]): CloudParts => ({
         ssh: sshClient({

@@ -54,7 +54,7 @@ const ADOPTED_POLL_MS = 100;
 let setprivPath: Promise<string | undefined> | undefined;
 
 /** argv prefix that makes the child die with us; empty when util-linux's setpriv is not installed. */
-async function parentDeathPrefix(): Promise<string[]> {
+export async function parentDeathPrefix(): Promise<string[]> {
   setprivPath ??= findExecutable('setpriv', process.env['PATH']);
   const setpriv = await setprivPath;
   return setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : [];

@@ -17,6 +17,13 @@ import { resolveConfinement } from './confinement.js';
 import type { Guest } from './guest.js';
 import { resolveHost } from './host-choice.js';
 import type { LaunchOptions } from './launch-options.js';
+import {
+  type ChosenMount,
+  checkShareAccess,
+  chooseMounts,
+  type RunningShares,
+  startShares,
+} from './shares.js';
 
 const usage = (message: string, hint: string) => new QlaunchError(ErrorCode.SPEC_INVALID, message, { hint });
 
@@ -89,6 +96,8 @@ export interface ThrowawayExtras extends WarmBootParts {
   confine?: ConfinementChoice | undefined;
   /** The cloud run dir, unless kept: removed by the reaper if the launching process is killed. */
   removeOnDeath?: BootPlan['removeOnDeath'];
+  /** The spec's mounts with transports chosen (a cloud guest chooses them before writing its seed). */
+  mounts?: readonly ChosenMount[] | undefined;
 }
 
 /** Boot `spec` as a throwaway guest: sockets in a fresh private dir that is gone once QEMU is attached. */
@@ -99,8 +108,10 @@ export async function startThrowaway(
 ): Promise<Guest> {
   const logger = options.logger ?? silentLogger;
   await checkFiles(spec);
+  const mounts = extras.mounts ?? (await chooseMounts(spec.mounts, options.vhostUserDirs));
   const host = await resolveHost(spec, options);
   const runtimeDir = await mkdtemp(join(tmpdir(), 'qlaunch-'));
+  let shares: RunningShares | undefined;
   const qmpSocket = join(runtimeDir, GUEST_FILES.qmp);
   const serialSocket = join(runtimeDir, GUEST_FILES.serial);
   try {
@@ -116,6 +127,8 @@ export async function startThrowaway(
       logger,
       onProgress: options.onProgress,
     });
+    await checkShareAccess(mounts, confinement.runAs);
+    shares = await startShares(mounts, runtimeDir);
     const argv: ArgvPlan = {
       spec,
       binary: host.binary,
@@ -125,6 +138,7 @@ export async function startThrowaway(
       firmware,
       guestAgentSocket: extras.guestAgentSocket,
       confinement,
+      ...(shares.shares.length > 0 ? { shares: shares.shares } : {}),
       ...extras.argv?.(spec),
     };
     extras.onPlan?.(argv);
@@ -138,9 +152,11 @@ export async function startThrowaway(
       forwards: extras.forwards,
       startTimeout: options.startTimeout,
       cloud: extras.cloud,
+      onExit: shares.daemons.length > 0 ? shares.stop : undefined,
       logger,
     });
   } catch (error) {
+    await shares?.stop();
     await rm(runtimeDir, { recursive: true, force: true });
     throw error;
   }

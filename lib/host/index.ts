@@ -17,7 +17,15 @@ import { listMachines, machineNames } from './machines.js';
 import { runAsUser, runningAsRoot } from './run-as.js';
 import { probeSandbox } from './sandbox.js';
 import { archSupport } from './support.js';
-import type { AccelName, AccelVerdict, ArchFirmware, HostFacts, QemuBinary } from './types.js';
+import type {
+  AccelName,
+  AccelVerdict,
+  ArchFirmware,
+  HostFacts,
+  MountTransports,
+  QemuBinary,
+} from './types.js';
+import { defaultVhostUserDirs, findVirtiofsd } from './virtiofsd.js';
 
 export type * from './types.js';
 
@@ -29,6 +37,8 @@ export interface ProbeHostOptions extends BinaryLookupOptions {
   cacheDir?: string | undefined;
   /** Firmware descriptor directories, highest priority first; default per-user, /etc, /usr/share. */
   firmwareDirs?: readonly string[] | undefined;
+  /** vhost-user descriptor dirs where virtiofsd is looked up (default: as QEMU's). */
+  vhostUserDirs?: readonly string[] | undefined;
   kvmDevice?: string | undefined;
   deadlineMs?: number | undefined;
 }
@@ -58,6 +68,12 @@ async function archFirmware(
     ...(bios && { bios }),
     ...(uefiLoader && { uefiLoader }),
   };
+}
+
+/** The transports for host directories: virtiofs needs a virtiofsd, and root for its sandbox. */
+async function mountTransports(dirs: readonly string[]): Promise<MountTransports> {
+  const virtiofsd = await findVirtiofsd(dirs);
+  return { ...(virtiofsd && { virtiofsd }), virtiofs: virtiofsd !== undefined && runningAsRoot() };
 }
 
 /** Everything qlaunch needs to know about this host; only the host arch's KVM probe may run a (tiny) guest. */
@@ -119,6 +135,7 @@ export async function probeHost(options: ProbeHostOptions = {}): Promise<HostFac
     kvmDevice,
     sandbox: Object.fromEntries(sandbox),
     ...(runningAsRoot() && { qemuUser: await runAsUser() }),
+    mounts: await mountTransports(options.vhostUserDirs ?? defaultVhostUserDirs(options.env)),
     warnings,
   };
 }

@@ -107,6 +107,15 @@ export interface HostFacts {
   sandbox?: Partial<Record<Arch, { seccomp: boolean; reason: string; cached: boolean }>> | undefined;
   /** The user QEMU drops to when qlaunch runs as root (absent when not root, or when the host has none). */
   qemuUser?: string | undefined;
+  /** How host directories reach guests: 9p always (QEMU serves it); virtiofs where virtiofsd is found and can run. */
+  mounts?: MountTransports | undefined;
   /** Things that did not stop the probe but deserve a look (broken descriptor, broken binary), one line each. */
   warnings: string[];
+}
+
+export interface MountTransports {
+  /** virtiofsd's path, found through QEMU's vhost-user descriptors. */
+  virtiofsd?: string | undefined;
+  /** virtiofsd sandboxes itself with namespaces: it runs when qlaunch runs as root. */
+  virtiofs: boolean;
 }

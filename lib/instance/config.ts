@@ -60,6 +60,18 @@ const schema = z.object({
    * booting; after the first, starts boot the instance's disk cold.
    */
   warm: z.object({ image: z.string(), dir: z.string(), restored: z.boolean() }).optional(),
+  /** Host directories (absolute) in the guest, tagged m0, m1, … in order, each on the transport its fstab names. */
+  mounts: z
+    .array(
+      z.object({
+        host: z.string(),
+        guest: z.string(),
+        writable: z.boolean(),
+        type: z.enum(['virtiofs', '9p', 'auto']),
+        transport: z.enum(['virtiofs', '9p']),
+      }),
+    )
+    .optional(),
 });
 
 export type InstanceConfig = z.infer<typeof schema>;

@@ -11,12 +11,14 @@ import { createKeyPair } from '../cloud/ssh-key.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
 import { warmDirOf } from '../guest/launch.js';
+import { chooseMounts } from '../guest/shares.js';
 import { locateQemu } from '../host/binaries.js';
 import { machineCatalog } from '../host/machine-cache.js';
 import { machineTypeOf } from '../host/machines.js';
 import { checkGuestMemory } from '../host/memory.js';
 import { openImageStore } from '../image/store.js';
 import type { Logger } from '../logger.js';
+import { normalizeMounts } from '../machine/mounts.js';
 import { privateNetMac } from '../machine/private-net.js';
 import { mergePorts } from '../machine/resolve.js';
 import { parseAccel, parseMachineType } from '../machine/spec.js';
@@ -93,10 +95,15 @@ export async function createInstance(
   const warmDir = input.machine === undefined && input.image ? await warmDirOf(input.image) : undefined;
   if (warmDir !== undefined) return createWarmInstance(input, warmDir, paths, options);
   const networks = parseNetworks(input.networks ?? []);
+  const mountSpecs = normalizeMounts([...(input.mounts ?? [])], process.cwd());
   const accel = parseAccel(input.accel);
   const store = openImageStore();
   const machine = await chooseMachine(input, store);
   checkGuestMemory(machine.memoryMiB);
+  // The machine file's first, then the command line's: one list, so a path given twice is caught across both.
+  const mounts = await chooseMounts(
+    normalizeMounts([...(machine.mounts ?? []), ...mountSpecs], process.cwd()),
+  );
   const machineType = await pinAtCreate(input.name, machine.arch, input.machineType ?? machine.machineType);
   const userData = machine.image ? await userDataFor(machine) : undefined;
   const base = machine.image
@@ -116,6 +123,7 @@ export async function createInstance(
         instanceId: newInstanceId(),
         keyComment,
         durable: true,
+        mounts,
       });
     } else {
       await createKeyPair(paths.dir, { comment: keyComment, name: GUEST_FILES.key });
@@ -144,6 +152,15 @@ export async function createInstance(
       // Only the opt-outs are written: an instance without them gets whatever confinement qlaunch gives.
       ...(machine.sandbox === false && { sandbox: false }),
       ...(machine.runAsRoot === true && { runAsRoot: true }),
+      ...(mounts.length > 0 && {
+        mounts: mounts.map(({ host, guest, writable, type, transport }) => ({
+          host,
+          guest,
+          writable,
+          type,
+          transport,
+        })),
+      }),
     };
     return config;
   });
@@ -196,6 +213,7 @@ const WARM_FIXED = [
   'firmware',
   'machineType',
   'accel',
+  'mounts',
 ] as const satisfies readonly (keyof CreateInstanceInput)[];
 
 /** Refuses what a warm image cannot take: changed hardware, another cloud-init, private networks. */

@@ -1,8 +1,10 @@
 // What is known about a running instance's QEMU (runtime.json, the pidfile, /proc), and whether a pid is really it.
 
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../cidata/seed.js';
+import { VIRTIOFS_SOCKET } from '../files.js';
 import { processAlive } from '../process-alive.js';
 import { qmpSocketOf } from '../qemu/argv.js';
 import { type InstancePaths, RUNTIME_FILES } from './layout.js';
@@ -76,5 +78,12 @@ export async function isInstanceQemu(
 
 /** Remove what only means something while QEMU runs; never the disk, seed, key or logs. */
 export async function removeRuntimeFiles(paths: InstancePaths): Promise<void> {
-  await Promise.all(RUNTIME_FILES.map((file) => rm(paths[file], { force: true })));
+  // virtiofsd sockets are named by mount, so found by name.
+  const sockets = (await readdir(paths.dir).catch(() => [] as string[])).filter((n) =>
+    VIRTIOFS_SOCKET.test(n),
+  );
+  await Promise.all([
+    ...RUNTIME_FILES.map((file) => rm(paths[file], { force: true })),
+    ...sockets.map((name) => rm(join(paths.dir, name), { force: true })),
+  ]);
 }

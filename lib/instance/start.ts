@@ -1,6 +1,7 @@
 // `start`: boot an instance's QEMU detached through the one boot path, connected just long enough to resume it and
 // forward SSH; a start that fails leaves no QEMU and no runtime files behind.
 
+import { closeSync, openSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { cloudDisks } from '../cloud/recipe.js';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
@@ -10,6 +11,13 @@ import { bootLine, fileSize } from '../guest/console/console-log.js';
 import { tailFile } from '../guest/console/tail.js';
 import { resolveHost } from '../guest/host-choice.js';
 import { firmwareFor } from '../guest/launch.js';
+import {
+  type ChosenMount,
+  checkShareAccess,
+  chooseMounts,
+  type RunningShares,
+  startShares,
+} from '../guest/shares.js';
 import { machineCatalog } from '../host/machine-cache.js';
 import { checkDiskHeader } from '../image/disk-check.js';
 import type { Logger } from '../logger.js';
@@ -51,6 +59,7 @@ export function instanceSpec(config: InstanceConfig, paths: InstancePaths): VmSp
     // `create` makes the overlay and the seed together, for an image; a kernel-only machine has neither.
     disks: config.disk ? cloudDisks(paths.dir) : [],
     network: { user: true, forwards: config.ports, mac: config.mac, private: config.networks },
+    mounts: config.mounts?.map(({ host, guest, writable, type }) => ({ host, guest, writable, type })),
   });
 }
 
@@ -163,26 +172,31 @@ export async function bootInstance(
     { sandbox: config.sandbox, runAsRoot: config.runAsRoot },
     { logger, onProgress: options.onProgress },
   );
+  // Each mount on the transport its guest's fstab names; its directory must still be there.
+  const mounts = await chooseMounts(
+    spec.mounts,
+    undefined,
+    config.mounts?.map((m) => m.transport),
+  );
   const argv = { ...instanceArgvPlan(spec, paths, host, firmware, confinement), ...restore?.argv };
-  try {
-    restore?.check(argv);
-  } catch (error) {
-    restore?.close();
-    throw error;
-  }
+  await checkShareAccess(mounts, confinement.runAs);
+  restore?.check(argv);
   await appendFile(paths.console, bootLine(new Date()), { mode: 0o600 });
   const consoleOffset = await fileSize(paths.console);
   const qemuLogOffset = await fileSize(paths.qemuLog);
   let runtime: RuntimeRecord | undefined;
+  let shares: RunningShares | undefined;
   try {
+    shares = await startInstanceShares(mounts, paths);
+    const stateFd = restore?.open();
     const guest = await bootGuest({
-      argv,
+      argv: { ...argv, ...(shares.shares.length > 0 && { shares: shares.shares }) },
       mode: { kind: 'detached', logFile: paths.qemuLog },
       forwards: config.seed ? [22] : [],
       startTimeout: options.startTimeout,
       what: `instance ${config.name}`,
       logger,
-      fds: restore && [restore.fd],
+      fds: stateFd === undefined ? undefined : [stateFd],
       onQmp:
         restore &&
         (async (qmp) => {
@@ -215,9 +229,24 @@ export async function bootInstance(
     logger.info({ runtime, restored: restore !== undefined }, 'instance started');
   } catch (error) {
     restore?.close();
+    await shares?.stop();
     await removeRuntimeFiles(paths);
     throw error;
   }
   if (restore) await warm?.confirm(paths, runtime.sshPort);
   return { runtime, consoleOffset, config: current };
+}
+
+/** virtiofsd for each virtiofs mount, outliving this command (it exits when QEMU does), its output in a log. */
+async function startInstanceShares(
+  mounts: readonly ChosenMount[],
+  paths: InstancePaths,
+): Promise<RunningShares> {
+  if (!mounts.some((m) => m.transport === 'virtiofs')) return startShares(mounts, paths.dir);
+  const log = openSync(paths.virtiofsdLog, 'a', 0o600);
+  try {
+    return await startShares(mounts, paths.dir, log);
+  } finally {
+    closeSync(log);
+  }
 }

@@ -84,8 +84,8 @@ export interface WarmStart {
   argv: Pick<ArgvPlan, 'memoryFile' | 'vmgenid' | 'incoming'>;
   /** Refuses a command line whose devices are not the saved ones. */
   check: (plan: ArgvPlan) => void;
-  /** The state file, open for QEMU to inherit; `close` is safe to call twice. */
-  fd: number;
+  /** Opens the state file for QEMU to inherit; `close` is safe to call twice, or before it is opened. */
+  open: () => number;
   close: () => void;
   load: (qmp: QmpClient) => Promise<void>;
 }
@@ -117,7 +117,7 @@ export async function readWarmSource(config: InstanceConfig) {
     checkHost: (binary: string | undefined) => checkWarmHost(record, warm.dir, { binary }),
     start: (current: InstanceConfig, paths: InstancePaths): WarmStart => {
       const saved = cloneSpec(record, warm.dir, paths.overlay, paths.seed);
-      let fd: number | undefined = openSync(join(warm.dir, WARM_FILES.state), 'r');
+      let fd: number | undefined;
       return {
         // Its own name, forwards and reboot policy: none of them is part of the saved devices.
         spec: {
@@ -133,7 +133,10 @@ export async function readWarmSource(config: InstanceConfig) {
             record,
             warm.dir,
           ),
-        fd,
+        open: () => {
+          fd ??= openSync(join(warm.dir, WARM_FILES.state), 'r');
+          return fd;
+        },
         close: () => {
           if (fd !== undefined) closeSync(fd);
           fd = undefined;

@@ -277,6 +277,38 @@ const fileSchema = withFix(
         'write ssh: { user: NAME }',
       ).optional(),
       readiness: readiness.optional(),
+      mounts: withFix(
+        z
+          .array(
+            withFix(
+              z
+                .strictObject({
+                  host: path('A host directory, relative to this file'),
+                  guest: withFix(
+                    z
+                      .string()
+                      .regex(/^\/./, { error: 'is not an absolute path below /' })
+                      .describe('Where the guest mounts it (default: the host path)'),
+                    'write an absolute guest path, e.g. guest: /src',
+                  ).optional(),
+                  writable: withFix(
+                    z.boolean().describe('true: the guest may write to it (default: read-only)'),
+                    'write writable: true, or leave it out for read-only',
+                  ).optional(),
+                  type: withFix(
+                    z
+                      .enum(['virtiofs', '9p', 'auto'])
+                      .describe('virtiofs, 9p, or auto (default: virtiofs where virtiofsd can run, else 9p)'),
+                    'write type: virtiofs, 9p or auto',
+                  ).optional(),
+                })
+                .describe('A host directory the guest mounts at boot'),
+              'write { host: DIR, guest: /PATH, writable: true }',
+            ),
+          )
+          .describe('Host directories the guest sees (`--mount`)'),
+        'write a list, e.g. mounts: [{ host: ./src, guest: /src }]',
+      ).optional(),
       sandbox: withFix(
         z.boolean().describe('false: QEMU runs without its seccomp filter (default true; `--no-sandbox`)'),
         'write sandbox: false to turn the filter off, or leave sandbox out',

@@ -8,6 +8,7 @@ import { ErrorCode, QlaunchError } from '../errors.js';
 import { fieldText, problemsFromIssues } from './file-issues.js';
 import { type MachineFile, type MachineImageSource, machineFileSchema } from './file-schema.js';
 import { locate, type MachineProblem, machineFileError, parseMachineYaml } from './file-yaml.js';
+import { type MountSpec, normalizeMounts } from './mounts.js';
 import { parseSizeMiB } from './size.js';
 import { type Firmware, type PortForward, parsePortForward } from './spec.js';
 
@@ -56,6 +57,8 @@ export interface MachineDefinition {
   sandbox?: boolean | undefined;
   /** true: under root, QEMU stays root. */
   runAsRoot?: boolean | undefined;
+  /** Host directories the guest mounts, host paths resolved against the file's directory. */
+  mounts?: MountSpec[] | undefined;
 }
 
 /** The name `qlaunch image build RECIPE` stores its image under, which `image: { build: RECIPE }` boots. */
@@ -171,6 +174,7 @@ function toDefinition(
     readiness: file.readiness,
     sandbox: file.sandbox,
     runAsRoot: file.runAsRoot,
+    ...(file.mounts === undefined ? {} : { mounts: normalizeMounts(file.mounts, baseDir) }),
   };
   return { definition, files, where };
 }

@@ -129,5 +129,6 @@ export function resolveMachine(def: MachineDefinition, overrides: MachineOverrid
     readiness: def.readiness,
     sandbox: overrides.sandbox ?? def.sandbox,
     runAsRoot: overrides.runAsRoot ?? def.runAsRoot,
+    ...(def.mounts === undefined ? {} : { mounts: def.mounts }),
   };
 }

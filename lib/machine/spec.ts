@@ -3,6 +3,7 @@
 import { isIPv4 } from 'node:net';
 import { ARCH_TABLE, type Arch, hostArch, parseArch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
+import { type MountInput, type MountSpec, normalizeMounts } from './mounts.js';
 import { isUnicastMac, PRIVATE_NET_NAME, privateNetMac } from './private-net.js';
 import { parseSizeMiB } from './size.js';
 
@@ -65,6 +66,8 @@ export interface VmSpec {
   network: NetworkSpec;
   /** Exit QEMU when the guest reboots instead of rebooting it (throwaway runs). */
   noReboot: boolean;
+  /** Host directories the guest sees, tagged m0, m1, … in this order; absent when there are none. */
+  mounts?: MountSpec[] | undefined;
 }
 
 /** The loose form users and the CLI hand in; `normalizeSpec` turns it into a `VmSpec` or says what is wrong. */
@@ -88,6 +91,8 @@ export interface VmSpecInput {
   networks?: readonly string[] | undefined;
   forwards?: (string | PortForward)[] | undefined;
   noReboot?: boolean | undefined;
+  /** Host directories for the guest (`HOST[:GUEST][:OPTIONS]` or objects); relative host paths are from the cwd. */
+  mounts?: readonly MountInput[] | undefined;
 }
 
 const invalid = (message: string, hint: string) =>
@@ -299,6 +304,7 @@ export function normalizeSpec(input: VmSpecInput): VmSpec {
   const firmware = parseFirmware(input.firmware);
   checkFirmware(arch, firmware, input);
   const { user, private: privateNets } = resolveNetworks(input, network);
+  const mounts = normalizeMounts(input.mounts, process.cwd());
   if (!user && forwards.length > 0) {
     throw invalid('port forwards need user networking', 'drop the forwards or enable user networking');
   }
@@ -318,5 +324,6 @@ export function normalizeSpec(input: VmSpecInput): VmSpec {
     disks,
     network: { user, forwards, mac: network?.mac, private: privateNets },
     noReboot: input.noReboot ?? false,
+    ...(mounts.length > 0 ? { mounts } : {}),
   };
 }

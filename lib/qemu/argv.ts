@@ -6,6 +6,7 @@ import { privateNetdev } from '../machine/private-net.js';
 import type { VmSpec } from '../machine/spec.js';
 import { type Confinement, confinementArgs } from './confinement.js';
 import { escapeOptionValue, parseOptionString } from './options.js';
+import { needsSharedMemory, type Share, shareArgs } from './shares.js';
 
 export interface AccelChoice {
   accel: 'kvm' | 'tcg';
@@ -36,6 +37,8 @@ export interface ArgvPlan {
   vmgenid?: string | undefined;
   /** Start waiting for an incoming migration (`-incoming defer`; `migrate-incoming` over QMP). */
   incoming?: boolean | undefined;
+  /** Host directories the guest sees, transports chosen (the spec's mounts, resolved on the host). */
+  shares?: readonly Share[] | undefined;
 }
 
 /** The id of the memory backend a warm guest's RAM lives on. */
@@ -96,10 +99,25 @@ function machineArgs(plan: ArgvPlan): string[] {
     fw?.kind === 'pflash'
       ? [`pflash0=${PFLASH_NODES.executable}`, ...(fw.nvram ? [`pflash1=${PFLASH_NODES.nvram}`] : [])]
       : [];
-  const ram = plan.memoryFile ? [`memory-backend=${RAM_BACKEND_ID}`] : [];
+  const ram = plan.memoryFile || needsSharedMemory(plan.shares) ? [`memory-backend=${RAM_BACKEND_ID}`] : [];
   // A pinned instance or warm image names its versioned type; the options fit every version of the arch's machine.
   const type = plan.spec.machineType ?? info.machine;
   return ['-machine', [type, ...info.machineOptions, ...pflash, ...ram].join(',')];
+}
+
+/** Guest RAM on shared anonymous memory, which virtiofsd maps; host directories as devices. */
+function shareDeviceArgs(plan: ArgvPlan): string[] {
+  if (!plan.shares?.length) return [];
+  if (plan.memoryFile && needsSharedMemory(plan.shares)) {
+    throw new QlaunchError(ErrorCode.SPEC_INVALID, 'a warm guest cannot have virtiofs mounts', {
+      hint: 'boot it without mounts, or use type=9p',
+    });
+  }
+  const memory =
+    needsSharedMemory(plan.shares) && !plan.memoryFile
+      ? ['-object', `memory-backend-memfd,id=${RAM_BACKEND_ID},size=${plan.spec.memoryMiB}M,share=on`]
+      : [];
+  return [...memory, ...shareArgs(plan.shares)];
 }
 
 /** Guest RAM on a file, and the generation ID device: what warm images add to a guest. */
@@ -300,6 +318,7 @@ export function buildQemuArgv(plan: ArgvPlan): QemuCommand {
     'virtio-rng-pci,rng=rng0',
     ...diskArgs(spec),
     ...networkArgs(spec),
+    ...shareDeviceArgs(plan),
     ...bootArgs(plan),
     ...(spec.noReboot ? ['-no-reboot'] : []),
     ...warmArgs(plan),

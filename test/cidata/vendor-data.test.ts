@@ -17,6 +17,14 @@ t.test(
   },
 );
 
+t.test('vendor-data with mounts: cloud-init writes them to fstab, after the repair bootcmd', async (t) => {
+  const text = buildVendorData([['m0', '/src', 'virtiofs', 'ro,nofail', '0', '0']]);
+  t.equal(checkUserData(text, 'vendor-data'), 'cloud-config');
+  t.same(parse(text).mounts, [['m0', '/src', 'virtiofs', 'ro,nofail', '0', '0']]);
+  t.same(parse(text).bootcmd, parse(buildVendorData()).bootcmd);
+  t.equal(buildVendorData([]), buildVendorData(), 'no mounts: the same bytes as before');
+});
+
 /** A guest's root as far as the script looks: /etc/ssh and, when `ran`, cloud-init's ssh semaphore. */
 function guestRoot(dir: string, options: { ran: boolean }): string {
   mkdirSync(join(dir, 'etc/ssh'), { recursive: true });

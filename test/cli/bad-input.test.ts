@@ -58,6 +58,20 @@ const BAD: [string[], RegExp][] = [
     ['seed', join(dir, 'seed.iso'), join(dir, 'missing.yaml')],
     /user-data file .*missing\.yaml does not exist/,
   ],
+  [
+    ['run', '--kernel', disk, '--mount', join(dir, 'no-such-dir')],
+    /host directory .*no-such-dir does not exist/,
+  ],
+  [['run', '--kernel', disk, '--mount', disk], /host path .*disk\.raw is not a directory/],
+  [
+    ['run', '--kernel', disk, '--mount', `${dir}:/x`, '--mount', `${userDataDir}:/x`],
+    /guest path \/x is mounted twice/,
+  ],
+  [['run', '--kernel', disk, '--mount', `${dir}:/x:rw,type=nfs`], /mount type 'nfs' is not known/],
+  [
+    ['create', 'mnt', '--image', disk, '--mount', join(dir, 'no-such-dir')],
+    /host directory .*no-such-dir does not exist/,
+  ],
 ];
 
 for (const [args, says] of BAD) {

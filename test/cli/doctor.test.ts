@@ -99,3 +99,26 @@ t.test('formatDoctor: missing pieces say which package to install', async (t) =>
   });
   t.match(noKvm, 'kvm device: /dev/kvm not usable (missing)');
 });
+
+t.test('doctor says which mount transports this host has, and what would add virtiofs', async (t) => {
+  const result = await execa(process.execPath, [cliPath, 'doctor', '--json'], { reject: false });
+  const facts = JSON.parse(result.stdout) as HostFacts;
+  if (process.getuid?.() === 0) {
+    t.same(
+      facts.mounts,
+      { virtiofsd: '/usr/lib/qemu/virtiofsd', virtiofs: true },
+      "Debian 12's virtiofsd, as root",
+    );
+    const human = await execa(process.execPath, [cliPath, 'doctor'], { reject: false });
+    t.match(human.stdout, '\nmounts: virtiofs (/usr/lib/qemu/virtiofsd) and 9p\n');
+  }
+  const base = { ...facts, warnings: [] };
+  t.match(
+    formatDoctor({ ...base, mounts: { virtiofsd: '/v', virtiofs: false } }),
+    'mounts: 9p only; virtiofs needs root',
+  );
+  t.match(
+    formatDoctor({ ...base, mounts: { virtiofs: false } }),
+    'mounts: 9p only; no virtiofs: no virtiofsd (Debian 12: qemu-system-common; newer: apt-get install virtiofsd)',
+  );
+});

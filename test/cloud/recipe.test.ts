@@ -2,7 +2,7 @@
 
 import { join } from 'node:path';
 import t from 'tap';
-import { userDataFor } from '../../lib/cloud/recipe.js';
+import { fstabEntry, userDataFor } from '../../lib/cloud/recipe.js';
 import type { ResolvedMachine } from '../../lib/machine/resolve.js';
 
 const withFile = (path: string) => ({ userData: { kind: 'file', path } }) as ResolvedMachine;
@@ -21,4 +21,23 @@ t.test('a user-data file: read byte for byte, or refused with a code and a fix',
     message: /user-data file .*d:ir is a directory/,
     hint: /existing user-data file/,
   });
+});
+
+t.test('the fstab entry of a mount: its tag, mount point, transport and access, nofail', async (t) => {
+  t.same(fstabEntry({ tag: 'm0', guest: '/src', transport: '9p', writable: false }), [
+    'm0',
+    '/src',
+    '9p',
+    'trans=virtio,version=9p2000.L,msize=524288,ro,nofail',
+    '0',
+    '0',
+  ]);
+  t.same(fstabEntry({ tag: 'm1', guest: '/out', transport: 'virtiofs', writable: true }), [
+    'm1',
+    '/out',
+    'virtiofs',
+    'rw,nofail',
+    '0',
+    '0',
+  ]);
 });

@@ -2,7 +2,7 @@
 
 import type { CommandModule } from 'yargs';
 import { ARCH_TABLE, ARCHES } from '../../arch/table.js';
-import type { ArchSupport, HostFacts } from '../../host/types.js';
+import type { ArchSupport, HostFacts, MountTransports } from '../../host/types.js';
 import { printJson, reportError } from '../output.js';
 
 interface DoctorArgs {
@@ -14,6 +14,15 @@ interface DoctorArgs {
 function runnableLine(support: ArchSupport): string {
   if (!support.runnable) return 'not runnable';
   return support.diskImages ? 'runnable: kernels and disk images' : 'runnable: kernels only, not disk images';
+}
+
+/** Which transports `--mount` has here, and what would add virtiofs. */
+function mountsLine(mounts: MountTransports): string {
+  if (mounts.virtiofs) return `virtiofs (${mounts.virtiofsd}) and 9p`;
+  const why = mounts.virtiofsd
+    ? `virtiofs needs root (${mounts.virtiofsd} sandboxes itself with namespaces)`
+    : 'no virtiofs: no virtiofsd (Debian 12: qemu-system-common; newer: apt-get install virtiofsd)';
+  return `9p only; ${why}`;
 }
 
 /** Human report: one block per architecture (can it run, and what to install), then warnings. Pure, for testing. */
@@ -31,6 +40,7 @@ export function formatDoctor(facts: HostFacts): string {
   if (facts.qemuUser !== undefined) {
     lines.push(`qemu user: ${facts.qemuUser} (QEMU drops to it from root once its files are open)`);
   }
+  if (facts.mounts) lines.push(`mounts: ${mountsLine(facts.mounts)}`);
   for (const arch of ARCHES) {
     const qemu = facts.qemu[arch];
     const support = facts.support[arch];

@@ -3,7 +3,7 @@
 import type { Argv } from 'yargs';
 import type { CloudGuestInput } from '../../cloud/machine-choice.js';
 
-/** --machine, --arch, --cpus, --memory, --disk-size, --port, --user-data, --accel, --firmware. */
+/** --machine, --arch, --cpus, --memory, --disk-size, --port, --user-data, --accel, --firmware, --mount. */
 export const guestOptions = <T>(y: Argv<T>) =>
   y
     .option('machine', { type: 'string', describe: 'a machine file (YAML) instead of an image' })
@@ -31,6 +31,12 @@ export const guestOptions = <T>(y: Argv<T>) =>
       describe:
         'bios, uefi (from QEMU firmware descriptors) or a firmware FILE (default: none for a kernel, else the arch’s)',
     })
+    .option('mount', {
+      type: 'string',
+      array: true,
+      describe:
+        'a host directory in the guest: HOST[:GUEST][:OPTIONS], OPTIONS ro or rw and type=virtiofs|9p|auto (default: same path, ro, auto); repeatable',
+    })
     .option('sandbox', {
       type: 'boolean',
       describe: 'run QEMU under its seccomp filter (default; --no-sandbox turns it off)',
@@ -52,6 +58,7 @@ export interface GuestArgs {
   'user-data'?: string | undefined;
   accel?: string | undefined;
   firmware?: string | undefined;
+  mount?: string[] | undefined;
   sandbox?: boolean | undefined;
   'run-as-root'?: boolean | undefined;
 }
@@ -67,6 +74,7 @@ export const guestInput = (args: GuestArgs): CloudGuestInput => ({
   userData: args['user-data'],
   accel: args.accel,
   firmware: args.firmware,
+  mounts: args.mount,
   sandbox: args.sandbox,
   runAsRoot: args['run-as-root'],
 });

@@ -85,6 +85,13 @@ export const inspectCommand = (setExit: (code: number) => void): CommandModule<o
           `type:     ${machineTypeText(instance.config.machineType)}`,
           `ports:    ${portsText(info)}`,
           `networks: user${info.networks.map((n) => `, private:${n}`).join('')}`,
+          ...(instance.config.mounts?.length
+            ? [
+                `mounts:   ${instance.config.mounts
+                  .map((m) => `${m.host} on ${m.guest} (${m.writable ? 'rw' : 'ro'}, ${m.transport})`)
+                  .join(', ')}`,
+              ]
+            : []),
           ...(info.ssh
             ? [`ssh:      ssh -p ${info.ssh.port} -i ${info.ssh.key} ${info.ssh.user}@${info.ssh.host}`]
             : []),

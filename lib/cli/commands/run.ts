@@ -175,6 +175,7 @@ async function run(args: RunArgs): Promise<number> {
         forwards: args.port,
         accel: args.accel,
         firmware: args.firmware,
+        mounts: args.mount,
         sandbox: args.sandbox,
         runAsRoot: args['run-as-root'],
       },

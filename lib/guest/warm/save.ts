@@ -135,6 +135,16 @@ export async function saveWarm(
           vmgenid: spec.arch === 'x86_64' ? randomUUID() : undefined,
         }),
         onPlan: (p) => {
+          // A clone could not get its host directories back: they are not part of the saved state.
+          if (p.shares?.length) {
+            throw new QlaunchError(
+              ErrorCode.WARM_UNSUPPORTED,
+              'warm images of guests with mounts are not supported',
+              {
+                hint: 'warm the guest without --mount (or mounts: in its machine file)',
+              },
+            );
+          }
           if (p.firmware?.kind === 'pflash') {
             throw new QlaunchError(
               ErrorCode.WARM_UNSUPPORTED,
