@@ -47,6 +47,10 @@ export function imageSource(input: ExportInput): { url: string; checksum?: strin
 export const containerDiskRef = (url: string): string | undefined =>
   url.startsWith('docker://') ? url.slice('docker://'.length) : undefined;
 
+/** A host directory the guest mounts, named for the list of what did not carry over. */
+export const mountWhat = (m: { host: string; guest: string; writable: boolean }): string =>
+  `mount ${m.host} on ${m.guest} (${m.writable ? 'rw' : 'ro'})`;
+
 /** What every target leaves behind the same way: qlaunch's own host-side settings and direct kernel boots. */
 export function commonDropped(input: ExportInput): NotCarried[] {
   const { machine } = input;

@@ -3,7 +3,14 @@
 import { ARCH_TABLE, type Arch } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { PortForward } from '../machine/spec.js';
-import { commonDropped, containerDiskRef, type ExportInput, imageSource, type NotCarried } from './input.js';
+import {
+  commonDropped,
+  containerDiskRef,
+  type ExportInput,
+  imageSource,
+  mountWhat,
+  type NotCarried,
+} from './input.js';
 
 type KubeObject = Record<string, unknown>;
 
@@ -89,6 +96,13 @@ function rootDisk(input: ExportInput, dropped: NotCarried[]): { volume: KubeObje
 export function toKubevirt(input: ExportInput): KubevirtExport {
   const { machine } = input;
   const dropped = commonDropped(input);
+  for (const mount of machine.mounts ?? []) {
+    dropped.push({
+      what: mountWhat(mount),
+      reason:
+        'KubeVirt shares a volume (a PersistentVolumeClaim, ConfigMap or Secret) over virtiofs, never a directory of this host: put its content in a PVC, add it under domain.devices.filesystems with virtiofs, and mount its tag in the guest',
+    });
+  }
   const name = machine.name;
   const architecture = KUBEVIRT_ARCH[machine.arch];
   if (architecture === undefined) {

@@ -3,7 +3,14 @@
 import { ARCH_TABLE } from '../arch/table.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { PortForward } from '../machine/spec.js';
-import { commonDropped, containerDiskRef, type ExportInput, imageSource, type NotCarried } from './input.js';
+import {
+  commonDropped,
+  containerDiskRef,
+  type ExportInput,
+  imageSource,
+  mountWhat,
+  type NotCarried,
+} from './input.js';
 
 export interface NomadExport {
   /** `{ Job: … }`, the API form of a job specification. */
@@ -23,6 +30,13 @@ const portLabel = (f: PortForward): string =>
 export function toNomad(input: ExportInput): NomadExport {
   const { machine } = input;
   const dropped = commonDropped(input);
+  for (const mount of machine.mounts ?? []) {
+    dropped.push({
+      what: mountWhat(mount),
+      reason:
+        "the qemu driver gives the guest no host directory, and a Nomad client's directories are its own: copy the content in through an artifact, or use a volume the guest reaches over the network",
+    });
+  }
   const source = imageSource(input);
   if (!source || containerDiskRef(source.url) !== undefined) {
     throw new QlaunchError(

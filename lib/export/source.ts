@@ -124,6 +124,9 @@ async function findMachine(
     name: config.name,
     firmware: config.firmware,
     machineType: config.machineType?.name ?? resolved.machineType,
+    ...(config.mounts !== undefined && {
+      mounts: config.mounts.map(({ host, guest, writable, type }) => ({ host, guest, writable, type })),
+    }),
   };
   const dropped: NotCarried[] = [
     {

@@ -275,3 +275,28 @@ t.test('a container disk, a firmware file and a direct kernel are carried or lis
     'Nomad lists the firmware file too',
   );
 });
+
+t.test(
+  'host directories the guest mounts are listed for both targets, with what to do instead',
+  async (t) => {
+    const input = await inputFor(
+      `${MACHINE}mounts:\n  - { host: /srv/src, guest: /src }\n  - { host: /srv/out, writable: true }\n`,
+    );
+    for (const [target, out] of [
+      ['kubevirt', toKubevirt(input)],
+      ['nomad', toNomad(input)],
+    ] as const) {
+      const mounts = out.dropped.filter((d) => d.what.startsWith('mount '));
+      t.same(
+        mounts.map((d) => d.what),
+        ['mount /srv/src on /src (ro)', 'mount /srv/out on /srv/out (rw)'],
+        `${target} lists each mount`,
+      );
+      t.ok(
+        mounts.every((d) => d.reason.length > 40),
+        `${target} says why and what to do instead`,
+      );
+    }
+    t.match(toKubevirt(input).dropped.find((d) => d.what.startsWith('mount '))?.reason, /virtiofs.*PVC/);
+  },
+);
