@@ -218,7 +218,8 @@ const WARM_FIXED = [
 
 /** Refuses what a warm image cannot take: changed hardware, another cloud-init, private networks. */
 export function checkWarmInput(input: CreateInstanceInput, image: string): void {
-  const fixed: string[] = WARM_FIXED.filter((key) => input[key] !== undefined);
+  const given = (value: unknown) => (Array.isArray(value) ? value.length > 0 : value !== undefined);
+  const fixed: string[] = WARM_FIXED.filter((key) => given(input[key]));
   if ((input.networks ?? []).length > 0) fixed.push('networks');
   if (fixed.length === 0) return;
   throw new QlaunchError(

@@ -145,11 +145,13 @@ t.test('image warm, ls, inspect, run, and the refusals', async (t) => {
         '2',
         '--network',
         'private:lan',
+        '--mount',
+        runtime,
       ]);
       t.equal(changed.exitCode, 1);
       t.match(
         changed.stderr,
-        /instance dev2: cpus, networks cannot change for warm image w1[\s\S]*warm the image again/,
+        /instance dev2: cpus, mounts, networks cannot change for warm image w1[\s\S]*warm the image again/,
       );
       t.notOk(existsSync(join(home, 'instances', 'dev2')), 'nothing of it is left');
 
