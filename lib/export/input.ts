@@ -47,9 +47,12 @@ export function imageSource(input: ExportInput): { url: string; checksum?: strin
 export const containerDiskRef = (url: string): string | undefined =>
   url.startsWith('docker://') ? url.slice('docker://'.length) : undefined;
 
-/** A host directory the guest mounts, named for the list of what did not carry over. */
-export const mountWhat = (m: { host: string; guest: string; writable: boolean }): string =>
-  `mount ${m.host} on ${m.guest} (${m.writable ? 'rw' : 'ro'})`;
+/** Each host directory the guest mounts, listed with the target's `reason` (none carries a host's directory). */
+export const droppedMounts = (input: ExportInput, reason: string): NotCarried[] =>
+  (input.machine.mounts ?? []).map((m) => ({
+    what: `mount ${m.host} on ${m.guest} (${m.writable ? 'rw' : 'ro'})`,
+    reason,
+  }));
 
 /** What every target leaves behind the same way: qlaunch's own host-side settings and direct kernel boots. */
 export function commonDropped(input: ExportInput): NotCarried[] {

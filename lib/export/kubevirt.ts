@@ -6,9 +6,9 @@ import type { PortForward } from '../machine/spec.js';
 import {
   commonDropped,
   containerDiskRef,
+  droppedMounts,
   type ExportInput,
   imageSource,
-  mountWhat,
   type NotCarried,
 } from './input.js';
 
@@ -96,13 +96,12 @@ function rootDisk(input: ExportInput, dropped: NotCarried[]): { volume: KubeObje
 export function toKubevirt(input: ExportInput): KubevirtExport {
   const { machine } = input;
   const dropped = commonDropped(input);
-  for (const mount of machine.mounts ?? []) {
-    dropped.push({
-      what: mountWhat(mount),
-      reason:
-        'KubeVirt shares a volume (a PersistentVolumeClaim, ConfigMap or Secret) over virtiofs, never a directory of this host: put its content in a PVC, add it under domain.devices.filesystems with virtiofs, and mount its tag in the guest',
-    });
-  }
+  dropped.push(
+    ...droppedMounts(
+      input,
+      'KubeVirt shares a volume (a PersistentVolumeClaim, ConfigMap or Secret) over virtiofs, never a directory of this host: put its content in a PVC, add it under domain.devices.filesystems with virtiofs, and mount its tag in the guest',
+    ),
+  );
   const name = machine.name;
   const architecture = KUBEVIRT_ARCH[machine.arch];
   if (architecture === undefined) {

@@ -6,9 +6,9 @@ import type { PortForward } from '../machine/spec.js';
 import {
   commonDropped,
   containerDiskRef,
+  droppedMounts,
   type ExportInput,
   imageSource,
-  mountWhat,
   type NotCarried,
 } from './input.js';
 
@@ -30,13 +30,12 @@ const portLabel = (f: PortForward): string =>
 export function toNomad(input: ExportInput): NomadExport {
   const { machine } = input;
   const dropped = commonDropped(input);
-  for (const mount of machine.mounts ?? []) {
-    dropped.push({
-      what: mountWhat(mount),
-      reason:
-        "the qemu driver gives the guest no host directory, and a Nomad client's directories are its own: copy the content in through an artifact, or use a volume the guest reaches over the network",
-    });
-  }
+  dropped.push(
+    ...droppedMounts(
+      input,
+      "the qemu driver gives the guest no host directory, and a Nomad client's directories are its own: copy the content in through an artifact, or use a volume the guest reaches over the network",
+    ),
+  );
   const source = imageSource(input);
   if (!source || containerDiskRef(source.url) !== undefined) {
     throw new QlaunchError(

@@ -1,26 +1,14 @@
 // virtiofsd is a process of its VM: a kernel guest with a virtiofs and a 9p mount, its launcher SIGKILLed, leaves
 // no QEMU and no virtiofsd behind. (The tiny guest has no 9p/virtiofs modules: this is about the host side.)
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { alive, holdingTiny, pollUntil, shortTempDir } from '../fixtures/guests.js';
+import { alive, holdingTiny, pollUntil, processesMentioning, shortTempDir } from '../fixtures/guests.js';
 
 t.setTimeout(180_000);
 
 const launchModule = new URL('../../lib/guest/launch.ts', import.meta.url).href;
-
-const processesMentioning = (text: string): number[] =>
-  readdirSync('/proc')
-    .filter((pid) => /^\d+$/.test(pid))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 
 t.test('SIGKILL of the launcher: QEMU and every virtiofsd are gone', async (t) => {
   const base = shortTempDir(t);

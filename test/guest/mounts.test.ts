@@ -17,25 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { launch } from '../../lib/guest/launch.js';
-import { alive, shortTempDir, testHome, useEnv } from '../fixtures/guests.js';
+import { alive, processesMentioning, shortTempDir, testHome, useEnv } from '../fixtures/guests.js';
 
 t.setTimeout(900_000);
 
 const sha = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
-
-/** Every process whose command line mentions `text` (a test's unique temp path). */
-function processesMentioning(text: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 /** A world-traversable temp dir (QEMU serves 9p as an unprivileged user), removed after the test. */
 function sharedTempDir(t: { teardown: (fn: () => void) => void }): string {

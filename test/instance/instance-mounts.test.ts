@@ -16,22 +16,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { Instance } from '../../lib/instance/instance.js';
-import { alive, cliPath, testHome } from '../fixtures/guests.js';
+import { alive, cliPath, processesMentioning, testHome } from '../fixtures/guests.js';
 
 t.setTimeout(1_200_000);
-
-/** Every process whose command line mentions `text`. */
-const processesMentioning = (text: string): number[] =>
-  readdirSync('/proc')
-    .filter((pid) => /^\d+$/.test(pid))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 
 t.test('an instance keeps its mounts across stop and start; nothing is left after stop', async (t) => {
   const home = await testHome();
