@@ -40,13 +40,18 @@ export const putAscii = (
   text: string,
   fill = 0x20,
 ): void => {
-  for (let i = 0; i < length; i++) buf[offset + i] = i < text.length ? text.charCodeAt(i) & 0xff : fill;
+  const n = Math.min(text.length, length);
+  for (let i = 0; i < n; i++) buf[offset + i] = text.charCodeAt(i) & 0xff;
+  buf.fill(fill, offset + n, offset + length);
 };
 
 /** Writes `text` as UCS-2 big-endian into a `length`-byte field padded with UCS-2 spaces. */
 export const putUcs2BE = (buf: Uint8Array, offset: number, length: number, text: string): void => {
-  for (let i = 0; i + 1 < length; i += 2)
-    putU16BE(buf, offset + i, i / 2 < text.length ? text.charCodeAt(i / 2) : 0x20);
+  for (let i = 0; i + 1 < length; i += 2) {
+    const unit = i / 2 < text.length ? text.charCodeAt(i / 2) : 0x20;
+    buf[offset + i] = unit >>> 8;
+    buf[offset + i + 1] = unit & 0xff;
+  }
   // An odd-length field (the 37-byte file identifiers) ends with one zero byte.
   if (length % 2 === 1) buf[offset + length - 1] = 0;
 };

@@ -6,6 +6,8 @@ import { MEDIA_DESCRIPTOR } from './fat-boot.js';
 export class FatTable {
   private readonly entries: Uint32Array;
   private readonly eoc: number;
+  /** Entries past this one are free (zero), so encoding stops here. */
+  private end = 2;
 
   constructor(
     readonly bits: 12 | 16,
@@ -21,16 +23,18 @@ export class FatTable {
   /** Chains `count` clusters from `first` (contiguous), ending with end-of-chain. */
   chain(first: number, count: number): void {
     for (let i = 0; i < count; i++) this.entries[first + i] = i === count - 1 ? this.eoc : first + i + 1;
+    this.end = Math.max(this.end, first + count);
   }
 
-  /** Encodes the table into `out` (one FAT copy, already zeroed). */
+  /** Encodes the table into `out` (one FAT copy, already zeroed: free entries are left as they are). */
   encodeInto(out: Uint8Array): void {
     if (this.bits === 16) {
-      for (const [n, v] of this.entries.entries()) putU16LE(out, n * 2, v);
+      for (let n = 0; n < this.end; n++) putU16LE(out, n * 2, this.entries[n]!);
       return;
     }
     // FAT12: two entries share three bytes, the odd one in the high nibbles.
-    for (const [n, v] of this.entries.entries()) {
+    for (let n = 0; n < this.end; n++) {
+      const v = this.entries[n]!;
       const at = (n * 3) >> 1;
       if (n % 2 === 0) {
         out[at] = v & 0xff;

@@ -18,6 +18,7 @@ import { chooseGeometry, clustersFor, planDir } from './fat-plan.js';
 import { FatTable } from './fat-table.js';
 import { resolveSeedDate } from './seed-date.js';
 import { allDirs, buildSeedTree, type SeedFile, type SeedNode } from './seed-tree.js';
+import { denseImage, type SparseImage } from './sparse-image.js';
 
 export interface FatOptions {
   /** Volume label, upper-cased as DOS expects. Default 'CIDATA'. */
@@ -69,15 +70,17 @@ const dotEntries = (self: number, parent: number, stamp: DosStamp): Uint8Array[]
   shortEntry({ name: blank('..'), attr: ATTR_DIRECTORY, cluster: parent, size: 0, stamp }),
 ];
 
-/** Builds the image; identical files, options and date give identical bytes. */
-export const buildFat = (files: readonly SeedFile[], options: FatOptions = {}): Uint8Array => {
+/**
+ * Builds the image as the bytes up to the end of the last cluster in use (boot sector, FATs, root directory,
+ * content); the free clusters after it are zeros. Identical files, options and date give identical bytes.
+ */
+export const buildSparseFat = (files: readonly SeedFile[], options: FatOptions = {}): SparseImage => {
   const label = checkLabel(options.label ?? DEFAULT_FAT_LABEL);
   checkSerial(options.serial);
   const stamp = dosStamp(resolveSeedDate(options.date));
   const tree = buildSeedTree(files, { nameRule: fatNameRule, nameKey: (name) => name.toUpperCase() });
   const plans = allDirs(tree).map((node, i) => planDir(node, i === 0));
   const g = chooseGeometry(plans, options.size);
-  const image = new Uint8Array(g.totalSectors * FAT_SECTOR);
   const table = new FatTable(g.fatBits, g.clusterCount);
 
   // Clusters are handed out in tree order, each file and directory contiguous; the root owns none.
@@ -95,6 +98,9 @@ export const buildFat = (files: readonly SeedFile[], options: FatOptions = {}): 
   }
   const clusterOffset = (cluster: number): number =>
     (g.dataSector + (cluster - 2) * g.sectorsPerCluster) * FAT_SECTOR;
+  // Only the used part is allocated: touching a mostly empty MiB cost more than building the volume.
+  const used = clusterOffset(next);
+  const image = new Uint8Array(used);
 
   const parentCluster = new Map<SeedNode, number>();
   for (const [i, plan] of plans.entries()) {
@@ -122,18 +128,18 @@ export const buildFat = (files: readonly SeedFile[], options: FatOptions = {}): 
     for (const [k, entry] of entries.entries()) image.set(entry, at + k * 32);
   }
 
-  for (let copy = 0; copy < g.fatCount; copy++) {
-    const at = (g.reservedSectors + copy * g.fatSectors) * FAT_SECTOR;
-    table.encodeInto(image.subarray(at, at + g.fatSectors * FAT_SECTOR));
-  }
+  const fatAt = g.reservedSectors * FAT_SECTOR;
+  const fatBytes = g.fatSectors * FAT_SECTOR;
+  table.encodeInto(image.subarray(fatAt, fatAt + fatBytes));
+  for (let copy = 1; copy < g.fatCount; copy++)
+    image.copyWithin(fatAt + copy * fatBytes, fatAt, fatAt + fatBytes);
   image.set(bootSector({ geometry: g, label, serial: 0 }), 0);
   // The serial only has to tell volumes apart: a hash of the bytes in use (the rest is zeros) keeps it reproducible
   // without hashing a mostly empty image.
-  const used = clusterOffset(next);
-  putU32LE(
-    image,
-    39,
-    options.serial ?? createHash('sha256').update(image.subarray(0, used)).digest().readUInt32LE(0),
-  );
-  return image;
+  putU32LE(image, 39, options.serial ?? createHash('sha256').update(image).digest().readUInt32LE(0));
+  return { head: image, size: g.totalSectors * FAT_SECTOR };
 };
+
+/** The whole image in one array (see buildSparseFat). */
+export const buildFat = (files: readonly SeedFile[], options: FatOptions = {}): Uint8Array =>
+  denseImage(buildSparseFat(files, options));

@@ -1,12 +1,14 @@
 // NoCloud seed images: the cloud-init files on an ISO 9660 or VFAT volume, built in memory and written atomically.
 
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, lstat, open, rename, rm } from 'node:fs/promises';
+import { closeSync, fsync, ftruncateSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
-import { buildFat } from './fat.js';
+import { buildSparseFat } from './fat.js';
 import { buildIso9660 } from './iso9660.js';
 import type { SeedData, SeedFile } from './seed-tree.js';
+import { denseImage, type SparseImage } from './sparse-image.js';
 
 export type SeedFilesystem = 'iso9660' | 'vfat';
 
@@ -51,20 +53,26 @@ const seedFiles = (files: NoCloudFiles): SeedFile[] => {
   });
 };
 
-/** Builds the whole seed image in memory; nothing touches the disk. */
-export const buildSeedImage = (seed: NoCloudSeed): Uint8Array => {
+/** Builds the seed image in memory as its used bytes and full size (see SparseImage); nothing touches the disk. */
+export const buildSparseSeedImage = (seed: NoCloudSeed): SparseImage => {
   const files = seedFiles(seed.files);
   const filesystem = seed.filesystem ?? 'iso9660';
   const options = {
     ...(seed.label === undefined ? {} : { label: seed.label }),
     ...(seed.date === undefined ? {} : { date: seed.date }),
   };
-  if (filesystem === 'iso9660') return buildIso9660(files, options);
-  if (filesystem === 'vfat') return buildFat(files, options);
+  if (filesystem === 'iso9660') {
+    const head = buildIso9660(files, options);
+    return { head, size: head.length };
+  }
+  if (filesystem === 'vfat') return buildSparseFat(files, options);
   throw new QlaunchError(ErrorCode.SEED_INVALID, `Unknown seed filesystem ${JSON.stringify(filesystem)}`, {
     hint: "Use 'iso9660' or 'vfat'.",
   });
 };
+
+/** Builds the whole seed image in memory, zeros included; nothing touches the disk. */
+export const buildSeedImage = (seed: NoCloudSeed): Uint8Array => denseImage(buildSparseSeedImage(seed));
 
 /** The fix for a failed write, by errno code. */
 export const writeHint = (path: string, code: unknown): string => {
@@ -114,13 +122,28 @@ export interface WriteOptions {
   what?: string | undefined;
 }
 
+const fsyncFd = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+
+/** Runs `fn`, undefined if it throws: for checks and clean-ups whose own failure changes nothing. */
+const quietly = <T>(fn: () => T): T | undefined => {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+};
+
+const isSparse = (data: Uint8Array | SparseImage): data is SparseImage => !(data instanceof Uint8Array);
+
 /**
  * Writes `data` to `path` with mode 0600 (seeds carry SSH keys and passwords): a temporary file in the
- * same directory, then rename, so readers see the old file or the whole new one, never a part.
+ * same directory, then rename, so readers see the old file or the whole new one, never a part. A sparse
+ * image's zero tail is made by extending the file (a hole), not written.
  */
 export const writeFileAtomic = async (
   path: string,
-  data: Uint8Array,
+  data: Uint8Array | SparseImage,
   options: WriteOptions = {},
 ): Promise<void> => {
   const durable = options.durable ?? true;
@@ -132,8 +155,10 @@ export const writeFileAtomic = async (
     });
   }
   const target = resolve(path);
+  // Synchronous calls: these files are small, and each async call's thread-pool round trip costs more than the
+  // system call itself (most of the write on a loaded host). Only fsync, which waits on the disk, stays async.
   // A rename would replace a device node, FIFO or socket itself: never do that.
-  const existing = await lstat(target).catch(() => undefined);
+  const existing = quietly(() => lstatSync(target));
   if (existing && !existing.isFile() && !existing.isSymbolicLink() && !existing.isDirectory()) {
     throw new QlaunchError(
       ErrorCode.SEED_WRITE,
@@ -143,20 +168,22 @@ export const writeFileAtomic = async (
       },
     );
   }
+  const bytes = isSparse(data) ? data.head : data;
   // Cut the name so the temporary one stays within NAME_MAX (255 bytes), even for long multi-byte names.
   const hidden = `.${basename(target).slice(0, 60)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const temp = join(dirname(target), hidden);
-  let handle: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    handle = await open(temp, 'wx', 0o600);
-    await handle.writeFile(data);
-    if (durable) await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(temp, target);
+    fd = openSync(temp, 'wx', 0o600);
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    if (isSparse(data) && data.size > bytes.length) ftruncateSync(fd, data.size);
+    if (durable) await fsyncFd(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, target);
   } catch (error) {
-    await handle?.close().catch(() => undefined);
-    await rm(temp, { force: true }).catch(() => undefined);
+    if (fd !== undefined) quietly(() => closeSync(fd!));
+    quietly(() => rmSync(temp, { force: true }));
     const code = (error as NodeJS.ErrnoException).code;
     throw new QlaunchError(
       ErrorCode.SEED_WRITE,
@@ -180,5 +207,5 @@ export const writeSeedImage = async (
   seed: NoCloudSeed,
   options: WriteOptions = {},
 ): Promise<void> => {
-  await writeFileAtomic(path, buildSeedImage(seed), options);
+  await writeFileAtomic(path, buildSparseSeedImage(seed), options);
 };

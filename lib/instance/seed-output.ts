@@ -6,6 +6,7 @@ import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { specialKind, writeFileAtomic } from '../cidata/seed.js';
 import { otherVolume, recogniseSeedVolume } from '../cidata/seed-volume.js';
+import type { SparseImage } from '../cidata/sparse-image.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { archiveKind, isPaddedText, looksLikeText } from '../image/disk-check.js';
 import { type ImageBytes, inspectImage } from '../image/format-inspect.js';
@@ -177,7 +178,7 @@ export async function checkSeedOutput(path: string, options: SeedOutputOptions =
 /** Checks `path` (see checkSeedOutput) and writes `image` there atomically; returns the path written. */
 export async function writeSeedOutput(
   path: string,
-  image: Uint8Array,
+  image: Uint8Array | SparseImage,
   options: SeedOutputOptions = {},
 ): Promise<string> {
   const target = await checkSeedOutput(path, options);

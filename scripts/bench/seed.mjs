@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSeedImage, writeFileAtomic } from '../../dist/lib/cidata/seed.js';
+import { buildSparseSeedImage, writeFileAtomic } from '../../dist/lib/cidata/seed.js';
 import { compare } from './compare.mjs';
 
 const cli = fileURLToPath(new URL('../../dist/bin/qlaunch.js', import.meta.url));
@@ -55,10 +55,11 @@ try {
         },
         {
           name: 'in-process writer',
-          // Read, build and write atomically (no fsync, as cloud-localds): what `qlaunch seed` does once started.
+          // Read, build and write atomically (no fsync, as cloud-localds): what `qlaunch seed` does once started,
+          // including its sparse form (a FAT image's free tail becomes a hole, as cloud-localds' truncate makes).
           run: async () => {
             const read = (name) => readFileSync(input(name), 'utf8');
-            const image = buildSeedImage({
+            const image = buildSparseSeedImage({
               filesystem: fs,
               files: {
                 'user-data': read('user-data'),

@@ -60,6 +60,17 @@ t.test('replaces an existing file atomically', async (t) => {
   t.equal((await stat(`${dir}/seed.iso`)).mode & 0o777, 0o600);
 });
 
+t.test('a VFAT seed written sparse reads back as every byte of the image, zero tail included', async (t) => {
+  const dir = t.testdir();
+  const vfat: NoCloudSeed = { ...SEED, filesystem: 'vfat' };
+  await writeSeedImage(`${dir}/seed.img`, vfat);
+  const whole = buildSeedImage(vfat);
+  t.equal((await stat(`${dir}/seed.img`)).size, whole.length, 'full size: 1 MiB');
+  t.same(await readFile(`${dir}/seed.img`), Buffer.from(whole));
+  await writeFileAtomic(`${dir}/small`, { head: Uint8Array.of(1, 2), size: 5 });
+  t.same(await readFile(`${dir}/small`), Buffer.from([1, 2, 0, 0, 0]));
+});
+
 t.test('bad seeds are refused before anything is written', async (t) => {
   const dir = t.testdir();
   const bad: [string, NoCloudSeed, string][] = [

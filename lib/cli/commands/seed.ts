@@ -93,7 +93,8 @@ export const seedCommand = (setExit: (code: number) => void): CommandModule<obje
   handler: async (args) => {
     try {
       const { loadSeedInputs } = await import('../../cidata/seed-inputs.js');
-      const { buildSeedImage } = await import('../../cidata/seed.js');
+      const { buildSparseSeedImage } = await import('../../cidata/seed.js');
+      const { denseImage } = await import('../../cidata/sparse-image.js');
       const { checkSeedOutput, writeSeedOutput } = await import('../../instance/seed-output.js');
       const toStdout = args.output === '-';
       if (toStdout && args.json) {
@@ -113,8 +114,8 @@ export const seedCommand = (setExit: (code: number) => void): CommandModule<obje
         sshKeys: args['ssh-key'],
       });
       const filesystem = args.filesystem as 'iso9660' | 'vfat';
-      const image = buildSeedImage({ files: loaded.files, filesystem });
-      if (toStdout) await writeStdout(image);
+      const image = buildSparseSeedImage({ files: loaded.files, filesystem });
+      if (toStdout) await writeStdout(denseImage(image));
       else await writeSeedOutput(args.output, image, { force: args.force });
       const files = Object.entries(loaded.files).map(([name, data]) => ({
         name,
@@ -124,13 +125,13 @@ export const seedCommand = (setExit: (code: number) => void): CommandModule<obje
         printJson({
           output: args.output,
           filesystem,
-          bytes: image.byteLength,
+          bytes: image.size,
           instanceId: loaded.instanceId,
           userData: loaded.userDataKind,
           files,
         });
       } else {
-        const kib = Math.ceil(image.byteLength / 1024);
+        const kib = Math.ceil(image.size / 1024);
         // With the image on stdout, the summary goes to stderr (as cloud-localds' own).
         (toStdout ? process.stderr : process.stdout).write(
           `wrote ${toStdout ? 'standard output' : args.output} (${filesystem}, ${kib} KiB, instance-id ${loaded.instanceId}): ${files.map((f) => f.name).join(', ')}\n`,
