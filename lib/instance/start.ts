@@ -163,7 +163,7 @@ export async function bootInstance(
       });
   const machineType = await pinForStart(config, paths, host.binary, options);
   let current: InstanceConfig = { ...config, machineType };
-  const restore = restoring ? await warm.start(current, paths) : undefined;
+  const restore = restoring ? warm.start(current, paths) : undefined;
   const spec = restore?.spec ?? instanceSpec(current, paths);
   // Firmware is found once per start; an instance keeps its own UEFI variable store across boots.
   const firmware = await firmwareFor(spec, host.binary, paths.nvram, { logger, keepExistingNvram: true });

@@ -3,10 +3,10 @@
 
 import { closeSync, constants, openSync } from 'node:fs';
 import { chmod, copyFile, stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { WARM_FILES } from '../guest/warm/files.js';
-import type { WarmRecord } from '../guest/warm/record.js';
+import { type WarmRecord, warmLayerPath } from '../guest/warm/record.js';
 import { createOverlay } from '../image/qemu-img.js';
 import type { PortForward, VmSpec } from '../machine/spec.js';
 import type { ArgvPlan } from '../qemu/argv.js';
@@ -15,17 +15,6 @@ import type { InstanceConfig } from './config.js';
 import type { InstancePaths } from './layout.js';
 
 const QEMU_FIRST_MAC = '52:54:00:12:34:56';
-
-/** The absolute path of a warm image's layer. */
-export const warmLayer = (record: WarmRecord, dir: string): string => {
-  const layer = record.layers[0]?.path;
-  if (layer === undefined) {
-    throw new QlaunchError(ErrorCode.WARM_INVALID, `warm image ${dir} records no disk layer`, {
-      hint: 'warm it again',
-    });
-  }
-  return isAbsolute(layer) ? layer : join(dir, layer);
-};
 
 /**
  * Lays down a warm instance's own files in its (new, locked) directory — an overlay on the warm layer, a copy of the
@@ -37,7 +26,7 @@ export async function createWarmFiles(
   paths: InstancePaths,
 ): Promise<InstanceConfig> {
   const { dir, record } = warm;
-  const layer = warmLayer(record, dir);
+  const layer = warmLayerPath(record, dir);
   await createOverlay(layer, 'qcow2', paths.overlay, { ownLayer: true });
   // The seed is one of the saved devices: the instance keeps its own copy, read again on every cold start.
   await copyPrivate(join(dir, WARM_FILES.seed), paths.seed);
@@ -109,7 +98,7 @@ export async function readWarmSource(config: InstanceConfig) {
   const record = await readWarmRecord(warm.dir).catch((error: unknown) => {
     throw notStarted(`cannot be read: ${(error as Error).message}`, error);
   });
-  const layer = warmLayer(record, warm.dir);
+  const layer = warmLayerPath(record, warm.dir);
   if (layer !== config.base?.path || !(await stat(layer).catch(() => undefined))?.isFile()) {
     throw notStarted("no longer holds the layer the instance's disk stands on");
   }

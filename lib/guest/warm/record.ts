@@ -1,6 +1,7 @@
 // warm.json: what a warm image was saved from (QEMU, machine type, CPU, devices, disk layers, SSH identity), derived
 // from the argv plan the guest was launched with, and read back checked. Pure.
 
+import { isAbsolute, join } from 'node:path';
 import { ARCH_TABLE, ARCHES, type Arch } from '../../arch/table.js';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import type { ResolvedMachine } from '../../machine/resolve.js';
@@ -83,6 +84,12 @@ export function deviceList(plan: ArgvPlan, machineType: string): string[] {
     memoryFile: plan.memoryFile && { path: '<ram>', share: false },
     vmgenid: plan.vmgenid && '<guid>',
   }).args;
+}
+
+/** The absolute path of the image's own disk layer: the first of the chain (parseWarmRecord requires one). */
+export function warmLayerPath(record: WarmRecord, dir: string): string {
+  const [own] = record.layers as [WarmLayer, ...WarmLayer[]];
+  return isAbsolute(own.path) ? own.path : join(dir, own.path);
 }
 
 /** The record of a guest launched with `plan` and saved as `facts` say. */

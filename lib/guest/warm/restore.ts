@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, isAbsolute, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import { GUEST_FILES } from '../../files.js';
@@ -25,7 +25,7 @@ import { startThrowaway } from '../throwaway.js';
 import { checkWarmCompat } from './compat.js';
 import { WARM_FILES } from './files.js';
 import { loadDeviceState } from './migrate.js';
-import { cpuModelOf, deviceList, parseWarmRecord, type WarmRecord } from './record.js';
+import { cpuModelOf, deviceList, parseWarmRecord, type WarmRecord, warmLayerPath } from './record.js';
 
 export interface RestoreOptions
   extends Pick<
@@ -139,7 +139,6 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
   options.onProgress?.(
     `restoring ${basename(dir)} (${record.arch}, ${record.cpus} vCPU, ${record.memoryMiB} MiB, saved ${record.saved})`,
   );
-  const layer = record.layers[0]?.path ?? WARM_FILES.layer;
   const runDir = await createRunDir();
   const keep = options.keep ?? false;
   let stateFd: number | undefined;
@@ -147,7 +146,7 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
     step('checked');
     const overlay = join(runDir, GUEST_FILES.overlay);
     const knownHosts = join(runDir, GUEST_FILES.knownHosts);
-    await createOverlay(isAbsolute(layer) ? layer : join(dir, layer), 'qcow2', overlay, { ownLayer: true });
+    await createOverlay(warmLayerPath(record, dir), 'qcow2', overlay, { ownLayer: true });
     stateFd = openSync(join(dir, WARM_FILES.state), 'r');
     const fd = stateFd;
     const spec = cloneSpec(record, dir, overlay);
