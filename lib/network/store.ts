@@ -3,6 +3,7 @@
 
 import { readdir, rm } from 'node:fs/promises';
 import { ErrorCode, QlaunchError } from '../errors.js';
+import { PRIVATE_NET_NAME } from '../machine/private-net.js';
 import { didYouMean } from '../machine/suggest.js';
 import { hostRoutes } from './host-routes.js';
 import { withNetworksLock } from './lock.js';
@@ -38,8 +39,9 @@ const dirOf = (options: NetworkStoreOptions): string => options.dir ?? networksD
 async function networkNames(dir: string): Promise<string[]> {
   const entries = await readdir(dir).catch(() => [] as string[]);
   return entries
-    .filter((file) => file.endsWith('.json') && !file.startsWith('.'))
+    .filter((file) => file.endsWith('.json'))
     .map((file) => file.slice(0, -'.json'.length))
+    .filter((name) => PRIVATE_NET_NAME.test(name))
     .sort();
 }
 
@@ -201,5 +203,22 @@ export async function leaveNetwork(
     if (!record?.members[member]) return;
     const { [member]: _left, ...members } = record.members;
     await writeNetworkRecord(path, { ...record, members });
+  });
+}
+
+/** Free instance `member`'s addresses on every network in the directory (damaged records are left alone). */
+export async function leaveAllNetworks(member: string, options: NetworkStoreOptions = {}): Promise<string[]> {
+  const dir = dirOf(options);
+  return withNetworksLock(dir, async () => {
+    const left: string[] = [];
+    for (const name of await networkNames(dir)) {
+      const path = networkPath(dir, name);
+      const record = await readNetworkRecord(path).catch(() => undefined);
+      if (!record?.members[member]) continue;
+      const { [member]: _left, ...members } = record.members;
+      await writeNetworkRecord(path, { ...record, members });
+      left.push(name);
+    }
+    return left;
   });
 }
