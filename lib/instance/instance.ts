@@ -91,6 +91,11 @@ export class Instance {
     } catch (error) {
       // Unfinished (no config) or damaged (a config that does not parse): removable all the same.
       const dir = instancePaths(name, options.root).dir;
+      if (isUnusable(error) && !(await stat(dir).catch(() => undefined))) {
+        // No directory, yet a network may still hold an address for the name (its directory removed by hand).
+        const left = await leaveAllNetworks(name, { dir: networksDirFor(dirname(dir)) });
+        if (left.length > 0) return;
+      }
       if (!isUnusable(error) || !(await stat(dir).catch(() => undefined))) throw error;
       await destroyUnusable(name, { ...options, logger: options.logger ?? silentLogger });
       return;

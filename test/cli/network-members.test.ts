@@ -128,4 +128,12 @@ t.test('a create that fails gives back the addresses it took', async (t) => {
   t.same((await networkJson(home, 'lab')).members, {}, 'the address on lab was given back');
   const ls = JSON.parse((await cli(home, ['ls', '--json'])).stdout);
   t.same(ls, [], 'no instance left');
+
+  // A member whose instance directory is gone (removed by hand): `rm NAME` still gives its address back.
+  await joinNetwork('lab', 'ghost', '02:00:00:00:00:aa', { dir });
+  await ok(t, home, ['rm', 'ghost']);
+  t.same((await networkJson(home, 'lab')).members, {});
+  const unknown = await cli(home, ['rm', 'ghost']);
+  t.equal(unknown.exitCode, 1, 'a name nothing knows is still an error');
+  t.match(unknown.stderr, /no instance named ghost/);
 });
