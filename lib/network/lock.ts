@@ -6,6 +6,7 @@ import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, QlaunchError } from '../errors.js';
+import { notADirectory } from '../image/store-location.js';
 import { bindSocketLock, releaseSocketLock, socketLockName } from '../socket-lock.js';
 
 /** The secret key file in a networks directory; its dot keeps it out of the record names. */
@@ -32,9 +33,15 @@ async function lockKey(dir: string): Promise<string> {
   return (await readFile(path, 'utf8')).trim();
 }
 
+/** A file where the networks directory belongs: never ours to delete. */
+export const networksNotDirectory = (dir: string): QlaunchError =>
+  notADirectory(dir, 'its private networks', `mv ${dir} ${dir}.moved`);
+
 /** Run `work` holding the lock of networks directory `dir` (made 0700 if missing); waits while another holds it. */
 export async function withNetworksLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'EEXIST' || error.code === 'ENOTDIR' ? networksNotDirectory(dir) : error;
+  });
   const address = socketLockName(dir, await lockKey(dir));
   const deadline = Date.now() + WAIT_MS;
   let server = await bindSocketLock(address);

@@ -1,12 +1,13 @@
 // A private network's record (`<qlaunch home>/networks/NAME.json`): its subnet and its members' addresses and MACs.
 
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../cidata/seed.js';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { qlaunchHome } from '../image/store-location.js';
 import { PRIVATE_NET_NAME } from '../machine/private-net.js';
+import { networksNotDirectory } from './lock.js';
 import { parseSubnet } from './subnet.js';
 
 const member = z.object({ address: z.string(), mac: z.string() });
@@ -57,6 +58,7 @@ export async function readNetworkRecord(path: string): Promise<NetworkRecord | u
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw networksNotDirectory(dirname(path));
     throw error;
   }
   let value: unknown;

@@ -151,3 +151,17 @@ t.test('concurrent joins from separate processes never share an address', async 
     addresses,
   );
 });
+
+t.test('a file where the networks directory belongs: named, never removed', async (t) => {
+  const dir = join(t.testdir({ networks: 'my notes\n' }), 'networks');
+  const fix = /qlaunch does not delete files it did not make/;
+  await t.rejects(createNetwork('lab', {}, { dir, routes: [] }), {
+    code: 'PATH_NOT_DIRECTORY',
+    message: `${dir} is a file, not a directory: qlaunch keeps its private networks there`,
+    hint: fix,
+  });
+  await t.rejects(joinNetwork('lab', 'pa', MAC(1), { dir, routes: [] }), { code: 'PATH_NOT_DIRECTORY' });
+  await t.rejects(getNetwork('lab', { dir }), { code: 'PATH_NOT_DIRECTORY', hint: fix });
+  t.same(await listNetworks({ dir }), { networks: [], broken: [] });
+  t.equal(readFileSync(dir, 'utf8'), 'my notes\n');
+});
