@@ -155,3 +155,9 @@ export function lowestFreeAddress(subnet: Subnet, used: readonly string[]): stri
 
 /** The member addresses a subnet holds (all host addresses but the reserved one). */
 export const memberCapacity = (subnet: Subnet): number => 2 ** (32 - subnet.prefix) - 3;
+
+/** The first of `routes` that subnet `cidr` now overlaps (a route added since it was chosen, a VPN's), if any. */
+export function routeConflict(cidr: string, routes: readonly Subnet[]): Subnet | undefined {
+  const subnet = parseSubnet(cidr);
+  return routes.find((route) => overlaps(subnet, route));
+}

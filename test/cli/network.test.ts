@@ -4,7 +4,9 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
+import { hostRoutes } from '../../lib/network/host-routes.js';
 import { joinNetwork, leaveNetwork } from '../../lib/network/store.js';
+import { formatSubnet } from '../../lib/network/subnet.js';
 import { cliPath } from '../fixtures/guests.js';
 
 // Many CLI runs: on a busy 2-core host each takes a second or more.
@@ -134,4 +136,31 @@ t.test('a damaged record: listed with its problem, named on inspect', async (t) 
   const inspect = await cli(home, ['network', 'inspect', 'broken']);
   t.equal(inspect.exitCode, 1);
   t.match(inspect.stderr, /network record .*broken\.json is damaged.*\n {2}fix: restore the file/);
+});
+
+const [route] = await hostRoutes();
+const noRoute = route === undefined && 'this host has no route besides the default one';
+
+t.test('a network a host route now overlaps is warned about', { skip: noRoute }, async (t) => {
+  if (route === undefined) return;
+  const home = join(t.testdir(), 'home');
+  t.equal((await cli(home, ['network', 'create', 'lab'])).exitCode, 0);
+  // As if the route came after the network (a VPN connected since): the record holds the route's subnet.
+  const path = join(home, 'networks', 'lab.json');
+  const record = JSON.parse(readFileSync(path, 'utf8'));
+  writeFileSync(path, JSON.stringify({ ...record, subnet: formatSubnet(route) }));
+  for (const args of [
+    ['network', 'ls'],
+    ['network', 'inspect', 'lab'],
+  ]) {
+    const result = await cli(home, args);
+    t.equal(result.exitCode, 0, result.stderr);
+    t.match(
+      result.stderr,
+      new RegExp(
+        `warning: network lab \\(${formatSubnet(route).replaceAll('.', '\\.')}\\) overlaps the host's route`,
+      ),
+      args.join(' '),
+    );
+  }
 });

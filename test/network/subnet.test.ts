@@ -7,6 +7,7 @@ import {
   memberCapacity,
   overlaps,
   parseSubnet,
+  routeConflict,
 } from '../../lib/network/subnet.js';
 
 const none = { routes: [], networks: [] };
@@ -103,4 +104,10 @@ t.test('lowestFreeAddress: .1 kept, lowest gap first, none past broadcast', asyn
   const used = ['192.168.1.10', '192.168.1.11', '192.168.1.12', '192.168.1.13', '192.168.1.14'];
   t.equal(lowestFreeAddress(small, used.slice(0, 4)), '192.168.1.14');
   t.equal(lowestFreeAddress(small, used), undefined, '.15 is broadcast');
+});
+
+t.test('routeConflict: a route that now overlaps a recorded subnet', async (t) => {
+  const routes = [parseSubnet('192.168.1.0/24'), parseSubnet('10.8.0.0/16')];
+  t.same(routeConflict('10.8.3.0/24', routes), parseSubnet('10.8.0.0/16'));
+  t.equal(routeConflict('10.9.3.0/24', routes), undefined);
 });

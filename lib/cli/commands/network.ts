@@ -7,6 +7,20 @@ import { formatNetworkDetails, formatNetworkTable } from './network-format.js';
 
 type SetExit = (code: number) => void;
 
+/** Warn about each network whose subnet a host route now overlaps: chosen clear of them, the host changed since. */
+async function warnRouteConflicts(networks: readonly { name: string; subnet: string }[]): Promise<void> {
+  const { hostRoutes } = await import('../../network/host-routes.js');
+  const { formatSubnet, routeConflict } = await import('../../network/subnet.js');
+  const routes = await hostRoutes();
+  for (const { name, subnet } of networks) {
+    const route = routeConflict(subnet, routes);
+    if (route === undefined) continue;
+    process.stderr.write(
+      `qlaunch: warning: network ${name} (${subnet}) overlaps the host's route to ${formatSubnet(route)} added since; its members cannot reach that range through the user network (make another network with \`qlaunch network create NET --subnet CIDR\`)\n`,
+    );
+  }
+}
+
 /** Catches a handler's error into an exit code, as every command does. */
 const guarded =
   <A>(setExit: SetExit, run: (args: A) => Promise<void>) =>
@@ -57,6 +71,7 @@ const lsCommand = (setExit: SetExit): CommandModule<object, { json?: boolean | u
   handler: guarded(setExit, async (args) => {
     const { listNetworks } = await import('../../network/store.js');
     const { networks, broken } = await listNetworks();
+    await warnRouteConflicts(networks);
     for (const { name, problem } of broken) {
       process.stderr.write(`qlaunch: warning: network '${name}' is damaged (${problem})\n`);
     }
@@ -85,6 +100,7 @@ const inspectCommand = (setExit: SetExit): CommandModule<object, NameArgs> => ({
     const { getNetwork } = await import('../../network/store.js');
     const { networkPath, networksDir } = await import('../../network/record.js');
     const record = await getNetwork(args.name);
+    await warnRouteConflicts([record]);
     if (args.json) printJson(record);
     else process.stdout.write(formatNetworkDetails(record, networkPath(networksDir(), record.name)));
   }),
