@@ -52,6 +52,11 @@ t.test('create joins, the seed configures the address by MAC, rm leaves', async 
     pa: { address: '10.66.0.2', mac: privateNetMac('pa', 'lab') },
     pb: { address: '10.66.0.3', mac: privateNetMac('pb', 'lab') },
   });
+  t.notMatch(
+    (await ok(t, home, ['network', 'inspect', 'lab'])).stderr,
+    /no instance/,
+    'real members: no warning',
+  );
   const config = JSON.parse(readFileSync(join(home, 'instances', 'pa', 'instance.json'), 'utf8'));
   t.same(config.networks, [{ name: 'lab', mac: privateNetMac('pa', 'lab'), address: '10.66.0.2/24' }]);
   t.same(await seedNetworkConfig(home, 'pa'), {

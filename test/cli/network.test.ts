@@ -72,6 +72,13 @@ t.test('create, ls, inspect, rm: human and JSON', async (t) => {
     pb: { address: `${base}3`, mac: '02:00:00:00:00:0b' },
   });
   t.match((await cli(home, ['network', 'ls'])).stdout, /^lab\s+\S+\s+pa,pb$/m);
+  t.match(
+    inspect.stderr,
+    new RegExp(
+      `warning: network lab holds ${base.replaceAll('.', '\\.')}2 for pa, which is no instance; \`qlaunch rm pa\` frees it`,
+    ),
+    'members with no instance behind them are pointed out',
+  );
 
   const refused = await cli(home, ['network', 'rm', 'lab']);
   t.equal(refused.exitCode, 1);

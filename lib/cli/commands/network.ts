@@ -101,6 +101,15 @@ const inspectCommand = (setExit: SetExit): CommandModule<object, NameArgs> => ({
     const { networkPath, networksDir } = await import('../../network/record.js');
     const record = await getNetwork(args.name);
     await warnRouteConflicts([record]);
+    // A member with no instance behind it (its directory removed by hand) holds its address until `rm` frees it.
+    const { instanceNames } = await import('../../instance/registry.js');
+    const known = new Set(await instanceNames().catch(() => Object.keys(record.members)));
+    for (const [member, { address }] of Object.entries(record.members)) {
+      if (known.has(member)) continue;
+      process.stderr.write(
+        `qlaunch: warning: network ${record.name} holds ${address} for ${member}, which is no instance; \`qlaunch rm ${member}\` frees it\n`,
+      );
+    }
     if (args.json) printJson(record);
     else process.stdout.write(formatNetworkDetails(record, networkPath(networksDir(), record.name)));
   }),
