@@ -223,7 +223,8 @@ async function layDown(
     }
   } catch (error) {
     await rm(paths.dir, { recursive: true, force: true });
-    await leaveAllNetworks(name, { dir: networksDirFor(dirname(paths.dir)) });
+    // The create's own error is the one to report, whatever freeing the addresses it took says.
+    await leaveAllNetworks(name, { dir: networksDirFor(dirname(paths.dir)) }).catch(() => undefined);
     throw error;
   }
 }

@@ -209,6 +209,8 @@ export async function leaveNetwork(
 /** Free instance `member`'s addresses on every network in the directory (damaged records are left alone). */
 export async function leaveAllNetworks(member: string, options: NetworkStoreOptions = {}): Promise<string[]> {
   const dir = dirOf(options);
+  // No networks yet: nothing to leave, and removing an instance must not make the directory.
+  if ((await networkNames(dir)).length === 0) return [];
   return withNetworksLock(dir, async () => {
     const left: string[] = [];
     for (const name of await networkNames(dir)) {

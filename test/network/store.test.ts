@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -7,6 +7,7 @@ import {
   createNetwork,
   getNetwork,
   joinNetwork,
+  leaveAllNetworks,
   leaveNetwork,
   listNetworks,
   removeNetwork,
@@ -98,6 +99,16 @@ t.test(
     });
   },
 );
+
+t.test('leaving every network where there are none makes no directory', async (t) => {
+  const dir = join(t.testdir(), 'networks');
+  t.same(await leaveAllNetworks('pa', { dir }), []);
+  t.notOk(existsSync(dir));
+  await joinNetwork('lab', 'pa', MAC(1), { dir, routes: [] });
+  await joinNetwork('db', 'pa', MAC(2), { dir, routes: [] });
+  t.same(await leaveAllNetworks('pa', { dir }), ['db', 'lab']);
+  t.same((await getNetwork('lab', { dir })).members, {});
+});
 
 t.test('the first join makes the network, with its chosen subnet', async (t) => {
   const dir = join(t.testdir(), 'networks');
