@@ -10,6 +10,7 @@ const layers = [
   'host',
   'image',
   'machine',
+  'network',
   'qemu',
   'cloud',
   'guest',

@@ -1,5 +1,6 @@
-// qlaunch's public library API: launch() and the Guest, named instances, images, the seed writer, the QMP and guest
-// agent clients, and the error type with its codes. Everything else is internal (test/structure.test.ts keeps the list).
+// qlaunch's public library API: launch() and the Guest, named instances, images, private networks, the seed writer,
+// the QMP and guest agent clients, and the error type with its codes. Everything else is internal
+// (test/structure.test.ts keeps the list).
 
 export { ARCHES, type Arch, hostArch } from './arch/table.js';
 export {
@@ -71,6 +72,14 @@ export { instancesRoot } from './instance/layout.js';
 export type { InstanceState, InstanceStatus } from './instance/state.js';
 export { removeUnusedImage as removeImage } from './instance/usage.js';
 export type { Logger } from './logger.js';
+export type { NetworkMember, NetworkRecord } from './network/record.js';
+export {
+  createNetwork,
+  getNetwork,
+  listNetworks,
+  type NetworkStoreOptions,
+  removeNetwork,
+} from './network/store.js';
 export {
   GuestAgent,
   type GuestExecOptions,

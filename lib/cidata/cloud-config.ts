@@ -90,12 +90,32 @@ export function buildCloudConfig(options: CloudConfigOptions): string {
   return `#cloud-config\n${stringify(config, YAML_OPTIONS)}`;
 }
 
-/** A minimal network-config v2: DHCP on the NIC with this MAC (names differ per image, MACs do not). */
-export function buildNetworkConfig(mac: string): string {
-  return stringify(
-    { version: 2, ethernets: { primary: { match: { macaddress: mac.toLowerCase() }, dhcp4: true } } },
-    YAML_OPTIONS,
-  );
+/** A NIC on a private network: its MAC, and the static address and prefix length it holds there. */
+export interface PrivateLink {
+  mac: string;
+  address: string;
+  prefix: number;
+}
+
+/**
+ * A network-config v2: DHCP on the NIC with MAC `mac`, and each private link's static address on the NIC with its
+ * MAC (names differ per image, MACs do not). Private links get no gateway and no DNS: the first NIC keeps the
+ * default route and the resolver.
+ */
+export function buildNetworkConfig(mac: string, privateLinks: readonly PrivateLink[] = []): string {
+  const ethernets: Record<string, unknown> = {
+    primary: { match: { macaddress: mac.toLowerCase() }, dhcp4: true },
+  };
+  // Short keys: an image whose renderer cannot find the NIC by MAC names it after the key (15 bytes at most).
+  for (const [index, link] of privateLinks.entries()) {
+    ethernets[`private${index}`] = {
+      match: { macaddress: link.mac.toLowerCase() },
+      dhcp4: false,
+      dhcp6: false,
+      addresses: [`${link.address}/${link.prefix}`],
+    };
+  }
+  return stringify({ version: 2, ethernets }, YAML_OPTIONS);
 }
 
 /** Parse YAML and require a mapping at the top, naming the line of the first problem. */

@@ -1,5 +1,6 @@
 // Shell completion: `qlaunch completion bash|zsh|fish` prints a script; the script asks `qlaunch
-// --get-yargs-completions WORDS…`, which completes commands and options (yargs) and instance, image and template names.
+// --get-yargs-completions WORDS…`, which completes commands and options (yargs) and instance, image, template and
+// network names.
 
 import type { CommandModule } from 'yargs';
 
@@ -69,7 +70,7 @@ export const completionCommand = (
 });
 
 /** What a word being completed names. */
-export type NameSlot = 'instance' | 'image' | 'image-or-template' | 'any';
+export type NameSlot = 'instance' | 'image' | 'image-or-template' | 'network' | 'any';
 
 // Commands whose first positional is an instance's name; `port` and `snapshot` take it after their action.
 const INSTANCE_FIRST = new Set([
@@ -85,6 +86,7 @@ const INSTANCE_FIRST = new Set([
 ]);
 const INSTANCE_SECOND = new Set(['port', 'snapshot']);
 const IMAGE_NAMED = new Set(['rm', 'remove', 'inspect']);
+const NETWORK_NAMED = IMAGE_NAMED;
 
 /**
  * Which names complete the word after `before` (the command words and positionals already typed) or, when
@@ -101,6 +103,9 @@ export function nameSlot(
   if (command === undefined) return undefined;
   if (command === 'image' && rest.length === 1 && rest[0] === 'warm') return 'image-or-template';
   if (command === 'image') return rest.length === 1 && IMAGE_NAMED.has(rest[0] ?? '') ? 'image' : undefined;
+  if (command === 'network') {
+    return rest.length === 1 && NETWORK_NAMED.has(rest[0] ?? '') ? 'network' : undefined;
+  }
   if (command === 'rm') return 'instance';
   if (command === 'run') return rest.length === 0 ? 'image-or-template' : undefined;
   // `export NAME` takes an instance as readily as a template or stored image.
@@ -129,6 +134,12 @@ async function namesFor(slot: NameSlot): Promise<string[]> {
   const templates = async () =>
     (await (await import('../machine/templates.js')).listTemplates()).map((template) => template.name);
   if (slot === 'instance') return quietly(instances);
+  if (slot === 'network') {
+    return quietly(async () => {
+      const { listNetworks } = await import('../network/store.js');
+      return (await listNetworks()).networks.map((network) => network.name);
+    });
+  }
   if (slot === 'image') return quietly(images);
   const [named, stored, shipped] = await Promise.all([
     slot === 'any' ? quietly(instances) : [],

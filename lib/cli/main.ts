@@ -23,6 +23,7 @@ import {
 import { inspectCommand, lsCommand } from './commands/instance-list.js';
 import { portCommand } from './commands/instance-port.js';
 import { snapshotCommand } from './commands/instance-snapshot.js';
+import { networkCommand } from './commands/network.js';
 import { runCommand } from './commands/run.js';
 import { seedCommand } from './commands/seed.js';
 import { COMPLETION_KEY, completeWords, completionCommand } from './completion.js';
@@ -76,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(snapshotCommand(setExit))
     .command(seedCommand((code) => (exitCode = code)))
     .command(imageCommand((code) => (exitCode = code)))
+    .command(networkCommand(setExit))
     .command(exportCommand(setExit))
     .command(doctorCommand((code) => (exitCode = code)))
     .command(completionCommand(setExit))

@@ -3,8 +3,13 @@
 
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { buildCloudConfig, buildMetaData } from '../cidata/cloud-config.js';
-import { writeSeedImage } from '../cidata/seed.js';
+import {
+  buildCloudConfig,
+  buildMetaData,
+  buildNetworkConfig,
+  type PrivateLink,
+} from '../cidata/cloud-config.js';
+import { type NoCloudFiles, writeSeedImage } from '../cidata/seed.js';
 import { loadUserData } from '../cidata/seed-inputs.js';
 import { buildVendorData, type FstabEntry } from '../cidata/vendor-data.js';
 import { GUEST_FILES } from '../files.js';
@@ -86,6 +91,36 @@ export interface CloudFilesInput {
   durable: boolean;
   /** Host directories the guest mounts at boot. */
   mounts?: readonly GuestMount[] | undefined;
+  /** The guest's NICs, when it is on private networks: without, the seed has no network-config (DHCP on the first). */
+  network?: GuestNetwork | undefined;
+}
+
+/** The MAC of a guest's user-mode NIC, and its links on private networks with their static addresses. */
+export interface GuestNetwork {
+  mac: string;
+  privateLinks: readonly PrivateLink[];
+}
+
+/**
+ * The seed's files besides meta-data (pure): the user-data byte for byte, qlaunch's vendor-data, and a network-config
+ * only when the guest has private links (the image's own fallback, DHCP on the first NIC, serves the rest).
+ */
+export function cloudSeedFiles(
+  metaData: string,
+  userData: Uint8Array | string,
+  mounts: readonly GuestMount[],
+  network: GuestNetwork | undefined,
+): NoCloudFiles {
+  return {
+    'meta-data': metaData,
+    'user-data': userData,
+    // qlaunch's own boot-time repairs ride in vendor-data, so the user's user-data stays byte for byte.
+    'vendor-data': buildVendorData(mounts.map(fstabEntry)),
+    ...(network &&
+      network.privateLinks.length > 0 && {
+        'network-config': buildNetworkConfig(network.mac, network.privateLinks),
+      }),
+  };
 }
 
 /** Lay down the overlay, key and seed in `dir`; returns the key the guest will accept. */
@@ -102,14 +137,7 @@ export async function writeCloudFiles(input: CloudFilesInput): Promise<KeyPair> 
   });
   await writeSeedImage(
     join(dir, GUEST_FILES.seed),
-    // qlaunch's own boot-time repairs ride in vendor-data, so the user's user-data stays byte for byte.
-    {
-      files: {
-        'meta-data': metaData,
-        'user-data': input.userData,
-        'vendor-data': buildVendorData((input.mounts ?? []).map(fstabEntry)),
-      },
-    },
+    { files: cloudSeedFiles(metaData, input.userData, input.mounts ?? [], input.network) },
     { durable: input.durable },
   );
   return key;

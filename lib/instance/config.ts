@@ -45,8 +45,11 @@ const schema = z.object({
   firmware: firmware.optional(),
   /** Forwards given at create time; `port add` ones live only while QEMU runs. */
   ports: z.array(forward),
-  /** Private L2 networks, each with this instance's stable MAC on it. */
-  networks: z.array(z.object({ name: z.string(), mac: z.string() })),
+  /**
+   * Private L2 networks, each with this instance's stable MAC on it and the address it holds there (CIDR,
+   * "10.20.30.2/24"; absent in configs from before addresses).
+   */
+  networks: z.array(z.object({ name: z.string(), mac: z.string(), address: z.string().optional() })),
   /** The MAC of the user-mode NIC, stable across boots. */
   mac: z.string(),
   sshUser: z.string().optional(),

@@ -22,8 +22,9 @@ import { normalizeMounts } from '../machine/mounts.js';
 import { privateNetMac } from '../machine/private-net.js';
 import { mergePorts } from '../machine/resolve.js';
 import { parseAccel, parseMachineType } from '../machine/spec.js';
+import { joinNetwork, leaveAllNetworks, type NetworkLease } from '../network/store.js';
 import { type InstanceConfig, type InstanceReadiness, writeInstanceConfig } from './config.js';
-import { checkSocketPaths, type InstancePaths, instancePaths } from './layout.js';
+import { checkSocketPaths, type InstancePaths, instancePaths, networksDirFor } from './layout.js';
 import { acquireLock, createLockKey } from './lock.js';
 import { stableMac } from './mac.js';
 import { choosePin, type MachinePin } from './machine-pin.js';
@@ -112,6 +113,9 @@ export async function createInstance(
 
   return layDown(input.name, paths, options, async () => {
     const keyComment = `qlaunch-${input.name}`;
+    const mac = stableMac(`${input.name}/user`);
+    // Addresses are taken before the seed is written, which configures them; a failed create gives them back.
+    const leases = await joinNetworks(input.name, networks, paths);
     if (base && userData !== undefined) {
       // An instance's seed must survive a host crash: it is read again on every boot.
       await writeCloudFiles({
@@ -124,6 +128,10 @@ export async function createInstance(
         keyComment,
         durable: true,
         mounts,
+        network: {
+          mac,
+          privateLinks: leases.map(({ mac, address, prefix }) => ({ mac, address, prefix })),
+        },
       });
     } else {
       await createKeyPair(paths.dir, { comment: keyComment, name: GUEST_FILES.key });
@@ -145,8 +153,12 @@ export async function createInstance(
       ...cloudBoot(machine, base),
       firmware: parseFirmware(input.firmware) ?? machine.firmware,
       ports: machine.ports,
-      networks: networks.map((net) => ({ name: net, mac: privateNetMac(input.name, net) })),
-      mac: stableMac(`${input.name}/user`),
+      networks: leases.map((lease) => ({
+        name: lease.network,
+        mac: lease.mac,
+        address: `${lease.address}/${lease.prefix}`,
+      })),
+      mac,
       sshUser: base ? sshUserFor(machine, base) : undefined,
       readiness,
       // Only the opt-outs are written: an instance without them gets whatever confinement qlaunch gives.
@@ -164,6 +176,18 @@ export async function createInstance(
     };
     return config;
   });
+}
+
+/** Make instance `name` a member of each private network, in order: its address and MAC on each. */
+async function joinNetworks(
+  name: string,
+  networks: readonly string[],
+  paths: InstancePaths,
+): Promise<NetworkLease[]> {
+  const dir = networksDirFor(dirname(paths.dir));
+  const leases: NetworkLease[] = [];
+  for (const net of networks) leases.push(await joinNetwork(net, name, privateNetMac(name, net), { dir }));
+  return leases;
 }
 
 /**
@@ -199,6 +223,8 @@ async function layDown(
     }
   } catch (error) {
     await rm(paths.dir, { recursive: true, force: true });
+    // The create's own error is the one to report, whatever freeing the addresses it took says.
+    await leaveAllNetworks(name, { dir: networksDirFor(dirname(paths.dir)) }).catch(() => undefined);
     throw error;
   }
 }

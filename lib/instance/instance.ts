@@ -3,18 +3,20 @@
 
 import { rm, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { type SshClient, sshClient } from '../guest/access/ssh.js';
 import type { SnapshotInfo } from '../guest/snapshot/snapshot-info.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { PortForward } from '../machine/spec.js';
+import { leaveAllNetworks } from '../network/store.js';
 import type { GuestExecResult } from '../qga/index.js';
 import type { QmpClient } from '../qmp/index.js';
 import type { InstanceConfig } from './config.js';
 import { type CreateInstanceInput, type CreateInstanceOptions, createInstance } from './create.js';
 import { type InstanceInfo, instanceInfo } from './info.js';
 import { openJournal, teeLogger } from './journal.js';
-import { type InstancePaths, instancePaths } from './layout.js';
+import { type InstancePaths, instancePaths, networksDirFor } from './layout.js';
 import { type StartInstanceOptions, type StartResult, startInstance } from './lifecycle.js';
 import { acquireLock } from './lock.js';
 import { type ReadLogOptions, readLog } from './logs.js';
@@ -89,6 +91,11 @@ export class Instance {
     } catch (error) {
       // Unfinished (no config) or damaged (a config that does not parse): removable all the same.
       const dir = instancePaths(name, options.root).dir;
+      if (isUnusable(error) && !(await stat(dir).catch(() => undefined))) {
+        // No directory, yet a network may still hold an address for the name (its directory removed by hand).
+        const left = await leaveAllNetworks(name, { dir: networksDirFor(dirname(dir)) });
+        if (left.length > 0) return;
+      }
       if (!isUnusable(error) || !(await stat(dir).catch(() => undefined))) throw error;
       await destroyUnusable(name, { ...options, logger: options.logger ?? silentLogger });
       return;
@@ -159,6 +166,7 @@ export class Instance {
       await stopOrCleanUp(this, { force: true }, log, 'remove');
       log.info({}, 'removing');
       await rm(this.paths.dir, { recursive: true, force: true });
+      await leaveAllNetworks(this.name, { dir: networksDirFor(dirname(this.paths.dir)) });
     });
   }
 

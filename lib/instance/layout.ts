@@ -1,9 +1,10 @@
 // Where an instance lives: its name rules, its directory under the qlaunch home, and the names of every file in it.
 
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
 import { qlaunchHome } from '../image/store-location.js';
+import { networksDir } from '../network/record.js';
 import { MAX_UNIX_PATH_BYTES } from '../qmp/socket.js';
 
 /** Every file an instance directory can hold (the same names as a throwaway run's). */
@@ -38,6 +39,13 @@ export function checkInstanceName(name: string): string {
 /** `<qlaunch home>/instances`. */
 export const instancesRoot = (env: NodeJS.ProcessEnv = process.env): string =>
   join(qlaunchHome(env), 'instances');
+
+/**
+ * Where the private networks of the instances under `root` are recorded: `<qlaunch home>/networks` for the home's
+ * instances, else `ROOT/.networks` (members are instance names, which mean something only under their own root).
+ */
+export const networksDirFor = (root: string = instancesRoot()): string =>
+  resolve(root) === resolve(instancesRoot()) ? networksDir() : join(root, '.networks');
 
 /** Every path of instance `name` (checked) under `root`. */
 export function instancePaths(name: string, root: string = instancesRoot()): InstancePaths {

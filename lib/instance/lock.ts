@@ -1,10 +1,10 @@
-// One lock per instance, so two commands cannot both start (or start and delete) it: held by a socket bound in
-// Linux's abstract namespace, which the kernel releases the moment the holder exits, however it exits.
+// One lock per instance, so two commands cannot both start (or start and delete) it: a socket lock (socket-lock.ts),
+// which the kernel releases the moment the holder exits, however it exits.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { ErrorCode, QlaunchError } from '../errors.js';
+import { bindSocketLock, releaseSocketLock, socketLockName } from '../socket-lock.js';
 
 export interface InstanceLock {
   release(): Promise<void>;
@@ -16,23 +16,7 @@ export async function createLockKey(path: string): Promise<void> {
 }
 
 /** The abstract socket name for an instance (pure): a digest of its directory and its secret key. */
-export const lockAddress = (dir: string, key: string): string =>
-  `\0qlaunch-lock/${createHash('sha256').update(`${dir}\0${key}`).digest('hex').slice(0, 32)}`;
-
-function bind(address: string): Promise<Server | undefined> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') resolve(undefined);
-      else reject(error);
-    });
-    server.listen({ path: address }, () => {
-      // The lock must not keep a process alive that has nothing else left to do.
-      server.unref();
-      resolve(server);
-    });
-  });
-}
+export const lockAddress = (dir: string, key: string): string => socketLockName(dir, key);
 
 /** Take the lock of the instance `name` in `dir`, or fail at once with INSTANCE_BUSY naming what holds it. */
 export async function acquireLock(
@@ -54,7 +38,7 @@ export async function acquireLock(
       },
     );
   }
-  const server = await bind(lockAddress(dir, key));
+  const server = await bindSocketLock(lockAddress(dir, key));
   if (!server) {
     throw new QlaunchError(
       ErrorCode.INSTANCE_BUSY,
@@ -63,6 +47,6 @@ export async function acquireLock(
     );
   }
   return {
-    release: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    release: () => releaseSocketLock(server),
   };
 }

@@ -8,8 +8,9 @@ import { notADirectory } from '../image/store-location.js';
 import type { Logger } from '../logger.js';
 import { normalizeSpec } from '../machine/spec.js';
 import { didYouMean } from '../machine/suggest.js';
+import { leaveAllNetworks } from '../network/store.js';
 import { type InstanceConfig, readInstanceConfig } from './config.js';
-import { INSTANCE_NAME, type InstancePaths, instancePaths, instancesRoot } from './layout.js';
+import { INSTANCE_NAME, type InstancePaths, instancePaths, instancesRoot, networksDirFor } from './layout.js';
 import { acquireLock } from './lock.js';
 import { liveQemu } from './state.js';
 import { requireNoQemu, stopInstanceQemu } from './stop.js';
@@ -95,6 +96,8 @@ export async function destroyUnusable(
       });
     } else await requireNoQemu(paths, { name, doing: 'remove' });
     await rm(paths.dir, { recursive: true, force: true });
+    // Its addresses too: a create killed after taking them left no config to say which.
+    await leaveAllNetworks(name, { dir: networksDirFor(dirname(paths.dir)) });
   } finally {
     await lock?.release();
   }

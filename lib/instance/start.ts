@@ -58,7 +58,13 @@ export function instanceSpec(config: InstanceConfig, paths: InstancePaths): VmSp
     firmware: config.firmware,
     // `create` makes the overlay and the seed together, for an image; a kernel-only machine has neither.
     disks: config.disk ? cloudDisks(paths.dir) : [],
-    network: { user: true, forwards: config.ports, mac: config.mac, private: config.networks },
+    network: {
+      user: true,
+      forwards: config.ports,
+      mac: config.mac,
+      // The address is the guest's business (its seed sets it); QEMU needs only the segment and the MAC.
+      private: config.networks.map(({ name, mac }) => ({ name, mac })),
+    },
     mounts: config.mounts?.map(({ host, guest, writable, type }) => ({ host, guest, writable, type })),
   });
 }

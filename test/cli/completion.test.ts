@@ -38,6 +38,7 @@ const disk = await makeQcow2(dir, 'tiny.qcow2', 16);
 for (const args of [
   ['image', 'import', disk, '--name', 'tiny'],
   ['create', 'box', '--image', 'tiny'],
+  ['network', 'create', 'lab'],
 ]) {
   const made = await cli(args);
   if (made.exitCode !== 0) throw new Error(`qlaunch ${args.join(' ')}: ${made.stderr}`);
@@ -59,6 +60,10 @@ t.test('the name a word stands for, from the words before it (pure)', async (t) 
   t.equal(nameSlot(['start', 'box'], true), undefined);
   t.equal(nameSlot(['export'], true), 'any', 'export takes an instance, template or image');
   t.equal(nameSlot(['export', 'box'], true), undefined);
+  t.equal(nameSlot(['network', 'rm'], true), 'network');
+  t.equal(nameSlot(['network', 'inspect'], true), 'network');
+  t.equal(nameSlot(['network', 'create'], true), undefined, 'a new network name completes nothing');
+  t.equal(nameSlot(['network'], true), undefined, 'the action itself is yargs’ choice');
 });
 
 t.test('the entry point: commands, subcommands, options, and names from the library', async (t) => {
@@ -88,6 +93,9 @@ t.test('the entry point: commands, subcommands, options, and names from the libr
   t.same(await complete(t, ['port', 'ls', '']), ['box']);
   t.same(await complete(t, ['image', 'rm', '']), ['tiny']);
   t.same(await complete(t, ['image', 'inspect', 't']), ['tiny']);
+  t.same(await complete(t, ['network', '']), ['create', 'ls', 'inspect', 'rm']);
+  t.same(await complete(t, ['network', 'rm', '']), ['lab']);
+  t.same(await complete(t, ['network', 'inspect', 'l']), ['lab']);
   for (const words of [
     ['run', ''],
     ['create', 'new', '--image', ''],

@@ -7,6 +7,7 @@ import { pullCommand } from '../../lib/cli/commands/image-pull.js';
 import { execCommand, sshCommand } from '../../lib/cli/commands/instance-access.js';
 import { createCommand, startCommand } from '../../lib/cli/commands/instance-lifecycle.js';
 import { snapshotCommand } from '../../lib/cli/commands/instance-snapshot.js';
+import { networkCommand, networkCreateCommand } from '../../lib/cli/commands/network.js';
 import { runCommand } from '../../lib/cli/commands/run.js';
 import { cliPath } from '../fixtures/guests.js';
 
@@ -63,6 +64,8 @@ const pages: [string[], string[]][] = [
   [['start'], helpTexts(startCommand(noExit))],
   [['ssh'], helpTexts(sshCommand(noExit))],
   [['image', 'pull'], helpTexts(pullCommand(noExit))],
+  [['network'], helpTexts(networkCommand(noExit))],
+  [['network', 'create'], helpTexts(networkCreateCommand(noExit))],
 ];
 
 for (const columns of [60, 80, 120]) {

@@ -2,7 +2,8 @@
 
 import { join } from 'node:path';
 import t from 'tap';
-import { fstabEntry, userDataFor } from '../../lib/cloud/recipe.js';
+import { parse } from 'yaml';
+import { cloudSeedFiles, fstabEntry, userDataFor } from '../../lib/cloud/recipe.js';
 import type { ResolvedMachine } from '../../lib/machine/resolve.js';
 
 const withFile = (path: string) => ({ userData: { kind: 'file', path } }) as ResolvedMachine;
@@ -41,3 +42,30 @@ t.test('the fstab entry of a mount: its tag, mount point, transport and access, 
     '0',
   ]);
 });
+
+t.test(
+  'the seed files: a network-config only for a guest on private networks, matching each NIC by MAC',
+  async (t) => {
+    const plain = cloudSeedFiles('instance-id: x\n', '#cloud-config\n{}\n', [], undefined);
+    t.same(Object.keys(plain).sort(), ['meta-data', 'user-data', 'vendor-data']);
+    const userOnly = cloudSeedFiles('m', 'u', [], { mac: '52:54:00:00:00:01', privateLinks: [] });
+    t.notOk('network-config' in userOnly, 'user networking alone keeps the image fallback');
+    const files = cloudSeedFiles('m', 'u', [], {
+      mac: '52:54:00:00:00:01',
+      privateLinks: [{ mac: '02:00:00:00:00:02', address: '10.66.0.2', prefix: 24 }],
+    });
+    t.same(parse(String(files['network-config'])), {
+      version: 2,
+      ethernets: {
+        primary: { match: { macaddress: '52:54:00:00:00:01' }, dhcp4: true },
+        private0: {
+          match: { macaddress: '02:00:00:00:00:02' },
+          dhcp4: false,
+          dhcp6: false,
+          addresses: ['10.66.0.2/24'],
+        },
+      },
+    });
+    t.equal(files['user-data'], 'u', 'user-data untouched');
+  },
+);

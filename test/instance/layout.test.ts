@@ -5,7 +5,9 @@ import {
   INSTANCE_FILES,
   instancePaths,
   instancesRoot,
+  networksDirFor,
 } from '../../lib/instance/layout.js';
+import { useEnv } from '../fixtures/guests.js';
 
 t.test('instance names: safe as a directory and a host name', async (t) => {
   for (const good of ['dev', 'web-1', '0', 'a'.repeat(63)]) t.equal(checkInstanceName(good), good);
@@ -42,4 +44,12 @@ t.test('socket paths over the OS limit are caught when the instance is made, wit
   t.match(error, { code: 'INSTANCE_PATH_TOO_LONG' });
   t.match(error.message, /bytes; the OS allows 107/);
   t.match(error.hint, /shorter instance name.*QLAUNCH_HOME/);
+});
+
+t.test("networks are recorded beside the home's instances, or inside another root", async (t) => {
+  useEnv(t, { QLAUNCH_HOME: '/srv/q' });
+  t.equal(networksDirFor(), '/srv/q/networks');
+  t.equal(networksDirFor('/srv/q/instances'), '/srv/q/networks');
+  t.equal(networksDirFor('/srv/q/instances/'), '/srv/q/networks', 'the same root, written another way');
+  t.equal(networksDirFor('/tmp/x'), '/tmp/x/.networks', 'a hidden name: never taken for an instance');
 });

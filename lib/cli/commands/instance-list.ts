@@ -84,7 +84,7 @@ export const inspectCommand = (setExit: (code: number) => void): CommandModule<o
           `machine:  ${info.arch}, ${info.cpus} vCPU, ${info.memoryMiB} MiB, from ${info.source}${warmText(info.warm)}`,
           `type:     ${machineTypeText(instance.config.machineType)}`,
           `ports:    ${portsText(info)}`,
-          `networks: user${info.networks.map((n) => `, private:${n}`).join('')}`,
+          `networks: user${instance.config.networks.map((n) => `, private:${n.name}${n.address ? ` (${n.address})` : ''}`).join('')}`,
           ...(instance.config.mounts?.length
             ? [
                 `mounts:   ${instance.config.mounts

@@ -1,0 +1,226 @@
+// Private networks as qlaunch keeps them: made (with a given or chosen subnet), listed, removed when empty, and
+// joined and left by instances, each join giving the instance the lowest free address. Every change holds the lock.
+
+import { readdir, rm } from 'node:fs/promises';
+import { ErrorCode, QlaunchError } from '../errors.js';
+import { PRIVATE_NET_NAME } from '../machine/private-net.js';
+import { didYouMean } from '../machine/suggest.js';
+import { hostRoutes } from './host-routes.js';
+import { withNetworksLock } from './lock.js';
+import {
+  checkNetworkName,
+  type NetworkMember,
+  type NetworkRecord,
+  networkPath,
+  networksDir,
+  readNetworkRecord,
+  writeNetworkRecord,
+} from './record.js';
+import {
+  checkSubnet,
+  chooseSubnet,
+  formatSubnet,
+  lowestFreeAddress,
+  memberCapacity,
+  parseSubnet,
+  type TakenSubnets,
+} from './subnet.js';
+
+export interface NetworkStoreOptions {
+  /** Where network records live (default `<qlaunch home>/networks`). */
+  dir?: string | undefined;
+  /** The host's routes (default: read from /proc/net/route); tests pass their own. */
+  routes?: TakenSubnets['routes'] | undefined;
+}
+
+const dirOf = (options: NetworkStoreOptions): string => options.dir ?? networksDir();
+
+/** The names of the networks in `dir` (records only, damaged or not). */
+async function networkNames(dir: string): Promise<string[]> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  return entries
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => file.slice(0, -'.json'.length))
+    .filter((name) => PRIVATE_NET_NAME.test(name))
+    .sort();
+}
+
+/** Every readable network, and each damaged one with what is wrong. */
+export async function listNetworks(
+  options: NetworkStoreOptions = {},
+): Promise<{ networks: NetworkRecord[]; broken: { name: string; problem: string }[] }> {
+  const dir = dirOf(options);
+  const networks: NetworkRecord[] = [];
+  const broken: { name: string; problem: string }[] = [];
+  for (const name of await networkNames(dir)) {
+    try {
+      const record = await readNetworkRecord(networkPath(dir, name));
+      if (record) networks.push(record);
+    } catch (error) {
+      broken.push({ name, problem: (error as Error).message });
+    }
+  }
+  return { networks, broken };
+}
+
+/** Network `name`'s record; an unknown one is an error that says how to make it. */
+export async function getNetwork(name: string, options: NetworkStoreOptions = {}): Promise<NetworkRecord> {
+  const dir = dirOf(options);
+  const record = await readNetworkRecord(networkPath(dir, name));
+  if (record) return record;
+  const close = didYouMean(name, await networkNames(dir));
+  throw new QlaunchError(ErrorCode.NETWORK_NOT_FOUND, `no network named ${name}`, {
+    hint: `${close} \`qlaunch network ls\` lists networks; \`qlaunch network create ${name}\` makes one`.trim(),
+  });
+}
+
+/** What a new subnet must not overlap: the host's routes and every other network's subnet. */
+async function takenSubnets(options: NetworkStoreOptions): Promise<TakenSubnets> {
+  const { networks } = await listNetworks(options);
+  return {
+    routes: options.routes ?? (await hostRoutes()),
+    networks: networks.map((n) => ({ name: n.name, subnet: parseSubnet(n.subnet) })),
+  };
+}
+
+/** A new record for network `name`: the subnet given (checked), else the one its name points to that is free. */
+async function newRecord(
+  name: string,
+  subnet: string | undefined,
+  options: NetworkStoreOptions,
+): Promise<NetworkRecord> {
+  const taken = await takenSubnets(options);
+  const chosen = subnet === undefined ? chooseSubnet(name, taken) : checkSubnet(name, subnet, taken);
+  return { schema: 1, name, subnet: formatSubnet(chosen), created: new Date().toISOString(), members: {} };
+}
+
+/** Make network `name`, with `subnet` (CIDR) or a chosen one; an existing network is refused. */
+export async function createNetwork(
+  name: string,
+  settings: { subnet?: string | undefined } = {},
+  options: NetworkStoreOptions = {},
+): Promise<NetworkRecord> {
+  const dir = dirOf(options);
+  const path = networkPath(dir, checkNetworkName(name));
+  return withNetworksLock(dir, async () => {
+    const existing = await readNetworkRecord(path);
+    if (existing) {
+      throw new QlaunchError(
+        ErrorCode.NETWORK_EXISTS,
+        `network ${name} already exists (${existing.subnet})`,
+        {
+          hint: `pick another name, or remove it first with \`qlaunch network rm ${name}\``,
+        },
+      );
+    }
+    const record = await newRecord(name, settings.subnet, options);
+    await writeNetworkRecord(path, record);
+    return record;
+  });
+}
+
+/** Remove network `name`; refused while instances are members of it, naming them. */
+export async function removeNetwork(name: string, options: NetworkStoreOptions = {}): Promise<NetworkRecord> {
+  const dir = dirOf(options);
+  return withNetworksLock(dir, async () => {
+    const record = await getNetwork(name, options);
+    const members = Object.keys(record.members).sort();
+    if (members.length > 0) {
+      throw new QlaunchError(
+        ErrorCode.NETWORK_IN_USE,
+        `network ${name} has members: ${members.join(', ')}; not removing it`,
+        { hint: `remove them first (\`qlaunch rm ${members.join(' ')}\`), then the network` },
+      );
+    }
+    await rm(networkPath(dir, name));
+    return record;
+  });
+}
+
+/** An instance's place on a network: the network's subnet, and the instance's address and MAC on it. */
+export interface NetworkLease extends NetworkMember {
+  network: string;
+  subnet: string;
+  prefix: number;
+}
+
+const leaseOf = (record: NetworkRecord, held: NetworkMember): NetworkLease => ({
+  network: record.name,
+  subnet: record.subnet,
+  prefix: parseSubnet(record.subnet).prefix,
+  ...held,
+});
+
+/**
+ * Make instance `member` (with NIC `mac`) a member of network `name`, made with a chosen subnet on first use: it
+ * gets the lowest free address and keeps it; a member joining again gets the address it has.
+ */
+export async function joinNetwork(
+  name: string,
+  member: string,
+  mac: string,
+  options: NetworkStoreOptions = {},
+): Promise<NetworkLease> {
+  const dir = dirOf(options);
+  const path = networkPath(dir, name);
+  return withNetworksLock(dir, async () => {
+    const record = (await readNetworkRecord(path)) ?? (await newRecord(name, undefined, options));
+    const held = record.members[member];
+    if (held && held.mac === mac) return leaseOf(record, held);
+    const others = Object.entries(record.members).filter(([other]) => other !== member);
+    const subnet = parseSubnet(record.subnet);
+    const address =
+      held?.address ??
+      lowestFreeAddress(
+        subnet,
+        others.map(([, m]) => m.address),
+      );
+    if (address === undefined) {
+      throw new QlaunchError(
+        ErrorCode.NETWORK_FULL,
+        `network ${name} (${record.subnet}) has no free address for ${member}: its ${memberCapacity(subnet)} are held by ${others.map(([n]) => n).join(', ')}`,
+        {
+          hint: `remove a member (\`qlaunch rm NAME\`), or use another network with a larger subnet (\`qlaunch network create NET --subnet CIDR\`)`,
+        },
+      );
+    }
+    const joined = { address, mac };
+    await writeNetworkRecord(path, { ...record, members: { ...record.members, [member]: joined } });
+    return leaseOf(record, joined);
+  });
+}
+
+/** Free instance `member`'s address on network `name`; nothing to do when it holds none (or the network is gone). */
+export async function leaveNetwork(
+  name: string,
+  member: string,
+  options: NetworkStoreOptions = {},
+): Promise<void> {
+  const dir = dirOf(options);
+  const path = networkPath(dir, name);
+  await withNetworksLock(dir, async () => {
+    const record = await readNetworkRecord(path);
+    if (!record?.members[member]) return;
+    const { [member]: _left, ...members } = record.members;
+    await writeNetworkRecord(path, { ...record, members });
+  });
+}
+
+/** Free instance `member`'s addresses on every network in the directory (damaged records are left alone). */
+export async function leaveAllNetworks(member: string, options: NetworkStoreOptions = {}): Promise<string[]> {
+  const dir = dirOf(options);
+  // No networks yet: nothing to leave, and removing an instance must not make the directory.
+  if ((await networkNames(dir)).length === 0) return [];
+  return withNetworksLock(dir, async () => {
+    const left: string[] = [];
+    for (const name of await networkNames(dir)) {
+      const path = networkPath(dir, name);
+      const record = await readNetworkRecord(path).catch(() => undefined);
+      if (!record?.members[member]) continue;
+      const { [member]: _left, ...members } = record.members;
+      await writeNetworkRecord(path, { ...record, members });
+      left.push(name);
+    }
+    return left;
+  });
+}
