@@ -113,6 +113,8 @@ export function buildNetworkConfig(mac: string, privateLinks: readonly PrivateLi
       dhcp4: false,
       dhcp6: false,
       addresses: [`${link.address}/${link.prefix}`],
+      // Up on every boot, but never waited for: the boot's network-online means the first NIC's route.
+      optional: true,
     };
   }
   return stringify({ version: 2, ethernets }, YAML_OPTIONS);

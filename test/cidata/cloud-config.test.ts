@@ -75,7 +75,7 @@ t.test('network-config v2 matches the NIC by MAC', async (t) => {
   });
 });
 
-t.test('network-config v2: each private NIC by its MAC, a static address, no gateway or DNS', async (t) => {
+t.test('network-config v2: each private NIC by its MAC, a static address, no gateway or DNS, never waited for', async (t) => {
   const text = buildNetworkConfig('52:54:00:AB:CD:EF', [
     { mac: '02:AA:BB:CC:DD:01', address: '10.66.0.2', prefix: 24 },
     { mac: '02:aa:bb:cc:dd:02', address: '192.168.7.10', prefix: 29 },
@@ -90,12 +90,14 @@ t.test('network-config v2: each private NIC by its MAC, a static address, no gat
         dhcp4: false,
         dhcp6: false,
         addresses: ['10.66.0.2/24'],
+        optional: true,
       },
       private1: {
         match: { macaddress: '02:aa:bb:cc:dd:02' },
         dhcp4: false,
         dhcp6: false,
         addresses: ['192.168.7.10/29'],
+        optional: true,
       },
     },
   });

@@ -63,6 +63,7 @@ t.test(
           dhcp4: false,
           dhcp6: false,
           addresses: ['10.66.0.2/24'],
+          optional: true,
         },
       },
     });
