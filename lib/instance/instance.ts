@@ -20,6 +20,7 @@ import { type InstancePaths, instancePaths, networksDirFor } from './layout.js';
 import { type StartInstanceOptions, type StartResult, startInstance } from './lifecycle.js';
 import { acquireLock } from './lock.js';
 import { type ReadLogOptions, readLog } from './logs.js';
+import { publishNetworkNames } from './network-names.js';
 import { addPort, listForwards, removePort } from './ports.js';
 import { explainDenied } from './qmp-denied.js';
 import { destroyUnusable, instanceNames, isUnusable, readInstance } from './registry.js';
@@ -134,8 +135,13 @@ export class Instance {
   }
 
   /** Boot the instance detached (it outlives this process), then wait as asked. Already running: only waits. */
-  start(options: StartInstanceOptions = {}): Promise<StartResult> {
-    return startInstance(this, options, (doing, work) => this.#locked(doing, work));
+  async start(options: StartInstanceOptions = {}): Promise<StartResult> {
+    const result = await startInstance(this, options, (doing, work) => this.#locked(doing, work));
+    // Names go in through the guest agent: a start that waits for nothing leaves them to the next one that waits.
+    if (this.config.networks.length > 0 && (options.wait ?? this.config.readiness) !== 'none') {
+      await this.#withJournal((log) => publishNetworkNames(this.name, dirname(this.paths.dir), log));
+    }
+    return result;
   }
 
   /** Power the guest off by the one stop policy; `force` skips the guest. Not running: cleans up only. */

@@ -1,0 +1,78 @@
+// Debian cloud instances on private networks: each member's NIC is up with its recorded address on every boot, and
+// members reach each other by name (NAME and NAME.NET), a member made later included, without a restart; a member
+// of another network reaches none of them.
+
+import t from 'tap';
+import { Instance } from '../../lib/instance/instance.js';
+import { networksDirFor } from '../../lib/instance/layout.js';
+import { getNetwork } from '../../lib/network/store.js';
+import { shortTempDir, testHome, useEnv } from '../fixtures/guests.js';
+
+t.setTimeout(1_800_000);
+
+// The image has no ping (minbase): a TCP connect to the other's sshd proves the name and the route alike.
+const REACH =
+  'import socket,sys\ns=socket.create_connection((sys.argv[1],22),float(sys.argv[2]))\nprint(s.recv(7).decode())';
+const reach = (guest: Instance, host: string, seconds = 10) =>
+  run(guest, ['python3', '-c', REACH, host, String(seconds)]);
+
+/** Run `argv` in the guest; its output (stdout and stderr) and exit code. */
+async function run(guest: Instance, argv: string[]): Promise<{ code: number; out: string }> {
+  const result = await guest.exec(argv, { timeout: 60_000 });
+  return { code: result.exitCode, out: `${result.stdout.toString()}${result.stderr.toString()}` };
+}
+
+t.test('members of private:lab have their addresses and names; private:other reaches neither', async (t) => {
+  useEnv(t, { QLAUNCH_HOME: await testHome() });
+  const root = shortTempDir(t);
+  const dir = networksDirFor(root);
+  const make = async (name: string, net: string) => {
+    t.teardown(() => Instance.destroy(name, { root, force: true }).catch(() => {}));
+    return Instance.create(
+      { name, image: 'debian-12-local', networks: [`private:${net}`], accel: 'tcg' },
+      { root },
+    );
+  };
+  const pa = await make('pa', 'lab');
+  const pb = await make('pb', 'lab');
+  const lab = await getNetwork('lab', { dir });
+  const address = (name: string) => lab.members[name]?.address ?? 'none';
+  t.not(address('pa'), address('pb'), 'each member holds its own address');
+
+  await pa.start();
+  await pb.start();
+  const link = await run(pa, ['ip', '-br', 'addr']);
+  const prefix = lab.subnet.split('/')[1];
+  t.match(
+    link.out,
+    new RegExp(`\\sUP\\s+${address('pa').replaceAll('.', '\\.')}/${prefix}\\b`),
+    'the private NIC is up with its address',
+  );
+  t.equal((await run(pa, ['getent', 'hosts', 'pb'])).out.split(/\s/)[0], address('pb'), 'pa finds pb');
+  t.match((await reach(pa, 'pb')).out, /^SSH-2\.0/, 'pa reaches pb by name');
+  t.match((await reach(pb, 'pa.lab')).out, /^SSH-2\.0/, 'pb reaches pa by NAME.NET');
+
+  // A member made and started after the others: they resolve it without a restart.
+  await pb.stop();
+  const pc = await make('pc', 'lab');
+  await pc.start();
+  const found = await run(pa, ['getent', 'hosts', 'pc']);
+  t.equal(found.out.split(/\s/)[0], (await getNetwork('lab', { dir })).members['pc']?.address, 'pa finds pc');
+  t.match((await reach(pc, 'pa')).out, /^SSH-2\.0/, 'pc reaches pa by name');
+  await pc.stop({ force: true });
+
+  // Another network: no name for lab's members, and no way to their addresses.
+  const px = await make('px', 'other');
+  await px.start();
+  t.not((await run(px, ['getent', 'hosts', 'pa'])).code, 0, 'px has no name for pa');
+  t.not((await reach(px, address('pa'), 3)).code, 0, 'px cannot reach pa');
+  await px.stop({ force: true });
+
+  // Stop and start: the same address, and its name is still found.
+  await pb.start();
+  const again = await run(pb, ['ip', '-br', 'addr']);
+  t.match(again.out, `${address('pb')}/${prefix}`, 'pb has its address again after a stop and start');
+  t.match((await reach(pb, 'pa')).out, /^SSH-2\.0/, 'pb reaches pa after its restart');
+  await pb.stop();
+  await pa.stop();
+});
