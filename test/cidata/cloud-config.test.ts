@@ -75,42 +75,45 @@ t.test('network-config v2 matches the NIC by MAC', async (t) => {
   });
 });
 
-t.test('network-config v2: each private NIC by its MAC, a static address, no gateway or DNS, never waited for', async (t) => {
-  const text = buildNetworkConfig('52:54:00:AB:CD:EF', [
-    { mac: '02:AA:BB:CC:DD:01', address: '10.66.0.2', prefix: 24 },
-    { mac: '02:aa:bb:cc:dd:02', address: '192.168.7.10', prefix: 29 },
-  ]);
-  const config = parse(text);
-  t.same(config, {
-    version: 2,
-    ethernets: {
-      primary: { match: { macaddress: '52:54:00:ab:cd:ef' }, dhcp4: true },
-      private0: {
-        match: { macaddress: '02:aa:bb:cc:dd:01' },
-        dhcp4: false,
-        dhcp6: false,
-        addresses: ['10.66.0.2/24'],
-        optional: true,
+t.test(
+  'network-config v2: each private NIC by its MAC, a static address, no gateway or DNS, never waited for',
+  async (t) => {
+    const text = buildNetworkConfig('52:54:00:AB:CD:EF', [
+      { mac: '02:AA:BB:CC:DD:01', address: '10.66.0.2', prefix: 24 },
+      { mac: '02:aa:bb:cc:dd:02', address: '192.168.7.10', prefix: 29 },
+    ]);
+    const config = parse(text);
+    t.same(config, {
+      version: 2,
+      ethernets: {
+        primary: { match: { macaddress: '52:54:00:ab:cd:ef' }, dhcp4: true },
+        private0: {
+          match: { macaddress: '02:aa:bb:cc:dd:01' },
+          dhcp4: false,
+          dhcp6: false,
+          addresses: ['10.66.0.2/24'],
+          optional: true,
+        },
+        private1: {
+          match: { macaddress: '02:aa:bb:cc:dd:02' },
+          dhcp4: false,
+          dhcp6: false,
+          addresses: ['192.168.7.10/29'],
+          optional: true,
+        },
       },
-      private1: {
-        match: { macaddress: '02:aa:bb:cc:dd:02' },
-        dhcp4: false,
-        dhcp6: false,
-        addresses: ['192.168.7.10/29'],
-        optional: true,
-      },
-    },
-  });
-  for (const key of ['gateway4', 'routes', 'nameservers']) {
-    t.notOk(text.includes(key), `no ${key} anywhere`);
-  }
-  t.same(checkYamlMapping(text, 'network-config', 'network-config'), config, 'our own check accepts it');
-  t.equal(
-    buildNetworkConfig('52:54:00:ab:cd:ef', []),
-    buildNetworkConfig('52:54:00:ab:cd:ef'),
-    'none given: as before',
-  );
-});
+    });
+    for (const key of ['gateway4', 'routes', 'nameservers']) {
+      t.notOk(text.includes(key), `no ${key} anywhere`);
+    }
+    t.same(checkYamlMapping(text, 'network-config', 'network-config'), config, 'our own check accepts it');
+    t.equal(
+      buildNetworkConfig('52:54:00:ab:cd:ef', []),
+      buildNetworkConfig('52:54:00:ab:cd:ef'),
+      'none given: as before',
+    );
+  },
+);
 
 t.test('checkYamlMapping returns the parsed mapping', async (t) => {
   t.same(checkYamlMapping('a: 1\n', 's', 'thing'), { a: 1 });
