@@ -6,14 +6,9 @@ import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
 import { lastBootOffset } from '../guest/console/console-log.js';
 import { addForward } from '../guest/ports/ports.js';
 import type { Logger } from '../logger.js';
+import { processStartTicks } from '../process-alive.js';
 import type { InstanceReadiness } from './config.js';
-import {
-  processStartTicks,
-  type RuntimeRecord,
-  readRuntime,
-  removeRuntimeFiles,
-  writeRuntime,
-} from './runtime.js';
+import { type RuntimeRecord, readRuntime, removeRuntimeFiles, writeRuntime } from './runtime.js';
 import { type InstanceContext, withGuest } from './session.js';
 import { bootInstance } from './start.js';
 import { instanceStatus } from './state.js';

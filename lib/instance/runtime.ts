@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../cidata/seed.js';
 import { VIRTIOFS_SOCKET } from '../files.js';
-import { processAlive } from '../process-alive.js';
+import { processAlive, processStartTicks } from '../process-alive.js';
 import { qmpSocketOf } from '../qemu/argv.js';
 import { type InstancePaths, RUNTIME_FILES } from './layout.js';
 import { qemuHolds } from './qemu-holders.js';
@@ -47,13 +47,6 @@ export async function readPidFile(path: string): Promise<number | undefined> {
   const text = await readFile(path, 'utf8').catch(() => undefined);
   const pid = Number(text?.trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-/** Field 22 of /proc/PID/stat (after the parenthesised command name, which may hold spaces). */
-export async function processStartTicks(pid: number): Promise<string | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (!stat) return undefined;
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
 }
 
 /** The QMP socket a process's argv names, read as QEMU reads it (commas in the path are doubled there). */

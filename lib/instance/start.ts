@@ -22,12 +22,13 @@ import { machineCatalog } from '../host/machine-cache.js';
 import { checkDiskHeader } from '../image/disk-check.js';
 import type { Logger } from '../logger.js';
 import { normalizeSpec, type VmSpec } from '../machine/spec.js';
+import { processStartTicks } from '../process-alive.js';
 import type { ArgvPlan, ResolvedFirmware } from '../qemu/argv.js';
 import type { Confinement } from '../qemu/confinement.js';
 import { type InstanceConfig, writeInstanceConfig } from './config.js';
 import { checkSocketPaths, type InstancePaths } from './layout.js';
 import { choosePin, type MachinePin, pinChanged } from './machine-pin.js';
-import { processStartTicks, type RuntimeRecord, removeRuntimeFiles, writeRuntime } from './runtime.js';
+import { type RuntimeRecord, removeRuntimeFiles, writeRuntime } from './runtime.js';
 import { readWarmSource } from './warm.js';
 
 export interface BootOptions {

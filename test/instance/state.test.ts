@@ -1,14 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import t from 'tap';
 import { instancePaths } from '../../lib/instance/layout.js';
-import {
-  isInstanceQemu,
-  processStartTicks,
-  readPidFile,
-  readRuntime,
-  writeRuntime,
-} from '../../lib/instance/runtime.js';
+import { isInstanceQemu, readPidFile, readRuntime, writeRuntime } from '../../lib/instance/runtime.js';
 import { instanceStatus, judgeState } from '../../lib/instance/state.js';
+import { processStartTicks } from '../../lib/process-alive.js';
 
 const runtime = { pid: 42, startedAt: 'now', binary: '/usr/bin/qemu-system-x86_64', accel: 'tcg' as const };
 
