@@ -96,6 +96,7 @@ export const ErrorCode = {
   NETWORK_FULL: 'NETWORK_FULL',
   NETWORK_IN_USE: 'NETWORK_IN_USE',
   NETWORK_BUSY: 'NETWORK_BUSY',
+  NETWORK_MEMBER_TAKEN: 'NETWORK_MEMBER_TAKEN',
   // qlaunch's home: something that is not a directory where one of its directories belongs
   PATH_NOT_DIRECTORY: 'PATH_NOT_DIRECTORY',
   // Warm images

@@ -22,6 +22,11 @@ export interface LaunchOptions {
   firmwareDirs?: readonly string[] | undefined;
   /** vhost-user descriptor dirs where virtiofsd is looked up, highest priority first (default: as QEMU's). */
   vhostUserDirs?: readonly string[] | undefined;
+  /**
+   * Cloud guests on private networks: where the networks' records live (default `<qlaunch home>/networks`; instances
+   * under a root of their own keep theirs in `ROOT/.networks`).
+   */
+  networksDir?: string | undefined;
   /** Cloud guests: wait until SSH works and cloud-init is done (default true). */
   waitReady?: boolean | undefined;
   /** Cloud guests: milliseconds for readiness; default 5 min under TCG, 2 under KVM. */

@@ -1,6 +1,7 @@
 // `launch()`: from a kernel spec or a cloud image to a running, QMP-connected `Guest`, with nothing left behind
 // when anything fails. One input type, one result type, every option honoured on both paths (or refused).
 
+import { randomBytes } from 'node:crypto';
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkHostname } from '../cidata/hostname.js';
@@ -9,6 +10,7 @@ import { GUEST_FILES } from '../files.js';
 import { checkGuestMemory } from '../host/memory.js';
 import { IMAGE_NAME } from '../image/image-name.js';
 import { imageStoreDir } from '../image/store-location.js';
+import { silentLogger } from '../logger.js';
 import { normalizeMounts } from '../machine/mounts.js';
 import {
   type Firmware,
@@ -18,8 +20,10 @@ import {
   type VmSpec,
   type VmSpecInput,
 } from '../machine/spec.js';
+import { parseNetworks } from '../network/options.js';
 import type { CloudGuest, CloudParts, Guest } from './guest.js';
 import { checkLaunchOptions, type LaunchOptions } from './launch-options.js';
+import { type GuestLinks, joinAsGuest } from './private-links.js';
 import { chooseMounts } from './shares.js';
 import { startThrowaway, type WarmBootParts } from './throwaway.js';
 import { WARM_FILES } from './warm/files.js';
@@ -56,7 +60,6 @@ const KERNEL_ONLY = [
   'bios',
   'disks',
   'network',
-  'networks',
   'forwards',
   'noReboot',
 ] as const;
@@ -192,6 +195,7 @@ export async function launchImageWith(
   warm: WarmBootParts,
 ): Promise<CloudGuest> {
   const say = options.onProgress ?? (() => {});
+  const networks = parseNetworks(input.networks ?? []);
   // Loaded only for images: a kernel boot pays for none of the recipe's modules (YAML, seed writer, qemu-img).
   const [{ openImageStore }, { baseDisk, chooseMachine }, recipe, { sshClient }, { createRunDir }] =
     await Promise.all([
@@ -210,19 +214,31 @@ export async function launchImageWith(
   const base = await baseDisk(machine, store, { onProgress: say, signal: options.signal });
   const mountSpecs = normalizeMounts([...(machine.mounts ?? []), ...(input.mounts ?? [])], process.cwd());
   const mounts = await chooseMounts(mountSpecs, options.vhostUserDirs);
+  // On a network the host name is the guest's name there: one of its own unless given.
+  const hostname =
+    input.hostname ??
+    (networks.length > 0
+      ? `${hostnameFor(machine.name).slice(0, 58)}-${randomBytes(2).toString('hex')}`
+      : hostnameFor(machine.name));
   const dir = await createRunDir();
   const keep = options.keep ?? false;
+  let links: GuestLinks | undefined;
   try {
+    if (networks.length > 0) {
+      const agent = join(dir, GUEST_FILES.guestAgent);
+      links = await joinAsGuest(hostname, networks, agent, options.networksDir);
+    }
     // Read at once by this run's QEMU and deleted after it: no fsync.
     const key = await writeCloudFiles({
       machine,
       base,
       userData,
       dir,
-      hostname: input.hostname ?? hostnameFor(machine.name),
+      hostname,
       keyComment: `qlaunch-${machine.name}`,
       durable: false,
       mounts,
+      network: links && { mac: links.mac, privateLinks: links.links },
     });
     const spec = normalizeSpec({
       name: machine.name,
@@ -236,6 +252,7 @@ export async function launchImageWith(
       disks: cloudDisks(dir),
       forwards: machine.ports,
       mounts: mountSpecs,
+      network: links && { mac: links.mac, private: links.nics },
     });
     say(`booting ${machine.name} (${machine.arch}, ${machine.cpus} vCPU, ${machine.memoryMiB} MiB)`);
     const guest = await startThrowaway(spec, options, {
@@ -244,6 +261,7 @@ export async function launchImageWith(
       removeOnDeath: keep ? [] : [dir],
       forwards: [22],
       mounts,
+      onExit: links?.leave,
       confine: { sandbox: machine.sandbox, runAsRoot: machine.runAsRoot },
       cloud: ([ssh]): CloudParts => ({
         ssh: sshClient({
@@ -268,9 +286,12 @@ export async function launchImageWith(
         // The launch's own signal ended the wait: the launch is what was aborted, and nothing is left of it.
         throw isQlaunchError(error, ErrorCode.VM_ABORTED) && options.signal?.aborted ? aborted() : error;
       }
+      // Names go in through the agents: a guest not waited for gets none (its address is set all the same).
+      await links?.publish(options.logger ?? silentLogger);
     }
     return guest as CloudGuest;
   } catch (error) {
+    await links?.leave();
     if (!keep) await rm(dir, { recursive: true, force: true });
     throw error;
   }

@@ -98,6 +98,8 @@ export interface ThrowawayExtras extends WarmBootParts {
   removeOnDeath?: BootPlan['removeOnDeath'];
   /** The spec's mounts with transports chosen (a cloud guest chooses them before writing its seed). */
   mounts?: readonly ChosenMount[] | undefined;
+  /** Run once QEMU has exited, after the guest's own processes are ended (a cloud guest gives its addresses back). */
+  onExit?: (() => Promise<void>) | undefined;
 }
 
 /** Boot `spec` as a throwaway guest: sockets in a fresh private dir that is gone once QEMU is attached. */
@@ -152,7 +154,7 @@ export async function startThrowaway(
       forwards: extras.forwards,
       startTimeout: options.startTimeout,
       cloud: extras.cloud,
-      onExit: shares.daemons.length > 0 ? shares.stop : undefined,
+      onExit: exitSteps(shares.daemons.length > 0 ? shares.stop : undefined, extras.onExit),
       logger,
     });
   } catch (error) {
@@ -160,4 +162,13 @@ export async function startThrowaway(
     await rm(runtimeDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The steps to run once QEMU is gone, in order; none: nothing to run. */
+function exitSteps(...steps: ((() => Promise<void>) | undefined)[]): (() => Promise<void>) | undefined {
+  const given = steps.filter((step) => step !== undefined);
+  if (given.length === 0) return undefined;
+  return async () => {
+    for (const step of given) await step();
+  };
 }

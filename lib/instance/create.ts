@@ -22,13 +22,13 @@ import { normalizeMounts } from '../machine/mounts.js';
 import { privateNetMac } from '../machine/private-net.js';
 import { mergePorts } from '../machine/resolve.js';
 import { parseAccel, parseMachineType } from '../machine/spec.js';
+import { parseNetworks } from '../network/options.js';
 import { joinNetwork, leaveAllNetworks, type NetworkLease } from '../network/store.js';
 import { type InstanceConfig, type InstanceReadiness, writeInstanceConfig } from './config.js';
 import { checkSocketPaths, type InstancePaths, instancePaths, networksDirFor } from './layout.js';
 import { acquireLock, createLockKey } from './lock.js';
 import { stableMac } from './mac.js';
 import { choosePin, type MachinePin } from './machine-pin.js';
-import { parseNetworks } from './networks.js';
 import { checkInstanceDirs } from './registry.js';
 import { instanceSpec } from './start.js';
 import { createWarmFiles } from './warm.js';
@@ -115,7 +115,8 @@ export async function createInstance(
     const keyComment = `qlaunch-${input.name}`;
     const mac = stableMac(`${input.name}/user`);
     // Addresses are taken before the seed is written, which configures them; a failed create gives them back.
-    const leases = await joinNetworks(input.name, networks, paths);
+    // A cloud image has a guest agent: the network's names reach the guest through it.
+    const leases = await joinNetworks(input.name, networks, paths, base ? paths.guestAgent : undefined);
     if (base && userData !== undefined) {
       // An instance's seed must survive a host crash: it is read again on every boot.
       await writeCloudFiles({
@@ -183,10 +184,13 @@ async function joinNetworks(
   name: string,
   networks: readonly string[],
   paths: InstancePaths,
+  agent: string | undefined,
 ): Promise<NetworkLease[]> {
   const dir = networksDirFor(dirname(paths.dir));
   const leases: NetworkLease[] = [];
-  for (const net of networks) leases.push(await joinNetwork(net, name, privateNetMac(name, net), { dir }));
+  for (const net of networks) {
+    leases.push(await joinNetwork(net, name, privateNetMac(name, net), { dir }, { agent }));
+  }
   return leases;
 }
 

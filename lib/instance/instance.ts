@@ -9,6 +9,7 @@ import { type SshClient, sshClient } from '../guest/access/ssh.js';
 import type { SnapshotInfo } from '../guest/snapshot/snapshot-info.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { PortForward } from '../machine/spec.js';
+import { publishNames } from '../network/names.js';
 import { leaveAllNetworks } from '../network/store.js';
 import type { GuestExecResult } from '../qga/index.js';
 import type { QmpClient } from '../qmp/index.js';
@@ -20,7 +21,6 @@ import { type InstancePaths, instancePaths, networksDirFor } from './layout.js';
 import { type StartInstanceOptions, type StartResult, startInstance } from './lifecycle.js';
 import { acquireLock } from './lock.js';
 import { type ReadLogOptions, readLog } from './logs.js';
-import { publishNetworkNames } from './network-names.js';
 import { addPort, listForwards, removePort } from './ports.js';
 import { explainDenied } from './qmp-denied.js';
 import { destroyUnusable, instanceNames, isUnusable, readInstance } from './registry.js';
@@ -139,7 +139,9 @@ export class Instance {
     const result = await startInstance(this, options, (doing, work) => this.#locked(doing, work));
     // Names go in through the guest agent: a start that waits for nothing leaves them to the next one that waits.
     if (this.config.networks.length > 0 && (options.wait ?? this.config.readiness) !== 'none') {
-      await this.#withJournal((log) => publishNetworkNames(this.name, dirname(this.paths.dir), log));
+      await this.#withJournal((logger) =>
+        publishNames(this.name, { dir: networksDirFor(dirname(this.paths.dir)), logger }),
+      );
     }
     return result;
   }

@@ -1,4 +1,5 @@
-// `--network` values for instances: `user` (always on) and `private:NET`, a private L2 segment between instances.
+// `--network` values for instances and throwaway cloud guests: `user` (always on) and `private:NET`, a private L2
+// segment between guests.
 
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { parseNetworkOption } from '../machine/spec.js';
@@ -9,9 +10,13 @@ export function parseNetworks(values: readonly string[]): string[] {
   for (const value of values) {
     const option = parseNetworkOption(value);
     if (option.kind === 'none') {
-      throw new QlaunchError(ErrorCode.SPEC_INVALID, 'instances always have user networking', {
-        hint: 'qlaunch reaches instances (SSH, forwards) through it: drop --network none',
-      });
+      throw new QlaunchError(
+        ErrorCode.SPEC_INVALID,
+        'instances and cloud guests always have user networking',
+        {
+          hint: 'qlaunch reaches instances (SSH, forwards) through it: drop --network none',
+        },
+      );
     }
     if (option.kind === 'private' && !names.includes(option.name)) names.push(option.name);
   }

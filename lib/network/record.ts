@@ -10,7 +10,14 @@ import { PRIVATE_NET_NAME } from '../machine/private-net.js';
 import { networksNotDirectory } from './lock.js';
 import { parseSubnet } from './subnet.js';
 
-const member = z.object({ address: z.string(), mac: z.string() });
+const member = z.object({
+  address: z.string(),
+  mac: z.string(),
+  /** The member's guest agent socket, when it has one: how the network's names reach its /etc/hosts. */
+  agent: z.string().optional(),
+  /** A throwaway guest's: the process that launched it. Once that is gone, so is the member. */
+  owner: z.object({ pid: z.number().int().positive(), startTicks: z.string().optional() }).optional(),
+});
 
 const schema = z.object({
   schema: z.literal(1),

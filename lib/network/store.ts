@@ -5,6 +5,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { PRIVATE_NET_NAME } from '../machine/private-net.js';
 import { didYouMean } from '../machine/suggest.js';
+import { processAlive, processStartTicks } from '../process-alive.js';
 import { hostRoutes } from './host-routes.js';
 import { withNetworksLock } from './lock.js';
 import {
@@ -35,6 +36,22 @@ export interface NetworkStoreOptions {
 
 const dirOf = (options: NetworkStoreOptions): string => options.dir ?? networksDir();
 
+/** Whether a throwaway member's launching process is still the one recorded (an instance member always is). */
+async function ownerLives(held: NetworkMember): Promise<boolean> {
+  if (!held.owner) return true;
+  const { pid, startTicks } = held.owner;
+  if (!processAlive(pid)) return false;
+  return startTicks === undefined || (await processStartTicks(pid)) === startTicks;
+}
+
+/** `record` without the throwaway members whose launching process is gone (killed before it could leave). */
+async function withoutGone(record: NetworkRecord): Promise<NetworkRecord> {
+  const entries = Object.entries(record.members);
+  const live = await Promise.all(entries.map(([, held]) => ownerLives(held)));
+  if (live.every(Boolean)) return record;
+  return { ...record, members: Object.fromEntries(entries.filter((_, i) => live[i])) };
+}
+
 /** The names of the networks in `dir` (records only, damaged or not). */
 async function networkNames(dir: string): Promise<string[]> {
   const entries = await readdir(dir).catch(() => [] as string[]);
@@ -55,7 +72,7 @@ export async function listNetworks(
   for (const name of await networkNames(dir)) {
     try {
       const record = await readNetworkRecord(networkPath(dir, name));
-      if (record) networks.push(record);
+      if (record) networks.push(await withoutGone(record));
     } catch (error) {
       broken.push({ name, problem: (error as Error).message });
     }
@@ -67,7 +84,7 @@ export async function listNetworks(
 export async function getNetwork(name: string, options: NetworkStoreOptions = {}): Promise<NetworkRecord> {
   const dir = dirOf(options);
   const record = await readNetworkRecord(networkPath(dir, name));
-  if (record) return record;
+  if (record) return withoutGone(record);
   const close = didYouMean(name, await networkNames(dir));
   throw new QlaunchError(ErrorCode.NETWORK_NOT_FOUND, `no network named ${name}`, {
     hint: `${close} \`qlaunch network ls\` lists networks; \`qlaunch network create ${name}\` makes one`.trim(),
@@ -160,13 +177,26 @@ export async function joinNetwork(
   member: string,
   mac: string,
   options: NetworkStoreOptions = {},
+  how: Pick<NetworkMember, 'agent' | 'owner'> = {},
 ): Promise<NetworkLease> {
   const dir = dirOf(options);
   const path = networkPath(dir, name);
   return withNetworksLock(dir, async () => {
-    const record = (await readNetworkRecord(path)) ?? (await newRecord(name, undefined, options));
+    const stored = await readNetworkRecord(path);
+    // The addresses of throwaway guests whose launcher was killed are free again.
+    const record = stored ? await withoutGone(stored) : await newRecord(name, undefined, options);
     const held = record.members[member];
-    if (held && held.mac === mac) return leaseOf(record, held);
+    if (held && (held.owner || how.owner)) {
+      throw new QlaunchError(
+        ErrorCode.NETWORK_MEMBER_TAKEN,
+        `network ${name} already has a member named ${member}${held.owner ? ` (a running guest, pid ${held.owner.pid})` : ' (an instance)'}`,
+        { hint: 'give the guest another name (--hostname NAME), so that each member has its own' },
+      );
+    }
+    if (held && held.mac === mac && held.agent === how.agent) {
+      if (stored !== record) await writeNetworkRecord(path, record);
+      return leaseOf(record, held);
+    }
     const others = Object.entries(record.members).filter(([other]) => other !== member);
     const subnet = parseSubnet(record.subnet);
     const address =
@@ -184,7 +214,12 @@ export async function joinNetwork(
         },
       );
     }
-    const joined = { address, mac };
+    const joined: NetworkMember = {
+      address,
+      mac,
+      ...(how.agent !== undefined && { agent: how.agent }),
+      ...(how.owner !== undefined && { owner: how.owner }),
+    };
     await writeNetworkRecord(path, { ...record, members: { ...record.members, [member]: joined } });
     return leaseOf(record, joined);
   });

@@ -1,5 +1,6 @@
 // `qlaunch network create | ls | inspect | rm` against a temporary qlaunch home: no guest is booted.
 
+import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -170,4 +171,28 @@ t.test('a network a host route now overlaps is warned about', { skip: noRoute },
       args.join(' '),
     );
   }
+});
+
+t.test('a throwaway member: shown with its launcher, no warning; gone once its launcher is', async (t) => {
+  const home = join(t.testdir(), 'home');
+  const dir = join(home, 'networks');
+  await joinNetwork('lab', 't1', '02:00:00:00:00:0c', { dir, routes: [] }, { owner: { pid: process.pid } });
+  const live = await cli(home, ['network', 'inspect', 'lab']);
+  t.equal(live.exitCode, 0, live.stderr);
+  t.match(
+    live.stdout,
+    new RegExp(`^ {2}t1 \\(run, pid ${process.pid}\\)\\s+\\d+\\.\\d+\\.`, 'm'),
+    live.stdout,
+  );
+  t.equal(live.stderr, '', 'a running guest is no stray member');
+  const refused = await cli(home, ['network', 'rm', 'lab']);
+  t.match(refused.stderr, /network lab has members: t1/);
+  // A launcher that has exited: a member owned by it is swept on the next look.
+  const child = spawn(process.execPath, ['-e', '']);
+  const dead = await new Promise<number>((done) => child.on('exit', () => done(child.pid ?? 0)));
+  await joinNetwork('lab', 't2', '02:00:00:00:00:0d', { dir }, { owner: { pid: dead } });
+  t.match((await cli(home, ['network', 'inspect', 'lab', '--json'])).stdout, /"t1"/);
+  t.notMatch((await cli(home, ['network', 'inspect', 'lab', '--json'])).stdout, /"t2"/);
+  await leaveNetwork('lab', 't1', { dir });
+  t.equal((await cli(home, ['network', 'rm', 'lab'])).exitCode, 0, 'empty once the live one left');
 });

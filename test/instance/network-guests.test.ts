@@ -3,6 +3,7 @@
 // of another network reaches none of them.
 
 import t from 'tap';
+import { launch } from '../../lib/guest/launch.js';
 import { Instance } from '../../lib/instance/instance.js';
 import { networksDirFor } from '../../lib/instance/layout.js';
 import { getNetwork } from '../../lib/network/store.js';
@@ -74,5 +75,23 @@ t.test('members of private:lab have their addresses and names; private:other rea
   t.match(again.out, `${address('pb')}/${prefix}`, 'pb has its address again after a stop and start');
   t.match((await reach(pb, 'pa')).out, /^SSH-2\.0/, 'pb reaches pa after its restart');
   await pb.stop();
+
+  // A throwaway guest joins too while it lives: an address, names both ways; gone from the network with it.
+  const guest = await launch(
+    { image: 'debian-12-local', networks: ['private:lab'], hostname: 't1', accel: 'tcg' },
+    { readyTimeout: 900_000, networksDir: dir },
+  );
+  try {
+    const held = (await getNetwork('lab', { dir })).members['t1'];
+    t.match(held, { owner: { pid: process.pid } }, 'the launching process owns its address');
+    const t1 = await guest.exec(['ip', '-br', 'addr'], { timeout: 60_000 });
+    t.match(t1.stdout.toString(), `${held?.address}/${prefix}`, 't1 has its address');
+    const fromT1 = await guest.exec(['python3', '-c', REACH, 'pa.lab', '10'], { timeout: 60_000 });
+    t.match(fromT1.stdout.toString(), /^SSH-2\.0/, 't1 reaches pa by name');
+    t.equal((await run(pa, ['getent', 'hosts', 't1'])).out.split(/\s/)[0], held?.address, 'pa finds t1');
+  } finally {
+    await guest[Symbol.asyncDispose]();
+  }
+  t.notOk((await getNetwork('lab', { dir })).members['t1'], 'gone from the network with the guest');
   await pa.stop();
 });

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import t from 'tap';
 import { parseUsernetForwards } from '../../lib/guest/ports/usernet.js';
 import { stableMac } from '../../lib/instance/mac.js';
-import { parseNetworks } from '../../lib/instance/networks.js';
+import { parseNetworks } from '../../lib/network/options.js';
 
 t.test('stable MACs: locally administered unicast, one per seed', async (t) => {
   const mac = stableMac('dev/user');

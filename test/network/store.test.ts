@@ -176,3 +176,51 @@ t.test('a file where the networks directory belongs: named, never removed', asyn
   t.same(await listNetworks({ dir }), { networks: [], broken: [] });
   t.equal(readFileSync(dir, 'utf8'), 'my notes\n');
 });
+
+t.test('a throwaway member lives as long as the process that launched it', async (t) => {
+  const dir = join(t.testdir(), 'networks');
+  const options = { dir, routes: [] };
+  const instance = await joinNetwork('lab', 'pa', MAC(1), options, { agent: '/run/pa/qga.sock' });
+  // A process that has exited: its pid is free (or another process's, told apart by its start time).
+  const child = spawn(process.execPath, ['-e', '']);
+  const dead = await new Promise<number>((done) => child.on('exit', () => done(child.pid ?? 0)));
+  const gone = await joinNetwork('lab', 't1', MAC(2), options, { owner: { pid: dead } });
+  t.same(Object.keys((await getNetwork('lab', options)).members), ['pa'], 'its member is not listed');
+  t.same(
+    (await listNetworks(options)).networks.map((n) => Object.keys(n.members)),
+    [['pa']],
+    'nor in the list',
+  );
+  const live = await joinNetwork('lab', 't2', MAC(3), options, { owner: { pid: process.pid } });
+  t.equal(live.address, gone.address, "the killed launcher's address is free again");
+  const record = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8'));
+  t.same(Object.keys(record.members).sort(), ['pa', 't2'], 'and swept from the file');
+  t.same(record.members.pa, { address: instance.address, mac: MAC(1), agent: '/run/pa/qga.sock' });
+
+  // One name, one member: a throwaway guest never takes (or shares) a name that is held.
+  for (const [name, held] of [
+    ['pa', 'an instance'],
+    ['t2', 'a running guest'],
+  ] as const) {
+    await t.rejects(
+      joinNetwork('lab', name, MAC(4), options, { owner: { pid: process.pid } }),
+      { code: 'NETWORK_MEMBER_TAKEN', message: `network lab already has a member named ${name} (${held}` },
+      `${name} is taken`,
+    );
+  }
+  await t.rejects(joinNetwork('lab', 't2', MAC(3), options), { code: 'NETWORK_MEMBER_TAKEN' });
+  t.equal(
+    (await joinNetwork('lab', 'pa', MAC(1), options, { agent: '/run/pa/qga.sock' })).address,
+    instance.address,
+  );
+});
+
+t.test('removing a network counts only live members', async (t) => {
+  const dir = join(t.testdir(), 'networks');
+  const options = { dir, routes: [] };
+  const child = spawn(process.execPath, ['-e', '']);
+  const dead = await new Promise<number>((done) => child.on('exit', () => done(child.pid ?? 0)));
+  await joinNetwork('lab', 't1', MAC(2), options, { owner: { pid: dead } });
+  await removeNetwork('lab', options);
+  t.notOk(existsSync(join(dir, 'lab.json')), 'a network whose only member was a killed guest is removed');
+});

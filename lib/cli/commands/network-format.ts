@@ -41,10 +41,11 @@ export function formatNetworkDetails(record: NetworkRecord, file: string): strin
     `members:  ${names.length === 0 ? 'none' : names.length}`,
   ];
   if (names.length > 0) {
-    const rows = [['  INSTANCE', 'ADDRESS', 'MAC']];
+    const rows = [['  MEMBER', 'ADDRESS', 'MAC']];
     for (const name of names) {
       const m = record.members[name];
-      if (m) rows.push([`  ${name}`, m.address, m.mac]);
+      // A throwaway guest is named with the process that launched it: it is a member while that one runs.
+      if (m) rows.push([`  ${name}${m.owner ? ` (run, pid ${m.owner.pid})` : ''}`, m.address, m.mac]);
     }
     return `${lines.join('\n')}\n${table(rows)}`;
   }

@@ -104,8 +104,9 @@ const inspectCommand = (setExit: SetExit): CommandModule<object, NameArgs> => ({
     // A member with no instance behind it (its directory removed by hand) holds its address until `rm` frees it.
     const { instanceNames } = await import('../../instance/registry.js');
     const known = new Set(await instanceNames().catch(() => Object.keys(record.members)));
-    for (const [member, { address }] of Object.entries(record.members)) {
-      if (known.has(member)) continue;
+    for (const [member, { address, owner }] of Object.entries(record.members)) {
+      // A throwaway guest is a member while the process that launched it lives.
+      if (known.has(member) || owner) continue;
       process.stderr.write(
         `qlaunch: warning: network ${record.name} holds ${address} for ${member}, which is no instance; \`qlaunch rm ${member}\` frees it\n`,
       );

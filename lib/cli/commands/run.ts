@@ -21,6 +21,8 @@ interface RunArgs extends GuestArgs {
   timeout?: number | undefined;
   quiet?: boolean | undefined;
   'log-level'?: string | undefined;
+  network?: string[] | undefined;
+  hostname?: string | undefined;
 }
 
 export const runCommand = (setExit: (code: number) => void): CommandModule<object, RunArgs> => ({
@@ -53,6 +55,15 @@ export const runCommand = (setExit: (code: number) => void): CommandModule<objec
         coerce: secondsOption('timeout', '300'),
       })
       .option('quiet', { type: 'boolean', alias: 'q', describe: 'do not copy the serial console to stdout' })
+      .option('network', {
+        type: 'string',
+        array: true,
+        describe: 'with IMAGE: also join private:NET, with an address and names there while the guest runs',
+      })
+      .option('hostname', {
+        type: 'string',
+        describe: "with IMAGE: the guest's host name, and its name on private networks",
+      })
       .example(
         '$0 run debian-12 -- uname -a',
         'boot the debian-12 template, run one command over SSH, then discard it',
@@ -98,7 +109,8 @@ async function runImage(args: RunArgs): Promise<number> {
   });
   const exitFor = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
   try {
-    const { image, machine, ...rest } = guestInput(args);
+    const { image, machine, ...input } = guestInput(args);
+    const rest = { ...input, networks: args.network, hostname: args.hostname };
     const choice = image !== undefined ? { image, machine, ...rest } : { machine: machine ?? '', ...rest };
     const cloud = await launch(choice, {
       logger,
@@ -157,6 +169,13 @@ async function inspectedDisks(paths: string[] | undefined): Promise<(string | Qc
 }
 
 async function run(args: RunArgs): Promise<number> {
+  if (args.network !== undefined || args.hostname !== undefined) {
+    return reportError(
+      new QlaunchError(ErrorCode.USAGE, '--network and --hostname are for images, not --kernel', {
+        hint: 'a kernel guest sets its own addresses and name (e.g. on its command line); boot an image to have them set',
+      }),
+    );
+  }
   const { launch } = await import('../../guest/launch.js');
   const logger = await cliLogger(args['log-level']);
   const started = Date.now();
