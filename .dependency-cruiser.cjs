@@ -15,6 +15,7 @@ const layers = [
   'guest',
   'instance',
   'export',
+  'ui',
   'cli',
 ];
 

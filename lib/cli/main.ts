@@ -25,6 +25,7 @@ import { portCommand } from './commands/instance-port.js';
 import { snapshotCommand } from './commands/instance-snapshot.js';
 import { runCommand } from './commands/run.js';
 import { seedCommand } from './commands/seed.js';
+import { uiCommand } from './commands/ui.js';
 import { COMPLETION_KEY, completeWords, completionCommand } from './completion.js';
 import { unglueTags } from './help-text.js';
 import { coerceError } from './option-values.js';
@@ -77,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(seedCommand((code) => (exitCode = code)))
     .command(imageCommand((code) => (exitCode = code)))
     .command(exportCommand(setExit))
+    .command(uiCommand(setExit))
     .command(doctorCommand((code) => (exitCode = code)))
     .command(completionCommand(setExit))
     .middleware((args) => {

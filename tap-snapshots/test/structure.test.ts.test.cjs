@@ -43,6 +43,7 @@ Array [
   "removeImage",
   "restoreWarm",
   "saveSnapshot",
+  "serveUi",
   "waitForAgent",
   "warmImage",
   "warmStoredImage",

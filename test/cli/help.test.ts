@@ -8,6 +8,7 @@ import { execCommand, sshCommand } from '../../lib/cli/commands/instance-access.
 import { createCommand, startCommand } from '../../lib/cli/commands/instance-lifecycle.js';
 import { snapshotCommand } from '../../lib/cli/commands/instance-snapshot.js';
 import { runCommand } from '../../lib/cli/commands/run.js';
+import { uiCommand } from '../../lib/cli/commands/ui.js';
 import { cliPath } from '../fixtures/guests.js';
 
 t.setTimeout(120_000);
@@ -63,6 +64,7 @@ const pages: [string[], string[]][] = [
   [['start'], helpTexts(startCommand(noExit))],
   [['ssh'], helpTexts(sshCommand(noExit))],
   [['image', 'pull'], helpTexts(pullCommand(noExit))],
+  [['ui'], helpTexts(uiCommand(noExit))],
 ];
 
 for (const columns of [60, 80, 120]) {

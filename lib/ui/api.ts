@@ -1,0 +1,62 @@
+// The page's operations, each one the library call the matching CLI command makes: nothing here runs a shell or a
+// command the browser chose.
+
+import { Instance, type InstanceOptions } from '../instance/instance.js';
+import { parseCreate, parseRemove, parseSnapshot } from './requests.js';
+import type { Action } from './routes.js';
+
+/** Every instance with its state, as `qlaunch ls --json` lists them. */
+export const listInstances = (options: InstanceOptions) => Instance.list(options);
+
+/** `qlaunch create` from the page's form; left stopped, as the CLI leaves it. */
+export async function createInstance(body: unknown, options: InstanceOptions) {
+  const request = parseCreate(body);
+  const instance = await Instance.create(request, options);
+  return instance.info();
+}
+
+/** start, stop, stop --force, restart, and pause/resume (QMP stop/cont) of one instance. */
+export async function runAction(name: string, action: Action, options: InstanceOptions): Promise<object> {
+  const instance = await Instance.open(name, options);
+  switch (action) {
+    case 'start':
+      return instance.start();
+    case 'stop':
+      return instance.stop();
+    case 'force-stop':
+      return instance.stop({ force: true });
+    case 'restart':
+      return instance.restart();
+    case 'pause':
+      await instance.pause();
+      return {};
+    case 'resume':
+      await instance.resume();
+      return {};
+  }
+}
+
+/** `qlaunch rm [--force]`, once the request names the instance again. */
+export async function removeInstance(name: string, body: unknown, options: InstanceOptions): Promise<object> {
+  const { force } = parseRemove(name, body);
+  await Instance.destroy(name, { ...options, force });
+  return { removed: name };
+}
+
+export async function listSnapshots(name: string, options: InstanceOptions) {
+  return (await Instance.open(name, options)).listSnapshots();
+}
+
+export async function saveSnapshot(name: string, body: unknown, options: InstanceOptions) {
+  const { tag, replace } = parseSnapshot(body);
+  return (await Instance.open(name, options)).saveSnapshot(tag, { replace });
+}
+
+export async function loadSnapshot(name: string, tag: string, options: InstanceOptions) {
+  return (await Instance.open(name, options)).loadSnapshot(tag);
+}
+
+export async function deleteSnapshot(name: string, tag: string, options: InstanceOptions): Promise<object> {
+  await (await Instance.open(name, options)).deleteSnapshot(tag);
+  return { deleted: tag };
+}

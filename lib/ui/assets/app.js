@@ -1,0 +1,227 @@
+// The qlaunch page: the instance list pushed by the server, actions as API calls, a console over a websocket.
+
+import { FitAddon } from '/vendor/addon-fit.mjs';
+import { Terminal } from '/vendor/xterm.mjs';
+
+const $ = (selector) => document.querySelector(selector);
+const tbody = $('#instances tbody');
+const errorBox = $('#error');
+let instances = [];
+
+// Errors look as they do in the CLI: what went wrong, then how to fix it.
+function showError(error) {
+  errorBox.querySelector('.error-message').textContent = error.message ?? String(error);
+  errorBox.querySelector('.error-hint').textContent = error.hint ? `fix: ${error.hint}` : '';
+  errorBox.dataset.code = error.code ?? '';
+  errorBox.hidden = false;
+}
+errorBox.querySelector('.error-dismiss').addEventListener('click', () => {
+  errorBox.hidden = true;
+});
+
+async function call(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const reply = await response.json().catch(() => ({ message: `${response.status} ${response.statusText}` }));
+  if (!response.ok) throw reply;
+  return reply;
+}
+
+const ACTIONS_BY_STATE = {
+  running: ['console', 'stop', 'force-stop', 'restart', 'pause'],
+  paused: ['console', 'resume', 'force-stop'],
+  stopped: ['start'],
+  crashed: ['start', 'stop'],
+  damaged: [],
+};
+const LABELS = { 'force-stop': 'force stop' };
+
+function uptime(startedAt) {
+  if (!startedAt) return '-';
+  const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(startedAt)) / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${seconds % 60}s` : `${seconds}s`;
+}
+
+function cell(row, text, className) {
+  const td = row.insertCell();
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function render() {
+  $('#empty').hidden = instances.length > 0;
+  tbody.replaceChildren();
+  for (const item of instances) {
+    const row = tbody.insertRow();
+    row.dataset.name = item.name;
+    const state = item.error ? 'damaged' : item.state;
+    row.dataset.state = state;
+    cell(row, item.name, 'name');
+    const stateCell = cell(row, state, 'state');
+    stateCell.dataset.state = state;
+    const detail = item.error ?? (state === 'crashed' || state === 'paused' ? item.detail : undefined);
+    if (detail) {
+      const span = document.createElement('span');
+      span.className = 'detail';
+      span.textContent = detail;
+      stateCell.append(span);
+    }
+    if (item.error) {
+      for (let i = 0; i < 6; i++) cell(row, '-');
+    } else {
+      cell(row, item.arch);
+      cell(row, String(item.cpus));
+      cell(row, `${item.memoryMiB} MiB`);
+      const ports = item.ports.map(
+        (p) => `${p.hostAddress}:${p.hostPort}→${p.guestPort}${p.protocol === 'udp' ? '/udp' : ''}`,
+      );
+      cell(row, ports.join(', ') || '-');
+      const ssh = cell(row, '');
+      if (item.ssh && state === 'running') {
+        const code = document.createElement('code');
+        code.textContent = `ssh -p ${item.ssh.port} -i ${item.ssh.key} ${item.ssh.user}@${item.ssh.host}`;
+        ssh.append(code);
+      } else ssh.textContent = '-';
+      cell(row, uptime(item.startedAt), 'uptime').dataset.startedAt = item.startedAt ?? '';
+    }
+    const actions = cell(row, '', 'actions');
+    for (const action of [...ACTIONS_BY_STATE[state], 'remove']) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.action = action;
+      button.textContent = LABELS[action] ?? action;
+      actions.append(button);
+    }
+  }
+}
+
+// Uptime moves on between pushes: counted here, not asked of the server.
+setInterval(() => {
+  for (const td of tbody.querySelectorAll('td.uptime')) td.textContent = uptime(td.dataset.startedAt);
+}, 1000);
+
+async function act(name, action, button) {
+  const row = button.closest('tr');
+  for (const b of row.querySelectorAll('button')) b.disabled = true;
+  button.textContent = `${LABELS[action] ?? action}…`;
+  try {
+    if (action === 'console') return openConsole(name);
+    if (action === 'remove') {
+      const answer = prompt(`Remove ${name} and its disk? Type its name to confirm.`);
+      if (answer === null) return render();
+      const running = row.dataset.state === 'running' || row.dataset.state === 'paused';
+      await call('DELETE', `/api/instances/${encodeURIComponent(name)}`, { confirm: answer, force: running });
+    } else {
+      await call('POST', `/api/instances/${encodeURIComponent(name)}/${action}`);
+    }
+  } catch (error) {
+    showError(error);
+    render();
+  }
+}
+
+tbody.addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-action]');
+  if (!button) return;
+  void act(button.closest('tr').dataset.name, button.dataset.action, button);
+});
+
+$('#create').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const data = new FormData(form);
+  const body = { name: data.get('name').trim() };
+  for (const key of ['image', 'machine', 'arch', 'memory', 'diskSize']) {
+    const value = data.get(key).trim();
+    if (value) body[key] = value;
+  }
+  if (data.get('cpus')) body.cpus = Number(data.get('cpus'));
+  const ports = data
+    .get('ports')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (ports.length > 0) body.ports = ports;
+  const submit = form.querySelector('button[type=submit]');
+  submit.disabled = true;
+  try {
+    await call('POST', '/api/instances', body);
+    form.reset();
+    errorBox.hidden = true;
+  } catch (error) {
+    showError(error);
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+// The list, pushed whenever it changes.
+const live = $('#live');
+const events = new EventSource('/api/events');
+events.addEventListener('instances', (event) => {
+  instances = JSON.parse(event.data);
+  render();
+});
+events.addEventListener('open', () => {
+  live.dataset.live = 'live';
+  live.textContent = 'live';
+});
+events.addEventListener('error', () => {
+  live.dataset.live = 'lost';
+  live.textContent = 'connection lost: is `qlaunch ui` still running?';
+});
+
+// The console: one terminal, attached to one instance at a time.
+let terminal;
+let fit;
+let socket;
+// Only once the log's tail is drawn: a terminal query replayed from the log must not be answered into the guest.
+let attached = false;
+
+function openConsole(name) {
+  socket?.close();
+  $('#console').hidden = false;
+  $('#console-title').textContent = `Console: ${name}`;
+  if (!terminal) {
+    terminal = new Terminal({ convertEol: true, scrollback: 5000, fontSize: 14 });
+    fit = new FitAddon();
+    terminal.loadAddon(fit);
+    terminal.open($('#terminal'));
+    terminal.onData((data) => attached && socket?.readyState === WebSocket.OPEN && socket.send(data));
+    addEventListener('resize', () => fit.fit());
+  }
+  attached = false;
+  terminal.reset();
+  fit.fit();
+  const ws = new WebSocket(`ws://${location.host}/api/instances/${encodeURIComponent(name)}/console`);
+  ws.binaryType = 'arraybuffer';
+  ws.addEventListener('message', (event) => {
+    if (typeof event.data === 'string') {
+      const notice = JSON.parse(event.data);
+      if (notice.type === 'attached') {
+        terminal.write('', () => {
+          attached = socket === ws;
+        });
+      } else if (notice.type === 'error') showError(notice);
+      else terminal.write(`\r\n[${notice.message}]\r\n`);
+    } else terminal.write(new Uint8Array(event.data));
+  });
+  ws.addEventListener('open', () => terminal.focus());
+  ws.addEventListener('close', () => {
+    if (socket === ws) attached = false;
+  });
+  socket = ws;
+  render();
+}
+
+$('#console-close').addEventListener('click', () => {
+  socket?.close();
+  socket = undefined;
+  $('#console').hidden = true;
+});
