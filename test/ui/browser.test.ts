@@ -2,7 +2,8 @@
 // answers what is typed, stop and create work from the page, errors show with their fix; without the token, or
 // from another Host or Origin, nothing is served.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import puppeteer, { type Page } from 'puppeteer-core';
@@ -41,7 +42,11 @@ t.test(
       append: 'qlaunch.shell=1',
       ready: 'QLAUNCH-TINY-READY',
     });
-    const holding = await tinyMachineFile(home);
+    // The holding guest has a disk, for snapshots.
+    const disk = join(home, 'blank.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '64M']);
+    const holding = join(home, 'holding.yaml');
+    writeFileSync(holding, `${readFileSync(await tinyMachineFile(home), 'utf8')}image:\n  path: ${disk}\n`);
     const box = await Instance.create({ name: 'box', machine: shell, accel: 'tcg' }, { root });
     const holder = await Instance.create({ name: 'holder', machine: holding, accel: 'tcg' }, { root });
     await box.start();
@@ -134,6 +139,31 @@ t.test(
     await screenText(`${mark}-42`);
     t.pass('the guest answered on screen');
 
+    // Snapshots from the page: save one (RAM too, as it runs), load it, delete it; a bad tag shows the fix.
+    await page.click('tr[data-name="holder"] button[data-action="snapshots"]');
+    await page.waitForSelector('#snapshots-empty:not([hidden])');
+    await page.type('#snapshot-save input[name="tag"]', 'base');
+    await page.click('#snapshot-save button[type="submit"]');
+    await page.waitForSelector('#snapshot-list tr[data-tag="base"]', { timeout: 60_000 });
+    t.match(await page.$eval('#snapshot-list tr[data-tag="base"]', (row) => row.textContent ?? ''), /MiB/);
+    t.match(await holder.listSnapshots(), [{ tag: 'base' }]);
+    await page.click('#snapshot-list tr[data-tag="base"] button[data-snapshot-action="load"]');
+    await page.waitForSelector(
+      '#snapshot-list tr[data-tag="base"] button[data-snapshot-action="load"]:not([disabled])',
+      {
+        timeout: 60_000,
+      },
+    );
+    await page.type('#snapshot-save input[name="tag"]', '1234');
+    await page.click('#snapshot-save button[type="submit"]');
+    await page.waitForSelector('#error:not([hidden])');
+    t.match(await page.$eval('#error', (box) => box.textContent ?? ''), /snapshot tag "1234" is all digits/);
+    await page.click('#error .error-dismiss');
+    await page.click('#snapshot-list tr[data-tag="base"] button[data-snapshot-action="delete"]');
+    await page.waitForSelector('#snapshots-empty:not([hidden])', { timeout: 60_000 });
+    t.same(await holder.listSnapshots(), [], 'deleted');
+    await rowState(page, 'holder', 'running');
+
     // Stop from the page: the guest powers off and the row says so.
     await page.click('tr[data-name="holder"] button[data-action="stop"]');
     await rowState(page, 'holder', 'stopped');
@@ -159,7 +189,11 @@ t.test(
     t.ok(png.length > 1000, 'the screenshot is not empty');
     t.same(pngSize(png), VIEWPORT, 'a PNG of the viewport’s size');
     t.same(problems, [], 'no script error and nothing refused by the CSP');
-    t.same(failed, ['POST /api/instances 400'], 'the one failed request is the bad create');
+    t.same(
+      failed,
+      ['POST /api/instances/holder/snapshots 400', 'POST /api/instances 400'],
+      'the failed requests are the bad tag and the bad create',
+    );
 
     // Ctrl-C (or SIGTERM) ends it cleanly, though a page and a console are still connected.
     ui.kill('SIGINT');

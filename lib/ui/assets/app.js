@@ -31,9 +31,9 @@ async function call(method, path, body) {
 }
 
 const ACTIONS_BY_STATE = {
-  running: ['console', 'stop', 'force-stop', 'restart', 'pause'],
-  paused: ['console', 'resume', 'force-stop'],
-  stopped: ['start'],
+  running: ['console', 'stop', 'force-stop', 'restart', 'pause', 'snapshots'],
+  paused: ['console', 'resume', 'force-stop', 'snapshots'],
+  stopped: ['start', 'snapshots'],
   crashed: ['start', 'stop'],
   damaged: [],
 };
@@ -112,6 +112,10 @@ async function act(name, action, button) {
   button.textContent = `${LABELS[action] ?? action}…`;
   try {
     if (action === 'console') return openConsole(name);
+    if (action === 'snapshots') {
+      await openSnapshots(name);
+      return render();
+    }
     if (action === 'remove') {
       const answer = prompt(`Remove ${name} and its disk? Type its name to confirm.`);
       if (answer === null) return render();
@@ -224,4 +228,71 @@ $('#console-close').addEventListener('click', () => {
   socket?.close();
   socket = undefined;
   $('#console').hidden = true;
+});
+
+// Snapshots of one instance: listed when the pane opens and after each change made from it.
+let snapshotsOf;
+const snapshotPath = (name, tag) =>
+  `/api/instances/${encodeURIComponent(name)}/snapshots${tag === undefined ? '' : `/${encodeURIComponent(tag)}`}`;
+
+async function openSnapshots(name) {
+  snapshotsOf = name;
+  $('#snapshots').hidden = false;
+  $('#snapshots-title').textContent = `Snapshots: ${name}`;
+  const list = await call('GET', snapshotPath(name));
+  const body = $('#snapshot-list tbody');
+  body.replaceChildren();
+  $('#snapshots-empty').hidden = list.length > 0;
+  for (const snapshot of list) {
+    const row = body.insertRow();
+    row.dataset.tag = snapshot.tag;
+    cell(row, snapshot.tag, 'tag');
+    cell(row, new Date(snapshot.date).toLocaleString());
+    cell(row, snapshot.vmStateSize > 0 ? `${(snapshot.vmStateSize / 2 ** 20).toFixed(1)} MiB` : 'disk only');
+    const actions = cell(row, '', 'actions');
+    for (const action of ['load', 'delete']) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.snapshotAction = action;
+      button.textContent = action;
+      actions.append(button);
+    }
+  }
+}
+
+async function snapshotAction(work) {
+  const name = snapshotsOf;
+  try {
+    await work(name);
+  } catch (error) {
+    showError(error);
+  }
+  if (name === snapshotsOf) await openSnapshots(name).catch(showError);
+}
+
+$('#snapshot-list tbody').addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-snapshot-action]');
+  if (!button) return;
+  const tag = button.closest('tr').dataset.tag;
+  button.disabled = true;
+  void snapshotAction((name) =>
+    button.dataset.snapshotAction === 'load'
+      ? call('POST', `${snapshotPath(name, tag)}/load`)
+      : call('DELETE', snapshotPath(name, tag)),
+  );
+});
+
+$('#snapshot-save').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const tag = new FormData(form).get('tag').trim();
+  void snapshotAction(async (name) => {
+    await call('POST', snapshotPath(name), { tag });
+    form.reset();
+  });
+});
+
+$('#snapshots-close').addEventListener('click', () => {
+  snapshotsOf = undefined;
+  $('#snapshots').hidden = true;
 });
