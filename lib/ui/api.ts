@@ -2,7 +2,7 @@
 // command the browser chose.
 
 import { Instance, type InstanceOptions } from '../instance/instance.js';
-import { parseCreate, parseRemove, parseSnapshot } from './requests.js';
+import { parseCreate, parsePort, parseRemove, parseSnapshot } from './requests.js';
 import type { Action } from './routes.js';
 
 /** Every instance with its state, as `qlaunch ls --json` lists them. */
@@ -59,4 +59,22 @@ export async function loadSnapshot(name: string, tag: string, options: InstanceO
 export async function deleteSnapshot(name: string, tag: string, options: InstanceOptions): Promise<object> {
   await (await Instance.open(name, options)).deleteSnapshot(tag);
   return { deleted: tag };
+}
+
+/** `qlaunch port ls|add|rm`: the forwards QEMU has now, one added, one removed. */
+export async function listPorts(name: string, options: InstanceOptions) {
+  return (await Instance.open(name, options)).listPorts();
+}
+
+export async function addPort(name: string, body: unknown, options: InstanceOptions) {
+  return (await Instance.open(name, options)).addPort(parsePort(body).spec);
+}
+
+export async function removePort(
+  name: string,
+  hostPort: number,
+  protocol: 'tcp' | 'udp',
+  options: InstanceOptions,
+) {
+  return (await Instance.open(name, options)).removePort(hostPort, protocol);
 }

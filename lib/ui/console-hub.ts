@@ -33,6 +33,8 @@ export class ConsoleHub {
 
   /** Show `viewer` instance `name`'s console: the log's tail, then the live output; what it types goes to the guest. */
   async join(name: string, viewer: WebSocket): Promise<void> {
+    // A viewer's broken connection ends only that viewer (unheard, ws's error event would end the server).
+    viewer.on('error', () => viewer.terminate());
     try {
       const instance = await Instance.open(name, this.#options);
       for await (const chunk of instance.logs({ source: 'console', lines: TAIL_LINES })) viewer.send(chunk);

@@ -17,6 +17,7 @@ const createSchema = z.strictObject({
 export type CreateRequest = z.infer<typeof createSchema>;
 
 const removeSchema = z.strictObject({ confirm: z.string(), force: z.boolean().optional() });
+const portSchema = z.strictObject({ spec: z.union([z.string().min(1), z.int().positive()]) });
 const snapshotSchema = z.strictObject({ tag: z.string(), replace: z.boolean().optional() });
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string, example: string): T {
@@ -33,6 +34,9 @@ export const parseCreate = (body: unknown): CreateRequest =>
 
 export const parseSnapshot = (body: unknown): z.infer<typeof snapshotSchema> =>
   parse(snapshotSchema, body, 'snapshot', '{"tag": "before-upgrade"}');
+
+export const parsePort = (body: unknown): z.infer<typeof portSchema> =>
+  parse(portSchema, body, 'port', '{"spec": "8080:80"} (HOST:GUEST), or {"spec": 80} for a free host port');
 
 /** A removal names the instance again in `confirm`: a stray or replayed request cannot delete a disk. */
 export function parseRemove(name: string, body: unknown): { force: boolean } {

@@ -28,6 +28,9 @@ export type Route =
   | { kind: 'action'; name: string; action: Action }
   | { kind: 'remove'; name: string }
   | { kind: 'console'; name: string }
+  | { kind: 'ports'; name: string }
+  | { kind: 'port-add'; name: string }
+  | { kind: 'port-remove'; name: string; protocol: 'tcp' | 'udp'; hostPort: number }
   | { kind: 'snapshots'; name: string }
   | { kind: 'snapshot-save'; name: string }
   | { kind: 'snapshot-load'; name: string; tag: string }
@@ -62,6 +65,7 @@ function routesOf(pathname: string): Record<string, Route> | undefined {
   if (parts.length === 5 && what !== undefined && isAction(what)) {
     return { POST: { kind: 'action', name, action: what } };
   }
+  if (what === 'ports') return portRoutes(name, parts.slice(5));
   if (what !== 'snapshots') return undefined;
   if (parts.length === 5) return { GET: { kind: 'snapshots', name }, POST: { kind: 'snapshot-save', name } };
   const tag = tagText === undefined ? undefined : segment(tagText);
@@ -69,6 +73,15 @@ function routesOf(pathname: string): Record<string, Route> | undefined {
   if (parts.length === 6) return { DELETE: { kind: 'snapshot-delete', name, tag } };
   if (parts.length === 7 && parts[6] === 'load') return { POST: { kind: 'snapshot-load', name, tag } };
   return undefined;
+}
+
+/** `/api/instances/NAME/ports[/tcp|udp/HOSTPORT]`: the forwards QEMU has, one added, one removed. */
+function portRoutes(name: string, rest: string[]): Record<string, Route> | undefined {
+  if (rest.length === 0) return { GET: { kind: 'ports', name }, POST: { kind: 'port-add', name } };
+  const [protocol, port] = rest;
+  if (rest.length !== 2 || (protocol !== 'tcp' && protocol !== 'udp') || !/^\d{1,5}$/.test(port ?? ''))
+    return undefined;
+  return { DELETE: { kind: 'port-remove', name, protocol, hostPort: Number(port) } };
 }
 
 /** Route a request (pure): HEAD is answered as GET; a known path asked with another method says which it takes. */

@@ -81,6 +81,8 @@ export async function serveUi(options: UiServerOptions = {}): Promise<UiServer> 
         return sendJson(response, 200, await api.listInstances(instanceOptions));
       case 'snapshots':
         return sendJson(response, 200, await api.listSnapshots(found.name, instanceOptions));
+      case 'ports':
+        return sendJson(response, 200, await api.listPorts(found.name, instanceOptions));
       case 'console':
         throw new QlaunchError(ErrorCode.USAGE, 'the console is a websocket', {
           hint: 'open it from the page (a websocket upgrade request)',
@@ -96,6 +98,14 @@ export async function serveUi(options: UiServerOptions = {}): Promise<UiServer> 
           return sendJson(response, 200, await api.runAction(found.name, found.action, instanceOptions));
         case 'remove':
           return sendJson(response, 200, await api.removeInstance(found.name, body, instanceOptions));
+        case 'port-add':
+          return sendJson(response, 201, await api.addPort(found.name, body, instanceOptions));
+        case 'port-remove':
+          return sendJson(
+            response,
+            200,
+            await api.removePort(found.name, found.hostPort, found.protocol, instanceOptions),
+          );
         case 'snapshot-save':
           return sendJson(response, 201, await api.saveSnapshot(found.name, body, instanceOptions));
         case 'snapshot-load':

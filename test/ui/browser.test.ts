@@ -164,6 +164,27 @@ t.test(
     t.same(await holder.listSnapshots(), [], 'deleted');
     await rowState(page, 'holder', 'running');
 
+    // A forward added from the page (a guest port: QEMU picks the host port), shown, then removed.
+    page.once('dialog', (dialog) => void dialog.accept('80'));
+    await page.click('tr[data-name="holder"] button[data-action="add-port"]');
+    const forward = await page.waitForSelector('tr[data-name="holder"] .forward[data-guest-port="80"]', {
+      timeout: 30_000,
+    });
+    t.match(await forward?.evaluate((node) => node.textContent), /^127\.0\.0\.1:\d+→80/);
+    const added = (await holder.listPorts()).find((p) => p.guestPort === 80);
+    t.match(added, { hostAddress: '127.0.0.1', guestPort: 80, protocol: 'tcp' }, 'QEMU has it');
+    await page.click(`tr[data-name="holder"] button[data-port="tcp/${added?.hostPort}"]`);
+    await page.waitForFunction(
+      `!document.querySelector('tr[data-name="holder"] .forward[data-guest-port="80"]')`,
+      {
+        timeout: 30_000,
+      },
+    );
+    t.notOk(
+      (await holder.listPorts()).some((p) => p.guestPort === 80),
+      'and no longer',
+    );
+
     // Stop from the page: the guest powers off and the row says so.
     await page.click('tr[data-name="holder"] button[data-action="stop"]');
     await rowState(page, 'holder', 'stopped');

@@ -1,7 +1,7 @@
 // Request bodies: checked before the library sees them; a removal must name the instance again.
 
 import t from 'tap';
-import { parseCreate, parseRemove, parseSnapshot } from '../../lib/ui/requests.js';
+import { parseCreate, parsePort, parseRemove, parseSnapshot } from '../../lib/ui/requests.js';
 
 t.test('a create request takes the form’s fields and nothing else', async (t) => {
   const body = {
@@ -35,4 +35,11 @@ t.test('a removal is confirmed by the instance’s own name', async (t) => {
 t.test('a snapshot request names its tag', async (t) => {
   t.same(parseSnapshot({ tag: 'base' }), { tag: 'base' });
   t.throws(() => parseSnapshot({}), { code: 'USAGE', message: /tag/ });
+});
+
+t.test('a port request is HOST:GUEST or a guest port', async (t) => {
+  t.same(parsePort({ spec: '8080:80' }), { spec: '8080:80' });
+  t.same(parsePort({ spec: 80 }), { spec: 80 });
+  t.throws(() => parsePort({ spec: '' }), { code: 'USAGE', hint: /8080:80/ });
+  t.throws(() => parsePort({ spec: -1 }), { code: 'USAGE' });
 });

@@ -16,6 +16,14 @@ t.test('the page, its files and the API', async (t) => {
   for (const action of ['start', 'stop', 'force-stop', 'restart', 'pause', 'resume']) {
     t.same(route('POST', `/api/instances/web/${action}`), { kind: 'action', name: 'web', action });
   }
+  t.same(route('GET', '/api/instances/web/ports'), { kind: 'ports', name: 'web' });
+  t.same(route('POST', '/api/instances/web/ports'), { kind: 'port-add', name: 'web' });
+  t.same(route('DELETE', '/api/instances/web/ports/udp/5353'), {
+    kind: 'port-remove',
+    name: 'web',
+    protocol: 'udp',
+    hostPort: 5353,
+  });
   t.same(route('GET', '/api/instances/web/snapshots'), { kind: 'snapshots', name: 'web' });
   t.same(route('POST', '/api/instances/web/snapshots'), { kind: 'snapshot-save', name: 'web' });
   t.same(route('DELETE', '/api/instances/web/snapshots/s1'), {
@@ -42,6 +50,9 @@ t.test('unknown paths and wrong methods', async (t) => {
   t.same(route('GET', '/assets/../server.js'), { kind: 'not-found' });
   t.same(route('GET', '/api/instances/web/reboot'), { kind: 'not-found' });
   t.same(route('GET', '/api/instances/web/snapshots/s1/nope'), { kind: 'not-found' });
+  t.same(route('DELETE', '/api/instances/web/ports/sctp/80'), { kind: 'not-found' });
+  t.same(route('DELETE', '/api/instances/web/ports/tcp/x80'), { kind: 'not-found' });
+  t.same(route('DELETE', '/api/instances/web/ports/tcp'), { kind: 'not-found' });
   t.same(route('POST', '/api/instances/web/console/x'), { kind: 'not-found' });
   t.same(route('GET', '/api/instances/web/start'), { kind: 'method-not-allowed', allow: 'POST' });
   t.same(route('PUT', '/api/instances'), { kind: 'method-not-allowed', allow: 'GET, POST' });

@@ -31,13 +31,13 @@ async function call(method, path, body) {
 }
 
 const ACTIONS_BY_STATE = {
-  running: ['console', 'stop', 'force-stop', 'restart', 'pause', 'snapshots'],
-  paused: ['console', 'resume', 'force-stop', 'snapshots'],
+  running: ['console', 'stop', 'force-stop', 'restart', 'pause', 'add-port', 'snapshots'],
+  paused: ['console', 'resume', 'force-stop', 'add-port', 'snapshots'],
   stopped: ['start', 'snapshots'],
   crashed: ['start', 'stop'],
   damaged: [],
 };
-const LABELS = { 'force-stop': 'force stop' };
+const LABELS = { 'force-stop': 'force stop', 'add-port': 'add port' };
 
 function uptime(startedAt) {
   if (!startedAt) return '-';
@@ -78,10 +78,27 @@ function render() {
       cell(row, item.arch);
       cell(row, String(item.cpus));
       cell(row, `${item.memoryMiB} MiB`);
-      const ports = item.ports.map(
-        (p) => `${p.hostAddress}:${p.hostPort}→${p.guestPort}${p.protocol === 'udp' ? '/udp' : ''}`,
-      );
-      cell(row, ports.join(', ') || '-');
+      const ports = cell(row, item.ports.length === 0 ? '-' : '', 'ports');
+      const live = state === 'running' || state === 'paused';
+      for (const p of item.ports) {
+        const forward = document.createElement('span');
+        forward.className = 'forward';
+        forward.dataset.hostPort = String(p.hostPort);
+        forward.dataset.guestPort = String(p.guestPort);
+        forward.textContent = `${p.hostAddress}:${p.hostPort}→${p.guestPort}${p.protocol === 'udp' ? '/udp' : ''}`;
+        // Removing a forward is a change to the running QEMU; a stopped instance's are its config's.
+        if (live) {
+          const remove = document.createElement('button');
+          remove.type = 'button';
+          remove.className = 'forward-remove';
+          remove.dataset.action = 'port-remove';
+          remove.dataset.port = `${p.protocol}/${p.hostPort}`;
+          remove.title = `remove the forward of host port ${p.hostPort}`;
+          remove.textContent = '×';
+          forward.append(remove);
+        }
+        ports.append(forward);
+      }
       const ssh = cell(row, '');
       if (item.ssh && state === 'running') {
         const code = document.createElement('code');
@@ -107,6 +124,7 @@ setInterval(() => {
 }, 1000);
 
 async function act(name, action, button) {
+  const path = `/api/instances/${encodeURIComponent(name)}`;
   const row = button.closest('tr');
   for (const b of row.querySelectorAll('button')) b.disabled = true;
   button.textContent = `${LABELS[action] ?? action}…`;
@@ -116,13 +134,22 @@ async function act(name, action, button) {
       await openSnapshots(name);
       return render();
     }
-    if (action === 'remove') {
+    if (action === 'add-port') {
+      const spec = prompt(
+        `Forward a host port to ${name}: HOST:GUEST (e.g. 8080:80), or a guest port for a free host port`,
+      );
+      if (spec === null || spec.trim() === '') return render();
+      const value = spec.trim();
+      await call('POST', `${path}/ports`, { spec: /^\d+$/.test(value) ? Number(value) : value });
+    } else if (action === 'port-remove') {
+      await call('DELETE', `${path}/ports/${button.dataset.port}`);
+    } else if (action === 'remove') {
       const answer = prompt(`Remove ${name} and its disk? Type its name to confirm.`);
       if (answer === null) return render();
       const running = row.dataset.state === 'running' || row.dataset.state === 'paused';
-      await call('DELETE', `/api/instances/${encodeURIComponent(name)}`, { confirm: answer, force: running });
+      await call('DELETE', path, { confirm: answer, force: running });
     } else {
-      await call('POST', `/api/instances/${encodeURIComponent(name)}/${action}`);
+      await call('POST', `${path}/${action}`);
     }
   } catch (error) {
     showError(error);
