@@ -2,6 +2,7 @@
 // command the browser chose.
 
 import { Instance, type InstanceOptions } from '../instance/instance.js';
+import type { LogSource } from '../instance/logs.js';
 import { parseCreate, parsePort, parseRemove, parseSnapshot } from './requests.js';
 import type { Action } from './routes.js';
 
@@ -77,4 +78,16 @@ export async function removePort(
   options: InstanceOptions,
 ) {
   return (await Instance.open(name, options)).removePort(hostPort, protocol);
+}
+
+/** Lines of a log the page shows at most, as `qlaunch logs -n` would. */
+const LOG_LINES = 500;
+
+/** `qlaunch logs -n 500 --source SOURCE`: the console, QEMU's output or qlaunch's journal, as text. */
+export async function readLog(name: string, source: LogSource, options: InstanceOptions): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of (await Instance.open(name, options)).logs({ source, lines: LOG_LINES })) {
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }

@@ -1,5 +1,7 @@
 // The server's routing table (pure): a method and a path name to what answers them.
 
+import { LOG_SOURCES, type LogSource } from '../instance/logs.js';
+
 /** Files the page loads: its own, and the terminal from its npm packages (no CDN: the machine may be offline). */
 export const STATIC_FILES = {
   '/assets/app.js': { pkg: 'self', file: 'app.js', type: 'text/javascript; charset=utf-8' },
@@ -28,6 +30,7 @@ export type Route =
   | { kind: 'action'; name: string; action: Action }
   | { kind: 'remove'; name: string }
   | { kind: 'console'; name: string }
+  | { kind: 'logs'; name: string; source: LogSource }
   | { kind: 'ports'; name: string }
   | { kind: 'port-add'; name: string }
   | { kind: 'port-remove'; name: string; protocol: 'tcp' | 'udp'; hostPort: number }
@@ -66,6 +69,10 @@ function routesOf(pathname: string): Record<string, Route> | undefined {
     return { POST: { kind: 'action', name, action: what } };
   }
   if (what === 'ports') return portRoutes(name, parts.slice(5));
+  if (what === 'logs' && parts.length === 6) {
+    const source = LOG_SOURCES.find((known) => known === parts[5]);
+    return source === undefined ? undefined : { GET: { kind: 'logs', name, source } };
+  }
   if (what !== 'snapshots') return undefined;
   if (parts.length === 5) return { GET: { kind: 'snapshots', name }, POST: { kind: 'snapshot-save', name } };
   const tag = tagText === undefined ? undefined : segment(tagText);

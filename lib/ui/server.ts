@@ -83,6 +83,11 @@ export async function serveUi(options: UiServerOptions = {}): Promise<UiServer> 
         return sendJson(response, 200, await api.listSnapshots(found.name, instanceOptions));
       case 'ports':
         return sendJson(response, 200, await api.listPorts(found.name, instanceOptions));
+      case 'logs': {
+        const text = await api.readLog(found.name, found.source, instanceOptions);
+        response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
+        return void response.end(text);
+      }
       case 'console':
         throw new QlaunchError(ErrorCode.USAGE, 'the console is a websocket', {
           hint: 'open it from the page (a websocket upgrade request)',

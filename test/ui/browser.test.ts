@@ -185,6 +185,14 @@ t.test(
       'and no longer',
     );
 
+    // Logs: the console's, then qlaunch's journal of what it did.
+    await page.click('tr[data-name="holder"] button[data-action="logs"]');
+    await page.waitForSelector('#log-text[data-source="console"]');
+    t.match(await page.$eval('#log-text', (pre) => pre.textContent ?? ''), /QLAUNCH-HOLDING/);
+    await page.click('#logs button[data-source="qlaunch"]');
+    await page.waitForSelector('#log-text[data-source="qlaunch"]');
+    t.match(await page.$eval('#log-text', (pre) => pre.textContent ?? ''), /"msg":"snapshot saved"/);
+
     // Stop from the page: the guest powers off and the row says so.
     await page.click('tr[data-name="holder"] button[data-action="stop"]');
     await rowState(page, 'holder', 'stopped');

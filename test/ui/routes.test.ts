@@ -17,6 +17,9 @@ t.test('the page, its files and the API', async (t) => {
     t.same(route('POST', `/api/instances/web/${action}`), { kind: 'action', name: 'web', action });
   }
   t.same(route('GET', '/api/instances/web/ports'), { kind: 'ports', name: 'web' });
+  for (const source of ['console', 'qemu', 'qlaunch']) {
+    t.same(route('GET', `/api/instances/web/logs/${source}`), { kind: 'logs', name: 'web', source });
+  }
   t.same(route('POST', '/api/instances/web/ports'), { kind: 'port-add', name: 'web' });
   t.same(route('DELETE', '/api/instances/web/ports/udp/5353'), {
     kind: 'port-remove',
@@ -53,6 +56,8 @@ t.test('unknown paths and wrong methods', async (t) => {
   t.same(route('DELETE', '/api/instances/web/ports/sctp/80'), { kind: 'not-found' });
   t.same(route('DELETE', '/api/instances/web/ports/tcp/x80'), { kind: 'not-found' });
   t.same(route('DELETE', '/api/instances/web/ports/tcp'), { kind: 'not-found' });
+  t.same(route('GET', '/api/instances/web/logs/etc-passwd'), { kind: 'not-found' }, 'only the three logs');
+  t.same(route('GET', '/api/instances/web/logs'), { kind: 'not-found' });
   t.same(route('POST', '/api/instances/web/console/x'), { kind: 'not-found' });
   t.same(route('GET', '/api/instances/web/start'), { kind: 'method-not-allowed', allow: 'POST' });
   t.same(route('PUT', '/api/instances'), { kind: 'method-not-allowed', allow: 'GET, POST' });

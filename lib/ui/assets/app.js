@@ -31,10 +31,10 @@ async function call(method, path, body) {
 }
 
 const ACTIONS_BY_STATE = {
-  running: ['console', 'stop', 'force-stop', 'restart', 'pause', 'add-port', 'snapshots'],
-  paused: ['console', 'resume', 'force-stop', 'add-port', 'snapshots'],
-  stopped: ['start', 'snapshots'],
-  crashed: ['start', 'stop'],
+  running: ['console', 'stop', 'force-stop', 'restart', 'pause', 'add-port', 'snapshots', 'logs'],
+  paused: ['console', 'resume', 'force-stop', 'add-port', 'snapshots', 'logs'],
+  stopped: ['start', 'snapshots', 'logs'],
+  crashed: ['start', 'stop', 'logs'],
   damaged: [],
 };
 const LABELS = { 'force-stop': 'force stop', 'add-port': 'add port' };
@@ -130,6 +130,10 @@ async function act(name, action, button) {
   button.textContent = `${LABELS[action] ?? action}…`;
   try {
     if (action === 'console') return openConsole(name);
+    if (action === 'logs') {
+      await openLogs(name, 'console');
+      return render();
+    }
     if (action === 'snapshots') {
       await openSnapshots(name);
       return render();
@@ -322,4 +326,27 @@ $('#snapshot-save').addEventListener('submit', (event) => {
 $('#snapshots-close').addEventListener('click', () => {
   snapshotsOf = undefined;
   $('#snapshots').hidden = true;
+});
+
+// Logs: the last lines of the console log, QEMU's output or qlaunch's journal, read when asked.
+let logsOf;
+
+async function openLogs(name, source) {
+  logsOf = name;
+  $('#logs').hidden = false;
+  $('#logs-title').textContent = `Logs: ${name} (${source})`;
+  const response = await fetch(`/api/instances/${encodeURIComponent(name)}/logs/${source}`);
+  if (!response.ok) throw await response.json();
+  const pre = $('#log-text');
+  pre.dataset.source = source;
+  pre.textContent = await response.text();
+  pre.scrollTop = pre.scrollHeight;
+}
+
+for (const button of document.querySelectorAll('#logs button[data-source]')) {
+  button.addEventListener('click', () => openLogs(logsOf, button.dataset.source).catch(showError));
+}
+$('#logs-close').addEventListener('click', () => {
+  logsOf = undefined;
+  $('#logs').hidden = true;
 });
