@@ -12,6 +12,10 @@ const TAIL_LINES = 200;
 interface Bridge {
   socket: Socket;
   viewers: Set<WebSocket>;
+  /** Let go when its last viewer left: a viewer joining just then needs a new connection. */
+  released: boolean;
+  /** Its entry in the map, to remove only this one. */
+  entry: Promise<Bridge>;
 }
 
 /** Sent as a text frame (console bytes go as binary frames): an error, or why the console ended. */
@@ -38,7 +42,8 @@ export class ConsoleHub {
     try {
       const instance = await Instance.open(name, this.#options);
       for await (const chunk of instance.logs({ source: 'console', lines: TAIL_LINES })) viewer.send(chunk);
-      const bridge = await this.#bridge(name, instance);
+      let bridge = await this.#bridge(name, instance);
+      if (bridge.released) bridge = await this.#bridge(name, instance);
       if (viewer.readyState !== viewer.OPEN) return this.#leave(name, bridge, viewer);
       notify(viewer, { type: 'attached' });
       bridge.viewers.add(viewer);
@@ -65,8 +70,8 @@ export class ConsoleHub {
   #bridge(name: string, instance: Instance): Promise<Bridge> {
     const existing = this.#bridges.get(name);
     if (existing) return existing;
-    const pending = instance.console().then((socket) => {
-      const bridge: Bridge = { socket, viewers: new Set() };
+    const pending: Promise<Bridge> = instance.console().then((socket) => {
+      const bridge: Bridge = { socket, viewers: new Set(), released: false, entry: pending };
       socket.on('data', (chunk) => {
         for (const viewer of bridge.viewers) viewer.send(chunk);
       });
@@ -89,8 +94,9 @@ export class ConsoleHub {
   /** The last viewer gone, the socket is let go, so `qlaunch console` can attach. */
   #leave(name: string, bridge: Bridge, viewer: WebSocket): void {
     bridge.viewers.delete(viewer);
-    if (bridge.viewers.size > 0) return;
-    this.#bridges.delete(name);
+    if (bridge.viewers.size > 0 || bridge.released) return;
+    bridge.released = true;
+    if (this.#bridges.get(name) === bridge.entry) this.#bridges.delete(name);
     bridge.socket.end();
   }
 }

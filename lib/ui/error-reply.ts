@@ -35,6 +35,7 @@ const CONFLICT = new Set<string>([
 export function statusOf(code: ErrorCode | string): number {
   if (code === 'UI_UNAUTHORIZED') return 401;
   if (code === 'UI_FORBIDDEN') return 403;
+  if (code === 'UI_METHOD') return 405;
   if (BAD_REQUEST.has(code)) return 400;
   if (NOT_FOUND.has(code)) return 404;
   if (CONFLICT.has(code)) return 409;

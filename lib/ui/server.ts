@@ -144,7 +144,7 @@ export async function serveUi(options: UiServerOptions = {}): Promise<UiServer> 
       }
       if (found.kind === 'method-not-allowed') {
         response.setHeader('Allow', found.allow);
-        throw new QlaunchError(ErrorCode.USAGE, `${request.method} is not allowed on ${url.pathname}`, {
+        throw new QlaunchError(ErrorCode.UI_METHOD, `${request.method} is not allowed on ${url.pathname}`, {
           hint: `use ${found.allow}`,
         });
       }

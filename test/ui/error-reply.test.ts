@@ -20,6 +20,7 @@ t.test('statuses: the caller’s mistakes are 4xx, the machine’s 500', async (
   t.equal(statusOf('UI_UNAUTHORIZED'), 401);
   t.equal(statusOf('UI_FORBIDDEN'), 403);
   t.equal(statusOf('UI_NOT_FOUND'), 404);
+  t.equal(statusOf('UI_METHOD'), 405);
   t.equal(statusOf('INSTANCE_RUNNING'), 409);
   t.equal(statusOf('VM_START_FAILED'), 500);
 });

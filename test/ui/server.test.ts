@@ -172,6 +172,18 @@ t.test('the gate, the actions, the pushed list and a shared console', async (t) 
   b.ws.send(`echo ${mark}-from-b-$((5+5))\n`);
   await a.until(new RegExp(`${mark}-from-b-10`));
 
+  // The last viewer gone, the serial socket is let go; a new viewer connects again and is answered.
+  a.ws.close();
+  b.ws.close();
+  await Promise.all([a, b].map(({ ws }) => new Promise((resolve) => ws.once('close', resolve))));
+  const again = viewer(consoleUrl, headers);
+  await again.until(/attached/, () => JSON.stringify(again.seen.notices));
+  again.ws.send(`echo ${mark}-again-$((2+3))\n`);
+  await again.until(new RegExp(`${mark}-again-5`));
+  const c = viewer(consoleUrl, headers);
+  await c.until(/attached/, () => JSON.stringify(c.seen.notices));
+  t.pass('a viewer that left and new ones are served');
+
   // Pause and resume: QEMU's state, pushed.
   t.equal((await http(base, 'POST', '/api/instances/box/pause', { ...bearer, Origin: base })).status, 200);
   t.match(await pushed('paused'), { state: 'paused' });
@@ -193,7 +205,7 @@ t.test('the gate, the actions, the pushed list and a shared console', async (t) 
   t.match(JSON.parse(unconfirmed.body), { code: 'USAGE', hint: /type the instance's name, box/ });
   t.match(JSON.parse((await http(base, 'GET', '/nope', bearer)).body), { code: 'UI_NOT_FOUND' });
   const wrongMethod = await http(base, 'GET', '/api/instances/box/start', bearer);
-  t.equal(wrongMethod.status, 400);
+  t.equal(wrongMethod.status, 405);
   t.equal(wrongMethod.headers.allow, 'POST');
   const missing = await http(base, 'POST', '/api/instances/nobox/start', bearer);
   t.equal(missing.status, 404);
@@ -203,11 +215,9 @@ t.test('the gate, the actions, the pushed list and a shared console', async (t) 
   const stopped = await http(base, 'POST', '/api/instances/box/force-stop', { ...bearer, Origin: base });
   t.equal(stopped.status, 200, stopped.body);
   t.match(JSON.parse(stopped.body), { how: 'quit', was: 'running' });
-  await a.until(/closed/, () => JSON.stringify(a.seen.notices));
-  t.match(b.seen.notices.at(-1) ?? a.seen.notices.at(-1), {
-    type: 'closed',
-    message: /box's console closed/,
-  });
+  await again.until(/closed/, () => JSON.stringify(again.seen.notices));
+  await c.until(/closed/, () => JSON.stringify(c.seen.notices));
+  t.match(c.seen.notices.at(-1), { type: 'closed', message: /box's console closed/ });
   await pushed('stopped');
   const late = viewer(consoleUrl, headers);
   await late.until(/INSTANCE_NOT_RUNNING/, () => JSON.stringify(late.seen.notices));
