@@ -1,8 +1,5 @@
 // The qlaunch page: the instance list pushed by the server, actions as API calls, a console over a websocket.
 
-import { FitAddon } from '/vendor/addon-fit.mjs';
-import { Terminal } from '/vendor/xterm.mjs';
-
 const $ = (selector) => document.querySelector(selector);
 const tbody = $('#instances tbody');
 const errorBox = $('#error');
@@ -129,7 +126,7 @@ async function act(name, action, button) {
   for (const b of row.querySelectorAll('button')) b.disabled = true;
   button.textContent = `${LABELS[action] ?? action}…`;
   try {
-    if (action === 'console') return openConsole(name);
+    if (action === 'console') return await openConsole(name);
     if (action === 'logs') {
       await openLogs(name, 'console');
       return render();
@@ -219,11 +216,18 @@ let socket;
 // Only once the log's tail is drawn: a terminal query replayed from the log must not be answered into the guest.
 let attached = false;
 
-function openConsole(name) {
+async function openConsole(name) {
   socket?.close();
   $('#console').hidden = false;
+  // xterm.js draws nothing while out of view: bring it into view.
+  $('#console').scrollIntoView({ block: 'nearest' });
   $('#console-title').textContent = `Console: ${name}`;
   if (!terminal) {
+    // Loaded when first needed: the list should not wait for the terminal's code.
+    const [{ Terminal }, { FitAddon }] = await Promise.all([
+      import('/vendor/xterm.mjs'),
+      import('/vendor/addon-fit.mjs'),
+    ]);
     terminal = new Terminal({ convertEol: true, scrollback: 5000, fontSize: 14 });
     fit = new FitAddon();
     terminal.loadAddon(fit);
