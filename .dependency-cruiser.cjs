@@ -16,6 +16,7 @@ const layers = [
   'guest',
   'instance',
   'export',
+  'ui',
   'cli',
 ];
 

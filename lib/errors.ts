@@ -107,6 +107,12 @@ export const ErrorCode = {
   WARM_RESTORE_FAILED: 'WARM_RESTORE_FAILED',
   // Export to KubeVirt or Nomad: a machine the target cannot run as written
   EXPORT_UNSUPPORTED: 'EXPORT_UNSUPPORTED',
+  // The web page (`qlaunch ui`): a request without the token, from elsewhere, or to nothing
+  UI_UNAUTHORIZED: 'UI_UNAUTHORIZED',
+  UI_FORBIDDEN: 'UI_FORBIDDEN',
+  UI_NOT_FOUND: 'UI_NOT_FOUND',
+  UI_METHOD: 'UI_METHOD',
+  UI_LISTEN: 'UI_LISTEN',
   // CLI usage
   USAGE: 'USAGE',
 } as const;

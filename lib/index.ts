@@ -98,3 +98,4 @@ export {
   type QmpEvent,
   type QmpEventMap,
 } from './qmp/index.js';
+export { serveUi, type UiServer, type UiServerOptions } from './ui/server.js';

@@ -26,6 +26,7 @@ import { snapshotCommand } from './commands/instance-snapshot.js';
 import { networkCommand } from './commands/network.js';
 import { runCommand } from './commands/run.js';
 import { seedCommand } from './commands/seed.js';
+import { uiCommand } from './commands/ui.js';
 import { COMPLETION_KEY, completeWords, completionCommand } from './completion.js';
 import { unglueTags } from './help-text.js';
 import { coerceError } from './option-values.js';
@@ -79,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(imageCommand((code) => (exitCode = code)))
     .command(networkCommand(setExit))
     .command(exportCommand(setExit))
+    .command(uiCommand(setExit))
     .command(doctorCommand((code) => (exitCode = code)))
     .command(completionCommand(setExit))
     .middleware((args) => {

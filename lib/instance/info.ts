@@ -27,6 +27,8 @@ export interface InstanceInfo {
   ports: PortForward[];
   networks: string[];
   ssh?: { host: string; port: number; user: string; key: string } | undefined;
+  /** When QEMU was started (ISO 8601), while it runs: uptime is now minus this. */
+  startedAt?: string | undefined;
   dir: string;
 }
 
@@ -40,7 +42,8 @@ export async function instanceInfo(instance: InstanceContext, log: Logger): Prom
   } finally {
     guest?.detach();
   }
-  const target = sshTargetOf(config, paths, live ? await readRuntime(paths.runtime) : undefined);
+  const runtime = live ? await readRuntime(paths.runtime) : undefined;
+  const target = sshTargetOf(config, paths, runtime);
   return {
     name: instance.name,
     state: status.state,
@@ -56,6 +59,7 @@ export async function instanceInfo(instance: InstanceContext, log: Logger): Prom
     ports,
     networks: config.networks.map((n) => n.name),
     ssh: target && { host: target.host, port: target.port, user: target.user, key: target.privateKey },
+    startedAt: runtime?.startedAt,
     dir: paths.dir,
   };
 }

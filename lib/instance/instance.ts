@@ -156,6 +156,16 @@ export class Instance {
     return this.start(options);
   }
 
+  /** Freeze the guest's vCPUs (QMP `stop`); its state becomes paused until `resume()`. */
+  async pause(): Promise<void> {
+    await this.withQmp((qmp) => qmp.execute('stop'));
+  }
+
+  /** Let a paused guest run again (QMP `cont`). */
+  async resume(): Promise<void> {
+    await this.withQmp((qmp) => qmp.execute('cont'));
+  }
+
   /** Delete the instance and its disk; a running one only with `force` (it is stopped first). */
   async remove(options: { force?: boolean | undefined } = {}): Promise<void> {
     await this.#locked('remove', async (log) => {

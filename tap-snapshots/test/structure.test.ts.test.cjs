@@ -47,6 +47,7 @@ Array [
   "removeNetwork",
   "restoreWarm",
   "saveSnapshot",
+  "serveUi",
   "waitForAgent",
   "warmImage",
   "warmStoredImage",

@@ -9,6 +9,7 @@ import { createCommand, startCommand } from '../../lib/cli/commands/instance-lif
 import { snapshotCommand } from '../../lib/cli/commands/instance-snapshot.js';
 import { networkCommand, networkCreateCommand } from '../../lib/cli/commands/network.js';
 import { runCommand } from '../../lib/cli/commands/run.js';
+import { uiCommand } from '../../lib/cli/commands/ui.js';
 import { cliPath } from '../fixtures/guests.js';
 
 t.setTimeout(120_000);
@@ -66,6 +67,7 @@ const pages: [string[], string[]][] = [
   [['image', 'pull'], helpTexts(pullCommand(noExit))],
   [['network'], helpTexts(networkCommand(noExit))],
   [['network', 'create'], helpTexts(networkCreateCommand(noExit))],
+  [['ui'], helpTexts(uiCommand(noExit))],
 ];
 
 for (const columns of [60, 80, 120]) {
