@@ -36,6 +36,8 @@ export interface ArchInfo {
   uefi: UefiInfo;
   /** Whether `system_powerdown` reaches the guest (ACPI power button, or gpio-keys on arm virt). */
   powerButton: boolean;
+  /** The graphics device of a guest with a screen (`display: vnc`): one firmware and Linux both drive. */
+  displayDevice: string;
 }
 
 export type BiosInfo =
@@ -69,6 +71,8 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     bios: { kind: 'builtin', file: 'bios-256k.bin', debianPackage: 'seabios' },
     uefi: { kind: 'edk2', debianPackage: 'ovmf' },
     powerButton: true,
+    // Also a VGA card: SeaBIOS and the kernel's text console show on it with no driver.
+    displayDevice: 'virtio-vga',
   },
   aarch64: {
     binary: 'qemu-system-aarch64',
@@ -88,6 +92,7 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     bios: { kind: 'none', why: "QEMU's arm virt machine has no BIOS" },
     uefi: { kind: 'edk2', debianPackage: 'qemu-efi-aarch64' },
     powerButton: true,
+    displayDevice: 'virtio-gpu-pci',
   },
   riscv64: {
     binary: 'qemu-system-riscv64',
@@ -118,6 +123,7 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     },
     // QEMU's riscv virt machine has no power button device: only the guest agent or the guest itself can power off.
     powerButton: false,
+    displayDevice: 'virtio-gpu-pci',
   },
 };
 

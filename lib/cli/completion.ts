@@ -83,6 +83,7 @@ const INSTANCE_FIRST = new Set([
   'console',
   'logs',
   'qmp',
+  'screenshot',
 ]);
 const INSTANCE_SECOND = new Set(['port', 'snapshot']);
 const IMAGE_NAMED = new Set(['rm', 'remove', 'inspect']);

@@ -11,6 +11,7 @@ import {
   execCommand,
   logsCommand,
   qmpCommand,
+  screenshotCommand,
   sshCommand,
 } from './commands/instance-access.js';
 import {
@@ -72,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(sshCommand(setExit))
     .command(execCommand(setExit))
     .command(consoleCommand(setExit))
+    .command(screenshotCommand(setExit))
     .command(logsCommand(setExit))
     .command(qmpCommand(setExit))
     .command(portCommand(setExit))

@@ -96,7 +96,8 @@ export async function bootGuest(plan: BootPlan): Promise<Guest> {
       console.attach(serial);
     }
     // QEMU made its sockets with the umask's mode; the 0700 directory already guards them, this is belt and braces.
-    const sockets = [plan.argv.qmpSocket, plan.argv.serialSocket, plan.argv.guestAgentSocket];
+    const { qmpSocket, serialSocket, guestAgentSocket, vncSocket } = plan.argv;
+    const sockets = [qmpSocket, serialSocket, guestAgentSocket, vncSocket];
     await Promise.all(sockets.map((path) => path && chmod(path, 0o600).catch(() => {})));
     if (plan.runtimeDir) await rm(plan.runtimeDir, { recursive: true, force: true });
     await plan.onQmp?.(qmp);
@@ -109,6 +110,7 @@ export async function bootGuest(plan: BootPlan): Promise<Guest> {
       qmp,
       console,
       guestAgent: plan.argv.guestAgentSocket,
+      vncSocket,
       accel: plan.argv.accel.accel,
       logger,
       cloud: plan.cloud?.(forwards),

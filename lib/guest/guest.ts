@@ -26,6 +26,7 @@ import type { SerialConsole, SerialMatch, WaitForSerialOptions } from './console
 import { addForward, type Forward, type ForwardOptions, removeForward } from './ports/ports.js';
 import { listForwards } from './ports/usernet.js';
 import { describeExit, type QemuExit, type QemuProcess } from './process.js';
+import { type ScreenFormat, screendump } from './screen.js';
 import { type StopHow, type StopOptions, stopQemu } from './stop.js';
 
 export type { GuestCommandResult, GuestExecOptions } from './access/commands.js';
@@ -73,6 +74,8 @@ export interface GuestParts {
   console?: SerialConsole | undefined;
   /** The guest agent's socket, when the guest has one. */
   guestAgent?: string | undefined;
+  /** The VNC server's unix socket, when the guest has a screen. */
+  vncSocket?: string | undefined;
   /** The accelerator QEMU runs the guest with. */
   accel: 'kvm' | 'tcg';
   logger: Logger;
@@ -92,6 +95,8 @@ export class Guest implements AsyncDisposable {
   readonly machine: ResolvedMachine | undefined;
   /** A cloud guest's run directory (overlay, seed, key). */
   readonly dir: string | undefined;
+  /** The VNC server's unix socket (0600), when the guest has a screen (`display: 'vnc'`). */
+  readonly vncSocket: string | undefined;
   /** Resolves once QEMU is gone and its files are cleaned up; never rejects. */
   readonly exited: Promise<GuestExit>;
   readonly #console: SerialConsole | undefined;
@@ -109,6 +114,7 @@ export class Guest implements AsyncDisposable {
     this.ssh = parts.cloud?.ssh;
     this.machine = parts.cloud?.machine;
     this.dir = parts.cloud?.dir;
+    this.vncSocket = parts.vncSocket;
     this.#console = parts.console;
     this.#process = parts.process;
     this.#parts = parts;
@@ -228,6 +234,11 @@ export class Guest implements AsyncDisposable {
     return this.#stopping;
   }
 
+  /** A still picture of the screen (PNG, or raw `ppm`); VM_NO_SCREEN for a guest without one (`display: 'vnc'`). */
+  screenshot(options: { format?: ScreenFormat | undefined } = {}): Promise<Buffer> {
+    const what = this.spec.name ? `guest ${this.spec.name}` : undefined;
+    return screendump(this.qmp, this.pid, { ...options, what });
+  }
   /** SIGKILL QEMU now. */
   async kill(): Promise<GuestExit> {
     this.#how ??= 'killed';

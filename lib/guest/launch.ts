@@ -133,6 +133,8 @@ const WARM_FIXED = [
   'userData',
   'hostname',
   'mounts',
+  'networks',
+  'display',
 ] as const;
 
 /** `launch({ image: WARM_DIR })`: a clone of a warm image, ready once its agent answers. */
@@ -253,6 +255,7 @@ export async function launchImageWith(
       forwards: machine.ports,
       mounts: mountSpecs,
       network: links && { mac: links.mac, private: links.nics },
+      display: input.display,
     });
     say(`booting ${machine.name} (${machine.arch}, ${machine.cpus} vCPU, ${machine.memoryMiB} MiB)`);
     const guest = await startThrowaway(spec, options, {

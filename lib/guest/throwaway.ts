@@ -113,6 +113,10 @@ export async function startThrowaway(
   const mounts = extras.mounts ?? (await chooseMounts(spec.mounts, options.vhostUserDirs));
   const host = await resolveHost(spec, options);
   const runtimeDir = await mkdtemp(join(tmpdir(), 'qlaunch-'));
+  // The VNC socket must outlive the runtime dir (gone once QEMU is attached): a dir of its own, gone with QEMU.
+  const screenDir = spec.display === 'vnc' ? await mkdtemp(join(tmpdir(), 'qlaunch-screen-')) : undefined;
+  const removeScreen =
+    screenDir === undefined ? undefined : () => rm(screenDir, { recursive: true, force: true });
   let shares: RunningShares | undefined;
   const qmpSocket = join(runtimeDir, GUEST_FILES.qmp);
   const serialSocket = join(runtimeDir, GUEST_FILES.serial);
@@ -141,6 +145,7 @@ export async function startThrowaway(
       guestAgentSocket: extras.guestAgentSocket,
       confinement,
       ...(shares.shares.length > 0 ? { shares: shares.shares } : {}),
+      ...(screenDir && { vncSocket: join(screenDir, GUEST_FILES.vnc) }),
       ...extras.argv?.(spec),
     };
     extras.onPlan?.(argv);
@@ -150,15 +155,16 @@ export async function startThrowaway(
       fds: extras.fds,
       onQmp: extras.onQmp,
       runtimeDir,
-      removeOnDeath: extras.removeOnDeath,
+      removeOnDeath: [...(extras.removeOnDeath ?? []), ...(screenDir ? [screenDir] : [])],
       forwards: extras.forwards,
       startTimeout: options.startTimeout,
       cloud: extras.cloud,
-      onExit: exitSteps(shares.daemons.length > 0 ? shares.stop : undefined, extras.onExit),
+      onExit: exitSteps(shares.daemons.length > 0 ? shares.stop : undefined, removeScreen, extras.onExit),
       logger,
     });
   } catch (error) {
     await shares?.stop();
+    await removeScreen?.();
     await rm(runtimeDir, { recursive: true, force: true });
     throw error;
   }

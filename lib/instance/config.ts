@@ -75,6 +75,8 @@ const schema = z.object({
       }),
     )
     .optional(),
+  /** `vnc`: a graphics device and a VNC server on `vnc.sock` in the instance directory; absent: no screen. */
+  display: z.literal('vnc').optional(),
 });
 
 export type InstanceConfig = z.infer<typeof schema>;

@@ -21,7 +21,7 @@ import type { Logger } from '../logger.js';
 import { normalizeMounts } from '../machine/mounts.js';
 import { privateNetMac } from '../machine/private-net.js';
 import { mergePorts } from '../machine/resolve.js';
-import { parseAccel, parseMachineType } from '../machine/spec.js';
+import { parseAccel, parseDisplay, parseMachineType } from '../machine/spec.js';
 import { parseNetworks } from '../network/options.js';
 import { joinNetwork, leaveAllNetworks, type NetworkLease } from '../network/store.js';
 import { type InstanceConfig, type InstanceReadiness, writeInstanceConfig } from './config.js';
@@ -97,6 +97,7 @@ export async function createInstance(
   if (warmDir !== undefined) return createWarmInstance(input, warmDir, paths, options);
   const networks = parseNetworks(input.networks ?? []);
   const mountSpecs = normalizeMounts([...(input.mounts ?? [])], process.cwd());
+  const display = parseDisplay(input.display);
   const accel = parseAccel(input.accel);
   const store = openImageStore();
   const machine = await chooseMachine(input, store);
@@ -165,6 +166,7 @@ export async function createInstance(
       // Only the opt-outs are written: an instance without them gets whatever confinement qlaunch gives.
       ...(machine.sandbox === false && { sandbox: false }),
       ...(machine.runAsRoot === true && { runAsRoot: true }),
+      ...(display === 'vnc' && { display }),
       ...(mounts.length > 0 && {
         mounts: mounts.map(({ host, guest, writable, type, transport }) => ({
           host,
@@ -244,6 +246,7 @@ const WARM_FIXED = [
   'machineType',
   'accel',
   'mounts',
+  'display',
 ] as const satisfies readonly (keyof CreateInstanceInput)[];
 
 /** Refuses what a warm image cannot take: changed hardware, another cloud-init, private networks. */

@@ -6,6 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { type SshClient, sshClient } from '../guest/access/ssh.js';
+import { type ScreenFormat, screendump } from '../guest/screen.js';
 import type { SnapshotInfo } from '../guest/snapshot/snapshot-info.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { PortForward } from '../machine/spec.js';
@@ -229,6 +230,13 @@ export class Instance {
     } catch (error) {
       throw await explainDenied(this.paths, this.name, error);
     }
+  }
+
+  /** A still picture of the running instance's screen (PNG, or raw `ppm`); VM_NO_SCREEN without `--display vnc`. */
+  screenshot(options: { format?: ScreenFormat | undefined } = {}): Promise<Buffer> {
+    return withGuest(this, 'take a screenshot of', this.#logger, (guest) =>
+      screendump(guest.qmp, guest.pid, { ...options, what: `instance ${this.name}` }),
+    );
   }
 
   /** One QMP session for `work` (QEMU serves one QMP client at a time: keep it short). */

@@ -20,6 +20,7 @@ export const RUNTIME_FILES = [
   'qmp',
   'guestAgent',
   'serial',
+  'vnc',
 ] as const satisfies readonly InstanceFile[];
 
 export const INSTANCE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -58,7 +59,7 @@ export function instancePaths(name: string, root: string = instancesRoot()): Ins
 
 /** Unix socket paths have a hard length limit: catch it when the instance is made, not when it first starts. */
 export function checkSocketPaths(paths: InstancePaths): void {
-  for (const path of [paths.qmp, paths.guestAgent, paths.serial]) {
+  for (const path of [paths.qmp, paths.guestAgent, paths.serial, paths.vnc]) {
     const bytes = Buffer.byteLength(path);
     if (bytes > MAX_UNIX_PATH_BYTES) {
       throw new QlaunchError(

@@ -67,6 +67,7 @@ export function instanceSpec(config: InstanceConfig, paths: InstancePaths): VmSp
       private: config.networks.map(({ name, mac }) => ({ name, mac })),
     },
     mounts: config.mounts?.map(({ host, guest, writable, type }) => ({ host, guest, writable, type })),
+    display: config.display,
   });
 }
 
@@ -88,6 +89,7 @@ export const instanceArgvPlan = (
   guestAgentSocket: paths.guestAgent,
   pidFile: paths.pid,
   confinement,
+  ...(spec.display === 'vnc' && { vncSocket: paths.vnc }),
 });
 
 /**

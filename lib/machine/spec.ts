@@ -68,7 +68,13 @@ export interface VmSpec {
   noReboot: boolean;
   /** Host directories the guest sees, tagged m0, m1, … in this order; absent when there are none. */
   mounts?: MountSpec[] | undefined;
+  /** `vnc`: a graphics device and a VNC server on a unix socket; absent: no screen (the serial console only). */
+  display?: Display | undefined;
 }
+
+/** A guest's screen: none, or a graphics device shown over VNC on a unix socket (never TCP). */
+export const DISPLAYS = ['none', 'vnc'] as const;
+export type Display = (typeof DISPLAYS)[number];
 
 /** The loose form users and the CLI hand in; `normalizeSpec` turns it into a `VmSpec` or says what is wrong. */
 export interface VmSpecInput {
@@ -93,6 +99,8 @@ export interface VmSpecInput {
   noReboot?: boolean | undefined;
   /** Host directories for the guest (`HOST[:GUEST][:OPTIONS]` or objects); relative host paths are from the cwd. */
   mounts?: readonly MountInput[] | undefined;
+  /** `none` (default) or `vnc`. */
+  display?: string | undefined;
 }
 
 const invalid = (message: string, hint: string) =>
@@ -305,6 +313,7 @@ export function normalizeSpec(input: VmSpecInput): VmSpec {
   checkFirmware(arch, firmware, input);
   const { user, private: privateNets } = resolveNetworks(input, network);
   const mounts = normalizeMounts(input.mounts, process.cwd());
+  const display = parseDisplay(input.display);
   if (!user && forwards.length > 0) {
     throw invalid('port forwards need user networking', 'drop the forwards or enable user networking');
   }
@@ -325,5 +334,13 @@ export function normalizeSpec(input: VmSpecInput): VmSpec {
     network: { user, forwards, mac: network?.mac, private: privateNets },
     noReboot: input.noReboot ?? false,
     ...(mounts.length > 0 ? { mounts } : {}),
+    ...(display === 'vnc' ? { display } : {}),
   };
+}
+
+/** `none` or `vnc`, or SPEC_INVALID naming the choices. */
+export function parseDisplay(value: string | undefined): Display {
+  if (value === undefined) return 'none';
+  if ((DISPLAYS as readonly string[]).includes(value)) return value as Display;
+  throw invalid(`display '${value}' is not known`, 'use --display vnc (a screen over VNC) or none');
 }

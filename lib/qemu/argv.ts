@@ -39,6 +39,8 @@ export interface ArgvPlan {
   incoming?: boolean | undefined;
   /** Host directories the guest sees, transports chosen (the spec's mounts, resolved on the host). */
   shares?: readonly Share[] | undefined;
+  /** The VNC server's unix socket, for a spec with `display: vnc` (required then). */
+  vncSocket?: string | undefined;
 }
 
 /** The id of the memory backend a warm guest's RAM lives on. */
@@ -284,11 +286,26 @@ function bootArgs(plan: ArgvPlan): string[] {
   args.push('-kernel', spec.kernel);
   if (spec.initrd) args.push('-initrd', spec.initrd);
   // The serial port is the only console qlaunch gives a guest, so point the kernel at it unless told otherwise.
+  // With a screen the kernel writes there too; the last console= stays /dev/console, the serial port.
+  const consoles =
+    spec.display === 'vnc' ? ['console=tty0', `console=${info.console}`] : [`console=${info.console}`];
   const append = /(^|\s)console=/.test(spec.append ?? '')
     ? (spec.append ?? '')
-    : [`console=${info.console}`, spec.append].filter(Boolean).join(' ');
+    : [...consoles, spec.append].filter(Boolean).join(' ');
   args.push('-append', append);
   return args;
+}
+
+/** A screen: the arch's graphics device, shown by a VNC server on a unix socket only (never a TCP port). */
+function displayArgs(plan: ArgvPlan): string[] {
+  if (plan.spec.display !== 'vnc') return [];
+  if (plan.vncSocket === undefined) throw new Error('a spec with a display needs plan.vncSocket');
+  return [
+    '-device',
+    ARCH_TABLE[plan.spec.arch].displayDevice,
+    '-vnc',
+    `unix:${escapeOptionValue(plan.vncSocket)}`,
+  ];
 }
 
 /** Build the full qemu-system command for a spec. QEMU starts paused (-S): the caller sends `cont` once QMP is up. */
@@ -319,6 +336,7 @@ export function buildQemuArgv(plan: ArgvPlan): QemuCommand {
     ...diskArgs(spec),
     ...networkArgs(spec),
     ...shareDeviceArgs(plan),
+    ...displayArgs(plan),
     ...bootArgs(plan),
     ...(spec.noReboot ? ['-no-reboot'] : []),
     ...warmArgs(plan),

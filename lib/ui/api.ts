@@ -91,3 +91,8 @@ export async function readLog(name: string, source: LogSource, options: Instance
   }
   return Buffer.concat(chunks);
 }
+
+/** A still picture of a running instance's screen (PNG), as `qlaunch screenshot` takes it. */
+export async function screenshot(name: string, options: InstanceOptions): Promise<Buffer> {
+  return (await Instance.open(name, options)).screenshot();
+}

@@ -30,6 +30,7 @@ export type Route =
   | { kind: 'action'; name: string; action: Action }
   | { kind: 'remove'; name: string }
   | { kind: 'console'; name: string }
+  | { kind: 'screen'; name: string }
   | { kind: 'logs'; name: string; source: LogSource }
   | { kind: 'ports'; name: string }
   | { kind: 'port-add'; name: string }
@@ -65,6 +66,7 @@ function routesOf(pathname: string): Record<string, Route> | undefined {
   const [what, tagText] = [parts[4], parts[5]];
   if (parts.length === 4) return { DELETE: { kind: 'remove', name } };
   if (parts.length === 5 && what === 'console') return { GET: { kind: 'console', name } };
+  if (parts.length === 5 && what === 'screen') return { GET: { kind: 'screen', name } };
   if (parts.length === 5 && what !== undefined && isAction(what)) {
     return { POST: { kind: 'action', name, action: what } };
   }

@@ -83,6 +83,11 @@ export async function serveUi(options: UiServerOptions = {}): Promise<UiServer> 
         return sendJson(response, 200, await api.listSnapshots(found.name, instanceOptions));
       case 'ports':
         return sendJson(response, 200, await api.listPorts(found.name, instanceOptions));
+      case 'screen': {
+        const png = await api.screenshot(found.name, instanceOptions);
+        response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'image/png' });
+        return void response.end(png);
+      }
       case 'logs': {
         const text = await api.readLog(found.name, found.source, instanceOptions);
         response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });

@@ -63,3 +63,9 @@ t.test('unknown paths and wrong methods', async (t) => {
   t.same(route('PUT', '/api/instances'), { kind: 'method-not-allowed', allow: 'GET, POST' });
   t.same(route('POST', '/'), { kind: 'method-not-allowed', allow: 'GET' });
 });
+
+t.test("an instance's screen: a still, read only", async (t) => {
+  t.same(route('GET', '/api/instances/desk/screen'), { kind: 'screen', name: 'desk' });
+  t.same(route('POST', '/api/instances/desk/screen'), { kind: 'method-not-allowed', allow: 'GET' });
+  t.same(route('GET', '/api/instances/desk/screen/x'), { kind: 'not-found' });
+});

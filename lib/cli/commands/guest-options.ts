@@ -44,6 +44,11 @@ export const guestOptions = <T>(y: Argv<T>) =>
     .option('run-as-root', {
       type: 'boolean',
       describe: 'under root, keep QEMU running as root (default: it drops to an unprivileged user)',
+    })
+    .option('display', {
+      type: 'string',
+      choices: ['none', 'vnc'],
+      describe: 'vnc: a screen (a graphics device, VNC on a unix socket beside the guest); default none',
     });
 
 /** What `guestOptions` parsed, plus the image, as the library takes it (`launch({ image })`, `Instance.create`). */
@@ -61,6 +66,7 @@ export interface GuestArgs {
   mount?: string[] | undefined;
   sandbox?: boolean | undefined;
   'run-as-root'?: boolean | undefined;
+  display?: string | undefined;
 }
 
 export const guestInput = (args: GuestArgs): CloudGuestInput => ({
@@ -77,4 +83,5 @@ export const guestInput = (args: GuestArgs): CloudGuestInput => ({
   mounts: args.mount,
   sandbox: args.sandbox,
   runAsRoot: args['run-as-root'],
+  display: args.display,
 });

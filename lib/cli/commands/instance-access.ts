@@ -1,4 +1,4 @@
-// Reaching into a running instance: `ssh`, `exec` (guest agent), `console`, `logs`, `qmp`.
+// Reaching into a running instance: `ssh`, `exec` (guest agent), `console`, `logs`, `qmp`, `screenshot`.
 
 import type { CommandModule } from 'yargs';
 import { ErrorCode, QlaunchError } from '../../errors.js';
@@ -213,6 +213,33 @@ export const qmpCommand = (setExit: (code: number) => void): CommandModule<objec
           }
         }
         printJson(await instance.qmp(args.command, parsed as Record<string, unknown> | undefined));
+        return 0;
+      }),
+    ),
+});
+
+interface ScreenshotArgs extends InstanceArgs {
+  file: string;
+}
+
+export const screenshotCommand = (
+  setExit: (code: number) => void,
+): CommandModule<object, ScreenshotArgs> => ({
+  command: 'screenshot <name> <file>',
+  describe: 'save a still picture of an instance’s screen (PNG; .ppm for raw pixels); it needs --display vnc',
+  builder: (y) =>
+    y
+      .positional('name', { type: 'string', demandOption: true })
+      .positional('file', { type: 'string', demandOption: true, describe: 'e.g. screen.png' })
+      .example('$0 screenshot desk desk.png', 'what the guest shows now'),
+  handler: async (args) =>
+    setExit(
+      await withInstance(args, async (instance) => {
+        const format = args.file.toLowerCase().endsWith('.ppm') ? 'ppm' : 'png';
+        const bytes = await instance.screenshot({ format });
+        const { writeFileAtomic } = await import('../../cidata/seed.js');
+        await writeFileAtomic(args.file, bytes, { what: 'screenshot' });
+        say(`${instance.name}: screen saved to ${args.file} (${bytes.length} bytes)`);
         return 0;
       }),
     ),

@@ -197,6 +197,7 @@ async function run(args: RunArgs): Promise<number> {
         mounts: args.mount,
         sandbox: args.sandbox,
         runAsRoot: args['run-as-root'],
+        display: args.display,
       },
       { logger, onProgress: (line) => process.stderr.write(`qlaunch: ${line}\n`) },
     );

@@ -28,8 +28,8 @@ async function call(method, path, body) {
 }
 
 const ACTIONS_BY_STATE = {
-  running: ['console', 'stop', 'force-stop', 'restart', 'pause', 'add-port', 'snapshots', 'logs'],
-  paused: ['console', 'resume', 'force-stop', 'add-port', 'snapshots', 'logs'],
+  running: ['console', 'screen', 'stop', 'force-stop', 'restart', 'pause', 'add-port', 'snapshots', 'logs'],
+  paused: ['console', 'screen', 'resume', 'force-stop', 'add-port', 'snapshots', 'logs'],
   stopped: ['start', 'snapshots', 'logs'],
   crashed: ['start', 'stop', 'logs'],
   damaged: [],
@@ -129,6 +129,10 @@ async function act(name, action, button) {
     if (action === 'console') return await openConsole(name);
     if (action === 'logs') {
       await openLogs(name, 'console');
+      return render();
+    }
+    if (action === 'screen') {
+      openScreen(name);
       return render();
     }
     if (action === 'snapshots') {
@@ -353,4 +357,28 @@ for (const button of document.querySelectorAll('#logs button[data-source]')) {
 $('#logs-close').addEventListener('click', () => {
   logsOf = undefined;
   $('#logs').hidden = true;
+});
+
+// Screen: a still picture from QMP screendump, taken again on refresh. The image loads as an <img> (the page's CSP
+// allows no blob: or data: images); when it fails, the same URL fetched says why (e.g. no --display vnc).
+let screenOf;
+
+function openScreen(name) {
+  screenOf = name;
+  $('#screen').hidden = false;
+  $('#screen-title').textContent = `Screen: ${name}`;
+  $('#screen-image').src = `/api/instances/${encodeURIComponent(name)}/screen?at=${Date.now()}`;
+}
+
+$('#screen-image').addEventListener('error', () => {
+  if (screenOf === undefined) return;
+  fetch(`/api/instances/${encodeURIComponent(screenOf)}/screen`)
+    .then((response) => response.json())
+    .then(showError, showError);
+});
+$('#screen-refresh').addEventListener('click', () => screenOf !== undefined && openScreen(screenOf));
+$('#screen-close').addEventListener('click', () => {
+  screenOf = undefined;
+  $('#screen').hidden = true;
+  $('#screen-image').removeAttribute('src');
 });
