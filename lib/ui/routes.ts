@@ -17,6 +17,9 @@ export const STATIC_FILES = {
 
 export type StaticPath = keyof typeof STATIC_FILES;
 
+/** noVNC's ES modules (its core and the inflate it vendors), loaded by the page only when a live screen opens. */
+const NOVNC_FILE = /^\/vendor\/novnc\/((?:core|vendor\/pako\/lib)\/[A-Za-z0-9_/-]+\.js)$/;
+
 /** What the page can ask an instance to do; each is one library operation. */
 export const ACTIONS = ['start', 'stop', 'force-stop', 'restart', 'pause', 'resume'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -31,6 +34,8 @@ export type Route =
   | { kind: 'remove'; name: string }
   | { kind: 'console'; name: string }
   | { kind: 'screen'; name: string }
+  | { kind: 'vnc'; name: string }
+  | { kind: 'novnc'; file: string }
   | { kind: 'logs'; name: string; source: LogSource }
   | { kind: 'ports'; name: string }
   | { kind: 'port-add'; name: string }
@@ -59,6 +64,8 @@ function routesOf(pathname: string): Record<string, Route> | undefined {
   if (Object.hasOwn(STATIC_FILES, pathname)) return { GET: { kind: 'static', path: pathname as StaticPath } };
   if (pathname === '/api/instances') return { GET: { kind: 'list' }, POST: { kind: 'create' } };
   if (pathname === '/api/events') return { GET: { kind: 'events' } };
+  const novnc = NOVNC_FILE.exec(pathname)?.[1];
+  if (novnc !== undefined && !novnc.split('/').includes('..')) return { GET: { kind: 'novnc', file: novnc } };
   const parts = pathname.split('/');
   if (parts[1] !== 'api' || parts[2] !== 'instances' || parts[3] === undefined) return undefined;
   const name = segment(parts[3]);
@@ -67,6 +74,7 @@ function routesOf(pathname: string): Record<string, Route> | undefined {
   if (parts.length === 4) return { DELETE: { kind: 'remove', name } };
   if (parts.length === 5 && what === 'console') return { GET: { kind: 'console', name } };
   if (parts.length === 5 && what === 'screen') return { GET: { kind: 'screen', name } };
+  if (parts.length === 5 && what === 'vnc') return { GET: { kind: 'vnc', name } };
   if (parts.length === 5 && what !== undefined && isAction(what)) {
     return { POST: { kind: 'action', name, action: what } };
   }

@@ -14,7 +14,8 @@ import { readJson, SECURITY_HEADERS, sendError, sendJson } from './http-io.js';
 import { InstanceFeed } from './instance-feed.js';
 import { isLoopback, type Served, urlHost } from './origin.js';
 import { type Route, route, STATIC_FILES } from './routes.js';
-import { readPage, readStatic } from './static-files.js';
+import { readNovnc, readPage, readStatic } from './static-files.js';
+import { bridgeVnc } from './vnc-bridge.js';
 
 export interface UiServerOptions extends InstanceOptions {
   /** The port to listen on (default: a free one). */
@@ -62,6 +63,17 @@ export async function serveUi(options: UiServerOptions = {}): Promise<UiServer> 
         response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8' });
         return void response.end(request.method === 'HEAD' ? undefined : page);
       }
+      case 'novnc': {
+        const body = await readNovnc(found.file).catch((error: NodeJS.ErrnoException) => {
+          throw error.code === 'ENOENT'
+            ? new QlaunchError(ErrorCode.UI_NOT_FOUND, `no such file: ${found.file}`, {
+                hint: 'open the page',
+              })
+            : error;
+        });
+        response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/javascript; charset=utf-8' });
+        return void response.end(request.method === 'HEAD' ? undefined : body);
+      }
       case 'static': {
         const body = await readStatic(found.path);
         response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': STATIC_FILES[found.path].type });
@@ -93,8 +105,9 @@ export async function serveUi(options: UiServerOptions = {}): Promise<UiServer> 
         response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
         return void response.end(text);
       }
+      case 'vnc':
       case 'console':
-        throw new QlaunchError(ErrorCode.USAGE, 'the console is a websocket', {
+        throw new QlaunchError(ErrorCode.USAGE, `the ${found.kind} is a websocket`, {
           hint: 'open it from the page (a websocket upgrade request)',
         });
     }
@@ -170,10 +183,10 @@ export async function serveUi(options: UiServerOptions = {}): Promise<UiServer> 
         ? decision.kind === 'refuse'
           ? decision.error
           : new QlaunchError(ErrorCode.UI_UNAUTHORIZED, 'a websocket takes no token in its URL')
-        : found.kind !== 'console'
+        : found.kind !== 'console' && found.kind !== 'vnc'
           ? new QlaunchError(ErrorCode.UI_NOT_FOUND, `no websocket is served at ${url.pathname}`)
           : undefined;
-    if (refusal || found.kind !== 'console') {
+    if (refusal || (found.kind !== 'console' && found.kind !== 'vnc')) {
       const { status, body } = errorReply(refusal);
       const text = JSON.stringify(body);
       socket.end(
@@ -182,7 +195,11 @@ export async function serveUi(options: UiServerOptions = {}): Promise<UiServer> 
       );
       return;
     }
-    sockets.handleUpgrade(request, socket, head, (viewer) => void hub.join(found.name, viewer));
+    sockets.handleUpgrade(request, socket, head, (viewer) =>
+      found.kind === 'vnc'
+        ? void bridgeVnc(found.name, viewer, instanceOptions)
+        : void hub.join(found.name, viewer),
+    );
   }
 
   const server = createServer((request, response) => void onRequest(request, response));

@@ -20,3 +20,9 @@ export function staticFilePath(path: StaticPath): string {
 export const readPage = (): Promise<Buffer> => readFile(join(assetsDir, 'index.html'));
 
 export const readStatic = (path: StaticPath): Promise<Buffer> => readFile(staticFilePath(path));
+
+// The package exports only core/rfb.js; its other modules sit beside it, two levels under the package root.
+const novncRoot = (): string => dirname(dirname(require.resolve('@novnc/novnc')));
+
+/** One of noVNC's modules (`file` as routes.ts admits it: under core/ or vendor/pako/lib/, no `..`). */
+export const readNovnc = (file: string): Promise<Buffer> => readFile(join(novncRoot(), file));

@@ -69,3 +69,21 @@ t.test("an instance's screen: a still, read only", async (t) => {
   t.same(route('POST', '/api/instances/desk/screen'), { kind: 'method-not-allowed', allow: 'GET' });
   t.same(route('GET', '/api/instances/desk/screen/x'), { kind: 'not-found' });
 });
+
+t.test("noVNC's modules, and nothing beside them", async (t) => {
+  t.same(route('GET', '/vendor/novnc/core/rfb.js'), { kind: 'novnc', file: 'core/rfb.js' });
+  t.same(route('GET', '/vendor/novnc/vendor/pako/lib/zlib/inflate.js'), {
+    kind: 'novnc',
+    file: 'vendor/pako/lib/zlib/inflate.js',
+  });
+  for (const bad of [
+    '/vendor/novnc/core/../package.json',
+    '/vendor/novnc/core/../../../etc/passwd.js',
+    '/vendor/novnc/package.json',
+    '/vendor/novnc/app/ui.js',
+    '/vendor/novnc/core/%2e%2e/x.js',
+  ]) {
+    t.same(route('GET', bad), { kind: 'not-found' }, bad);
+  }
+  t.same(route('GET', '/api/instances/desk/vnc'), { kind: 'vnc', name: 'desk' });
+});

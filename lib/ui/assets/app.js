@@ -363,11 +363,42 @@ $('#logs-close').addEventListener('click', () => {
 // allows no blob: or data: images); when it fails, the same URL fetched says why (e.g. no --display vnc).
 let screenOf;
 
+let liveScreen;
+
+function endLive() {
+  liveScreen?.disconnect();
+  liveScreen = undefined;
+  $('#screen-live').replaceChildren();
+  $('#screen-live').hidden = true;
+  $('#screen-image').hidden = false;
+}
+
 function openScreen(name) {
+  endLive();
   screenOf = name;
   $('#screen').hidden = false;
   $('#screen-title').textContent = `Screen: ${name}`;
   $('#screen-image').src = `/api/instances/${encodeURIComponent(name)}/screen?at=${Date.now()}`;
+}
+
+// Live: noVNC over the server's websocket, which bridges to the instance's VNC socket; loaded only when asked.
+async function openLive(name) {
+  endLive();
+  const { default: RFB } = await import('/vendor/novnc/core/rfb.js');
+  const target = $('#screen-live');
+  target.hidden = false;
+  $('#screen-image').hidden = true;
+  const rfb = new RFB(target, `ws://${location.host}/api/instances/${encodeURIComponent(name)}/vnc`);
+  rfb.scaleViewport = true;
+  rfb.addEventListener('connect', () => {
+    target.dataset.state = 'connected';
+  });
+  rfb.addEventListener('disconnect', (event) => {
+    target.dataset.state = 'disconnected';
+    if (!event.detail.clean)
+      showError({ message: `the screen of ${name} closed`, hint: 'is it running with --display vnc?' });
+  });
+  liveScreen = rfb;
 }
 
 $('#screen-image').addEventListener('error', () => {
@@ -377,7 +408,11 @@ $('#screen-image').addEventListener('error', () => {
     .then(showError, showError);
 });
 $('#screen-refresh').addEventListener('click', () => screenOf !== undefined && openScreen(screenOf));
+$('#screen-live-button').addEventListener('click', () => {
+  if (screenOf !== undefined) openLive(screenOf).catch(showError);
+});
 $('#screen-close').addEventListener('click', () => {
+  endLive();
   screenOf = undefined;
   $('#screen').hidden = true;
   $('#screen-image').removeAttribute('src');
