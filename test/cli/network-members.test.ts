@@ -48,9 +48,11 @@ t.test('create joins, the seed configures the address by MAC, rm leaves', async 
   await ok(t, home, ['network', 'create', 'lab', '--subnet', '10.66.0.0/24']);
   await ok(t, home, ['create', 'pa', '--image', 'tiny', '--network', 'private:lab']);
   await ok(t, home, ['create', 'pb', '--image', 'tiny', '--network', 'private:lab']);
+  // Each member's agent socket is kept with it: the network's names reach the guest through it.
+  const agent = (name: string) => join(home, 'instances', name, 'qga.sock');
   t.same((await networkJson(home, 'lab')).members, {
-    pa: { address: '10.66.0.2', mac: privateNetMac('pa', 'lab') },
-    pb: { address: '10.66.0.3', mac: privateNetMac('pb', 'lab') },
+    pa: { address: '10.66.0.2', mac: privateNetMac('pa', 'lab'), agent: agent('pa') },
+    pb: { address: '10.66.0.3', mac: privateNetMac('pb', 'lab'), agent: agent('pb') },
   });
   t.notMatch(
     (await ok(t, home, ['network', 'inspect', 'lab'])).stderr,
@@ -68,6 +70,7 @@ t.test('create joins, the seed configures the address by MAC, rm leaves', async 
         dhcp4: false,
         dhcp6: false,
         addresses: ['10.66.0.2/24'],
+        optional: true,
       },
     },
   });
