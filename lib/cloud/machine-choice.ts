@@ -39,8 +39,6 @@ export interface CloudGuestInput extends MachineChoice {
   machineType?: string | undefined;
   /** Host directories for the guest, after the machine file's (`HOST[:GUEST][:OPTIONS]`, relative to the cwd). */
   mounts?: readonly MountInput[] | undefined;
-  /** `vnc`: a screen (a graphics device, shown over VNC on a unix socket); default `none`. */
-  display?: string | undefined;
 }
 
 /** The machine `choice` names, resolved for one architecture with its overrides applied. */

@@ -255,7 +255,7 @@ export async function launchImageWith(
       forwards: machine.ports,
       mounts: mountSpecs,
       network: links && { mac: links.mac, private: links.nics },
-      display: input.display,
+      display: machine.display,
     });
     say(`booting ${machine.name} (${machine.arch}, ${machine.cpus} vCPU, ${machine.memoryMiB} MiB)`);
     const guest = await startThrowaway(spec, options, {

@@ -21,7 +21,7 @@ import type { Logger } from '../logger.js';
 import { normalizeMounts } from '../machine/mounts.js';
 import { privateNetMac } from '../machine/private-net.js';
 import { mergePorts } from '../machine/resolve.js';
-import { parseAccel, parseDisplay, parseMachineType } from '../machine/spec.js';
+import { parseAccel, parseMachineType } from '../machine/spec.js';
 import { parseNetworks } from '../network/options.js';
 import { joinNetwork, leaveAllNetworks, type NetworkLease } from '../network/store.js';
 import { type InstanceConfig, type InstanceReadiness, writeInstanceConfig } from './config.js';
@@ -97,7 +97,6 @@ export async function createInstance(
   if (warmDir !== undefined) return createWarmInstance(input, warmDir, paths, options);
   const networks = parseNetworks(input.networks ?? []);
   const mountSpecs = normalizeMounts([...(input.mounts ?? [])], process.cwd());
-  const display = parseDisplay(input.display);
   const accel = parseAccel(input.accel);
   const store = openImageStore();
   const machine = await chooseMachine(input, store);
@@ -166,7 +165,7 @@ export async function createInstance(
       // Only the opt-outs are written: an instance without them gets whatever confinement qlaunch gives.
       ...(machine.sandbox === false && { sandbox: false }),
       ...(machine.runAsRoot === true && { runAsRoot: true }),
-      ...(display === 'vnc' && { display }),
+      ...(machine.display === 'vnc' && { display: machine.display }),
       ...(mounts.length > 0 && {
         mounts: mounts.map(({ host, guest, writable, type, transport }) => ({
           host,

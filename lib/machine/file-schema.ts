@@ -309,6 +309,12 @@ const fileSchema = withFix(
           .describe('Host directories the guest sees (`--mount`)'),
         'write a list, e.g. mounts: [{ host: ./src, guest: /src }]',
       ).optional(),
+      display: withFix(
+        z
+          .enum(['none', 'vnc'])
+          .describe('vnc: a screen — a graphics device shown over VNC on a unix socket (`--display vnc`)'),
+        'write display: vnc for a screen, or leave it out for none',
+      ).optional(),
       sandbox: withFix(
         z.boolean().describe('false: QEMU runs without its seccomp filter (default true; `--no-sandbox`)'),
         'write sandbox: false to turn the filter off, or leave sandbox out',

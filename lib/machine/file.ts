@@ -59,6 +59,8 @@ export interface MachineDefinition {
   runAsRoot?: boolean | undefined;
   /** Host directories the guest mounts, host paths resolved against the file's directory. */
   mounts?: MountSpec[] | undefined;
+  /** `vnc`: the guest has a screen. */
+  display?: 'vnc' | undefined;
 }
 
 /** The name `qlaunch image build RECIPE` stores its image under, which `image: { build: RECIPE }` boots. */
@@ -175,6 +177,7 @@ function toDefinition(
     sandbox: file.sandbox,
     runAsRoot: file.runAsRoot,
     ...(file.mounts === undefined ? {} : { mounts: normalizeMounts(file.mounts, baseDir) }),
+    ...(file.display === 'vnc' && { display: 'vnc' as const }),
   };
   return { definition, files, where };
 }

@@ -4,7 +4,7 @@ import { ARCH_TABLE, ARCHES, type Arch, hostArch, parseArch } from '../arch/tabl
 import { ErrorCode, QlaunchError } from '../errors.js';
 import type { MachineDefinition } from './file.js';
 import { parseSizeMiB } from './size.js';
-import { type PortForward, parsePortForward } from './spec.js';
+import { type PortForward, parseDisplay, parsePortForward } from './spec.js';
 
 /** What the command line can change about a machine (`qlaunch run NAME --cpus 4 --port 8080:80`). */
 export interface MachineOverrides {
@@ -19,6 +19,8 @@ export interface MachineOverrides {
   /** The confinement opt-outs (`--no-sandbox`, `--run-as-root`), over the file's. */
   sandbox?: boolean | undefined;
   runAsRoot?: boolean | undefined;
+  /** `none` or `vnc`, over the file's. */
+  display?: string | undefined;
 }
 
 /**
@@ -130,5 +132,6 @@ export function resolveMachine(def: MachineDefinition, overrides: MachineOverrid
     sandbox: overrides.sandbox ?? def.sandbox,
     runAsRoot: overrides.runAsRoot ?? def.runAsRoot,
     ...(def.mounts === undefined ? {} : { mounts: def.mounts }),
+    ...(parseDisplay(overrides.display ?? def.display) === 'vnc' && { display: 'vnc' as const }),
   };
 }

@@ -144,3 +144,20 @@ t.test('confinement opt-outs: the file’s keys, and the command line’s over t
     message: /sandbox/,
   });
 });
+
+t.test('a screen: the file’s display key, and --display over it', async (t) => {
+  const screen = machine('name: m\nkernel: /k/vmlinux\ndisplay: vnc');
+  t.equal(resolveMachine(screen).display, 'vnc');
+  t.equal(resolveMachine(screen, { display: 'none' }).display, undefined, '--display none turns it off');
+  const plain = machine('name: m\nkernel: /k/vmlinux');
+  t.equal(resolveMachine(plain).display, undefined, 'no key: no screen');
+  t.equal(resolveMachine(plain, { display: 'vnc' }).display, 'vnc');
+  t.throws(() => resolveMachine(plain, { display: 'sdl' }), {
+    code: 'SPEC_INVALID',
+    message: /display 'sdl'/,
+  });
+  t.throws(() => machine('name: m\nkernel: /k/vmlinux\ndisplay: spice'), {
+    code: 'MACHINE_INVALID',
+    message: /display/,
+  });
+});
