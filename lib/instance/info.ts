@@ -1,6 +1,7 @@
 // What `ls` and `inspect` show of an instance: its config, its state from evidence, and, while it runs, the
 // forwards QEMU has and how to reach it over SSH — with one QMP session.
 
+import { stat } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import type { PortForward } from '../machine/spec.js';
 import { listForwards } from './ports.js';
@@ -29,6 +30,10 @@ export interface InstanceInfo {
   ssh?: { host: string; port: number; user: string; key: string } | undefined;
   /** When QEMU was started (ISO 8601), while it runs: uptime is now minus this. */
   startedAt?: string | undefined;
+  /** Bytes its disk overlay takes on the host (allocated, not its virtual size); undefined without a disk. */
+  diskBytes?: number | undefined;
+  /** Its address on each private network (CIDR), by network. */
+  addresses: { network: string; address: string }[];
   dir: string;
 }
 
@@ -60,6 +65,13 @@ export async function instanceInfo(instance: InstanceContext, log: Logger): Prom
     networks: config.networks.map((n) => n.name),
     ssh: target && { host: target.host, port: target.port, user: target.user, key: target.privateKey },
     startedAt: runtime?.startedAt,
+    diskBytes: config.disk
+      ? await stat(paths.overlay).then(
+          (st) => st.blocks * 512,
+          () => undefined,
+        )
+      : undefined,
+    addresses: config.networks.flatMap(({ name, address }) => (address ? [{ network: name, address }] : [])),
     dir: paths.dir,
   };
 }

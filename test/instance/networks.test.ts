@@ -27,6 +27,13 @@ t.test('create and destroy keep ROOT/.networks up to date', async (t) => {
     ],
   );
   t.equal(b.config.networks[0]?.address, `${base}3/24`);
+  const info = await a.info();
+  t.same(
+    info.addresses,
+    a.config.networks.map((n) => ({ network: n.name, address: n.address })),
+    'info() gives its addresses, as the page shows them',
+  );
+  t.ok((info.diskBytes ?? 0) > 0, `and the bytes its disk takes (${info.diskBytes})`);
   t.same(Object.keys(lab.members), ['a', 'b']);
   t.same(await Instance.names(options), ['a', 'b'], 'the networks directory is no instance');
 

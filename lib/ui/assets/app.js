@@ -44,6 +44,12 @@ function uptime(startedAt) {
   return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${seconds % 60}s` : `${seconds}s`;
 }
 
+function size(bytes) {
+  if (bytes < 2 ** 20) return `${Math.ceil(bytes / 2 ** 10)} KiB`;
+  if (bytes < 2 ** 30) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
+
 function cell(row, text, className) {
   const td = row.insertCell();
   td.textContent = text;
@@ -70,11 +76,12 @@ function render() {
       stateCell.append(span);
     }
     if (item.error) {
-      for (let i = 0; i < 6; i++) cell(row, '-');
+      for (let i = 0; i < 7; i++) cell(row, '-');
     } else {
       cell(row, item.arch);
       cell(row, String(item.cpus));
       cell(row, `${item.memoryMiB} MiB`);
+      cell(row, item.diskBytes === undefined ? '-' : size(item.diskBytes), 'disk');
       const ports = cell(row, item.ports.length === 0 ? '-' : '', 'ports');
       const live = state === 'running' || state === 'paused';
       for (const p of item.ports) {
@@ -102,6 +109,13 @@ function render() {
         code.textContent = `ssh -p ${item.ssh.port} -i ${item.ssh.key} ${item.ssh.user}@${item.ssh.host}`;
         ssh.append(code);
       } else ssh.textContent = '-';
+      // Its addresses on private networks, for the other guests there (and to copy).
+      for (const { network, address } of item.addresses ?? []) {
+        const line = document.createElement('span');
+        line.className = 'address';
+        line.textContent = `${network}: ${address.split('/')[0]}`;
+        ssh.append(line);
+      }
       cell(row, uptime(item.startedAt), 'uptime').dataset.startedAt = item.startedAt ?? '';
     }
     const actions = cell(row, '', 'actions');
