@@ -19,6 +19,13 @@ async function processOwner(pid: number): Promise<{ uid: number; gid: number } |
   return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
 }
 
+/** VM_NO_SCREEN for `what` (e.g. `instance web`), with how to give it a screen. */
+export const noScreen = (what: string, cause?: unknown): QlaunchError =>
+  new QlaunchError(ErrorCode.VM_NO_SCREEN, `${what} has no screen`, {
+    hint: 'give it one with --display vnc (create, run) or display: vnc (launch)',
+    cause,
+  });
+
 /**
  * The screen of the guest whose QEMU is `pid` on `qmp`, as PNG (or PPM) bytes. A guest without a screen is
  * VM_NO_SCREEN, naming how to give it one (`what` names the guest in the message).
@@ -39,10 +46,7 @@ export async function screendump(
       await qmp.execute('screendump', { filename: file, format });
     } catch (error) {
       if (error instanceof QmpCommandError && /no (graphic )?console/i.test(error.desc)) {
-        throw new QlaunchError(ErrorCode.VM_NO_SCREEN, `${options.what ?? 'the guest'} has no screen`, {
-          hint: 'give it one with --display vnc (create, run) or display: vnc (launch)',
-          cause: error,
-        });
+        throw noScreen(options.what ?? 'the guest', error);
       }
       throw error;
     }

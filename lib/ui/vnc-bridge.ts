@@ -3,7 +3,7 @@
 
 import { connect } from 'node:net';
 import type { WebSocket } from 'ws';
-import { ErrorCode, QlaunchError } from '../errors.js';
+import { noScreen } from '../guest/screen.js';
 import { Instance, type InstanceOptions } from '../instance/instance.js';
 import { errorReply } from './error-reply.js';
 
@@ -17,9 +17,7 @@ export async function bridgeVnc(name: string, viewer: WebSocket, options: Instan
   try {
     instance = await Instance.open(name, options);
     if (instance.config.display !== 'vnc') {
-      throw new QlaunchError(ErrorCode.VM_NO_SCREEN, `instance ${name} has no screen`, {
-        hint: `create it with --display vnc`,
-      });
+      throw noScreen(`instance ${name}`);
     }
   } catch (error) {
     const { body } = errorReply(error);
