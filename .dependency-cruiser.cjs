@@ -8,6 +8,7 @@ const layers = [
   'qga',
   'cidata',
   'host',
+  'initramfs',
   'image',
   'machine',
   'network',

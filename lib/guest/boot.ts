@@ -49,6 +49,8 @@ export interface BootPlan {
   cloud?: ((forwards: Forward[]) => CloudParts) | undefined;
   /** Run once QEMU has exited, however it ended (the guest's other processes end here). */
   onExit?: (() => Promise<void>) | undefined;
+  /** A rootfs guest: reads its command's exit status once QEMU has exited. */
+  commandStatus?: (() => Promise<number | undefined>) | undefined;
   logger: Logger;
 }
 
@@ -115,6 +117,7 @@ export async function bootGuest(plan: BootPlan): Promise<Guest> {
       logger,
       cloud: plan.cloud?.(forwards),
       onExit: plan.onExit,
+      commandStatus: plan.commandStatus,
     });
     await qmp.execute('cont');
     logger.info({ pid: qemu.pid, accel: plan.argv.accel.accel }, 'guest started');

@@ -42,6 +42,8 @@ export interface GuestExit extends QemuExit {
   hostSignal?: string | undefined;
   /** The reason of QEMU's last SHUTDOWN event, if one came (e.g. "guest-shutdown", "host-qmp-quit"). */
   shutdownReason?: string | undefined;
+  /** A rootfs guest's command: its exit status, when the guest got to report one. */
+  commandExitCode?: number | undefined;
 }
 
 /** What a cloud guest has besides QEMU: SSH, the run directory behind it, and what it was made from. */
@@ -82,6 +84,8 @@ export interface GuestParts {
   cloud?: CloudParts | undefined;
   /** Run once QEMU has exited, before `exited` resolves (ends the VM's other processes, e.g. virtiofsd). */
   onExit?: (() => Promise<void>) | undefined;
+  /** A rootfs guest: reads its command's exit status once QEMU has exited (before `onExit`). */
+  commandStatus?: (() => Promise<number | undefined>) | undefined;
 }
 
 export class Guest implements AsyncDisposable {
@@ -138,6 +142,8 @@ export class Guest implements AsyncDisposable {
         ),
       );
       this.qmp.destroy();
+      const commandExitCode = await parts.commandStatus?.();
+      if (commandExitCode !== undefined) result.commandExitCode = commandExitCode;
       await parts.onExit?.();
       if (parts.cloud && !parts.cloud.keep) await rm(parts.cloud.dir, { recursive: true, force: true });
       return result;

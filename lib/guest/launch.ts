@@ -24,6 +24,7 @@ import { parseNetworks } from '../network/options.js';
 import type { CloudGuest, CloudParts, Guest } from './guest.js';
 import { checkLaunchOptions, type LaunchOptions } from './launch-options.js';
 import { type GuestLinks, joinAsGuest } from './private-links.js';
+import type { RootfsInput } from './rootfs.js';
 import { chooseMounts } from './shares.js';
 import { startThrowaway, type WarmBootParts } from './throwaway.js';
 import { WARM_FILES } from './warm/files.js';
@@ -50,6 +51,12 @@ export interface LaunchInput extends VmSpecInput {
   sandbox?: boolean | undefined;
   /** true: under root, QEMU stays root (default: it drops to an unprivileged user once its files are open). */
   runAsRoot?: boolean | undefined;
+  /** A kernel guest: boot on this host directory as root (read-only, writes in tmpfs) and run `command`. */
+  rootfs?: RootfsInput['rootfs'] | undefined;
+  /** A rootfs guest's command (argv); its exit status is `(await guest.exited).commandExitCode`. */
+  command?: readonly string[] | undefined;
+  /** A rootfs guest: the kernel's modules tree (default: the root's `lib/modules/RELEASE`). */
+  modulesDir?: string | undefined;
 }
 
 // What only a kernel spec or only a cloud image means; giving one to the other is refused, not ignored.
@@ -62,6 +69,9 @@ const KERNEL_ONLY = [
   'network',
   'forwards',
   'noReboot',
+  'rootfs',
+  'command',
+  'modulesDir',
 ] as const;
 const CLOUD_ONLY = ['diskSize', 'ports', 'userData', 'hostname'] as const;
 const CLOUD_OPTIONS = ['waitReady', 'readyTimeout', 'firstOutputTimeout', 'keep'] as const;
@@ -104,7 +114,18 @@ export async function launch(input: LaunchInput, options: LaunchOptions = {}): P
     const warm = await warmDirOf(image);
     if (warm) return launchWarm({ ...input, image: warm }, options);
   }
-  return cloud ? launchImage(input, options) : launchKernel(normalizeSpec(input), input, options);
+  if (cloud) return launchImage(input, options);
+  if (input.rootfs !== undefined) {
+    const { launchRootfs } = await import('./rootfs.js');
+    return launchRootfs({ ...input, rootfs: input.rootfs, command: input.command ?? [] }, options);
+  }
+  if (input.command !== undefined || input.modulesDir !== undefined) {
+    throw usage(
+      `${input.command !== undefined ? 'command' : 'modulesDir'} is for a rootfs guest`,
+      'give rootfs too (a host directory to boot on, e.g. "/"), or drop it',
+    );
+  }
+  return launchKernel(normalizeSpec(input), input, options);
 }
 
 /**

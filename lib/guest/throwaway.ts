@@ -100,6 +100,8 @@ export interface ThrowawayExtras extends WarmBootParts {
   mounts?: readonly ChosenMount[] | undefined;
   /** Run once QEMU has exited, after the guest's own processes are ended (a cloud guest gives its addresses back). */
   onExit?: (() => Promise<void>) | undefined;
+  /** A rootfs guest: the file its status port writes to, and how to read the command's exit status from it. */
+  status?: { file: string; read: () => Promise<number | undefined> } | undefined;
 }
 
 /** Boot `spec` as a throwaway guest: sockets in a fresh private dir that is gone once QEMU is attached. */
@@ -143,6 +145,7 @@ export async function startThrowaway(
       serialSocket,
       firmware,
       guestAgentSocket: extras.guestAgentSocket,
+      statusFile: extras.status?.file,
       confinement,
       ...(shares.shares.length > 0 ? { shares: shares.shares } : {}),
       ...(screenDir && { vncSocket: join(screenDir, GUEST_FILES.vnc) }),
@@ -160,6 +163,7 @@ export async function startThrowaway(
       startTimeout: options.startTimeout,
       cloud: extras.cloud,
       onExit: exitSteps(shares.daemons.length > 0 ? shares.stop : undefined, removeScreen, extras.onExit),
+      commandStatus: extras.status?.read,
       logger,
     });
   } catch (error) {

@@ -25,6 +25,8 @@ export interface ArgvPlan {
   serialLog?: string | undefined;
   /** When set, a virtio-serial port `org.qemu.guest_agent.0` whose host end is this unix socket. */
   guestAgentSocket?: string | undefined;
+  /** When set, a virtio-serial port `org.qlaunch.status` whose bytes QEMU writes to this file (a rootfs guest's exit status). */
+  statusFile?: string | undefined;
   /** When set, QEMU writes (and locks) its pid here, and removes the file when it exits cleanly. */
   pidFile?: string | undefined;
   /** Required when the spec asks for UEFI or a firmware file; else the spec's `bios` and the arch table decide. */
@@ -166,20 +168,33 @@ function chardevArgs(plan: ArgvPlan): string[] {
     serial,
     '-serial',
     'chardev:serial0',
-    ...guestAgentArgs(plan),
+    ...virtioPortArgs(plan),
   ];
 }
 
-function guestAgentArgs(plan: ArgvPlan): string[] {
-  if (!plan.guestAgentSocket) return [];
+/** The guest agent's port and a rootfs guest's status port, on one virtio-serial bus. */
+function virtioPortArgs(plan: ArgvPlan): string[] {
+  if (!plan.guestAgentSocket && !plan.statusFile) return [];
   return [
-    '-chardev',
-    `socket,id=qga0,path=${escapeOptionValue(plan.guestAgentSocket)},server=on,wait=off`,
     '-device',
     'virtio-serial-pci,id=vser0',
-    // The name is what the guest's qemu-guest-agent unit waits for (/dev/virtio-ports/org.qemu.guest_agent.0).
-    '-device',
-    'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
+    ...(plan.guestAgentSocket
+      ? [
+          '-chardev',
+          `socket,id=qga0,path=${escapeOptionValue(plan.guestAgentSocket)},server=on,wait=off`,
+          // The name is what the guest's qemu-guest-agent unit waits for (/dev/virtio-ports/org.qemu.guest_agent.0).
+          '-device',
+          'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
+        ]
+      : []),
+    ...(plan.statusFile
+      ? [
+          '-chardev',
+          `file,id=status0,path=${escapeOptionValue(plan.statusFile)}`,
+          '-device',
+          'virtserialport,bus=vser0.0,chardev=status0,name=org.qlaunch.status',
+        ]
+      : []),
   ];
 }
 

@@ -23,6 +23,8 @@ interface RunArgs extends GuestArgs {
   'log-level'?: string | undefined;
   network?: string[] | undefined;
   hostname?: string | undefined;
+  rootfs?: string | undefined;
+  modules?: string | undefined;
 }
 
 export const runCommand = (setExit: (code: number) => void): CommandModule<object, RunArgs> => ({
@@ -39,6 +41,15 @@ export const runCommand = (setExit: (code: number) => void): CommandModule<objec
       .option('keep', { type: 'boolean', describe: 'keep the overlay, seed and key after the guest stops' })
       .option('kernel', { type: 'string', describe: 'kernel to boot directly (bzImage, vmlinux, Image)' })
       .option('initrd', { type: 'string', describe: 'initramfs for the kernel' })
+      .option('rootfs', {
+        type: 'string',
+        describe:
+          'with --kernel: boot on host directory DIR[:type=9p|virtiofs] (read-only, writes in tmpfs) and run -- COMMAND',
+      })
+      .option('modules', {
+        type: 'string',
+        describe: "with --rootfs: the kernel's modules tree (default: DIR/lib/modules/RELEASE)",
+      })
       .option('append', { type: 'string', describe: 'kernel command line (console= is added when missing)' })
       .option('disk', {
         type: 'string',
@@ -72,6 +83,10 @@ export const runCommand = (setExit: (code: number) => void): CommandModule<objec
       .example(
         '$0 run --kernel bzImage --initrd initrd.img',
         'boot a kernel, its console on stdout until it powers off',
+      )
+      .example(
+        '$0 run --kernel arch/x86/boot/bzImage --rootfs / -- uname -r',
+        "run one command on a freshly built kernel over the host's own files; exit with its status",
       ),
   handler: async (args) =>
     setExit(args.image !== undefined || args.machine !== undefined ? await runImage(args) : await run(args)),
@@ -176,6 +191,18 @@ async function run(args: RunArgs): Promise<number> {
       }),
     );
   }
+  const command = (args['--'] ?? []).map(String);
+  if (args.rootfs === undefined && (command.length > 0 || args.modules !== undefined)) {
+    return reportError(
+      new QlaunchError(
+        ErrorCode.USAGE,
+        `${command.length > 0 ? '-- COMMAND' : '--modules'} with --kernel needs --rootfs`,
+        {
+          hint: 'boot on a host directory (e.g. --rootfs /) to run a command, or boot an IMAGE to run it over SSH',
+        },
+      ),
+    );
+  }
   const { launch } = await import('../../guest/launch.js');
   const logger = await cliLogger(args['log-level']);
   const started = Date.now();
@@ -198,6 +225,7 @@ async function run(args: RunArgs): Promise<number> {
         sandbox: args.sandbox,
         runAsRoot: args['run-as-root'],
         display: args.display,
+        ...(args.rootfs !== undefined && { rootfs: args.rootfs, command, modulesDir: args.modules }),
       },
       { logger, onProgress: (line) => process.stderr.write(`qlaunch: ${line}\n`) },
     );
@@ -255,6 +283,14 @@ async function run(args: RunArgs): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (outcome !== undefined) return outcome;
+  if (args.rootfs !== undefined) {
+    if (exit.commandExitCode !== undefined) return exit.commandExitCode;
+    return reportError(
+      new QlaunchError(ErrorCode.VM_EXITED, 'the guest ended before its command reported an exit status', {
+        hint: `last console lines:\n${vm.console.tail(10)}`,
+      }),
+    );
+  }
   if (exit.exitCode === 0) return EXIT.ok;
   const { describeExit } = await import('../../guest/process.js');
   return reportError(
