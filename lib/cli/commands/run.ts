@@ -203,6 +203,13 @@ async function run(args: RunArgs): Promise<number> {
       ),
     );
   }
+  if (args.rootfs !== undefined && command.length === 0) {
+    return reportError(
+      new QlaunchError(ErrorCode.USAGE, '--rootfs needs the command to run, after --', {
+        hint: 'e.g. qlaunch run --kernel bzImage --rootfs / -- uname -r',
+      }),
+    );
+  }
   const { launch } = await import('../../guest/launch.js');
   const logger = await cliLogger(args['log-level']);
   const started = Date.now();
