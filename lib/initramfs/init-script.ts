@@ -25,6 +25,8 @@ export interface InitPlan {
 /** The virtio-serial port the exit status is written to; the host end is a file. */
 export const STATUS_PORT = 'org.qlaunch.status';
 
+const GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 // 9p: the Linux protocol, large messages (the default 8 KiB makes reads crawl).
 const mountArgs = (share: RootfsShare, writable: boolean): string =>
   share.transport === '9p'
@@ -61,6 +63,8 @@ export function initScript(plan: InitPlan): string {
     'mount -t tmpfs tmpfs /newroot/dev/shm',
     'mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp',
     'mount -t tmpfs -o mode=0755 tmpfs /newroot/run',
+    // A home of its own: the host's /root is not QEMU's to read over 9p, and what is written there is the run's.
+    'mkdir -p /newroot/root && mount -t tmpfs -o mode=0700 tmpfs /newroot/root',
     ...plan.mounts.flatMap((m) => {
       const at = shellWord(`/newroot${m.guest}`);
       return [
@@ -82,8 +86,23 @@ export function initScript(plan: InitPlan): string {
     'hostname qlaunch',
     // The command's output is the console's: newlines as written, not turned into CR LF.
     'stty -onlcr 2>/dev/null',
-    `env -i HOME=/root TERM=linux PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin chroot /newroot ${plan.command.map(shellWord).join(' ')}`,
-    'status $?',
+    `set -- ${plan.command.map(shellWord).join(' ')}`,
+    // busybox runs its own applet for a bare name (sh, df, …): the command is found in the new root, by path.
+    'find_command() {',
+    '  case "$1" in */*) echo "$1"; return 0 ;; esac',
+    `  for dir in ${GUEST_PATH.split(':').join(' ')}; do`,
+    '    chroot /newroot test -f "$dir/$1" -a -x "$dir/$1" && { echo "$dir/$1"; return 0; }',
+    '  done',
+    '  return 1',
+    '}',
+    'if program=$(find_command "$1"); then',
+    '  shift',
+    `  env -i HOME=/root TERM=linux PATH=${GUEST_PATH} chroot /newroot "$program" "$@"`,
+    '  status $?',
+    'else',
+    '  echo "qlaunch: $1: command not found in the root" >&2',
+    '  status 127',
+    'fi',
     'poweroff -f',
   ];
   return `${lines.join('\n')}\n`;

@@ -8,6 +8,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  realpathSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -40,6 +41,8 @@ t.test("the tests' kernel on the host's own / runs a command and passes back its
     'uname -r',
     'cat /etc/debian_version',
     'cat /proc/1/comm',
+    // The root's own programs run, not busybox's applets of the same name.
+    'readlink /proc/$$/exe',
     'awk \'$2 == "/" { print $3 }\' /proc/mounts',
     `echo written > ${probe} && cat ${probe}`,
     'cat /mnt/share/in.txt',
@@ -67,6 +70,7 @@ t.test("the tests' kernel on the host's own / runs a command and passes back its
     rootfs.release,
     readFileSync('/etc/debian_version', 'utf8').trim(),
     'init',
+    realpathSync('/bin/sh'),
     'overlay',
     'written',
     'from the host',
@@ -101,6 +105,42 @@ t.test('a tree of its own boots over virtiofs', async (t) => {
   t.equal(exit.commandExitCode, 0);
   t.equal(guest.console.text(), 'a tree of its own\n1\n');
 });
+
+t.test(
+  'an aarch64 kernel on an arm64 Debian tree made by mmdebstrap, its modules found in the tree',
+  async (t) => {
+    const rootfs = await rootfsGuest('aarch64');
+    useEnv(t, { XDG_RUNTIME_DIR: shortTempDir(t) });
+    const progress: string[] = [];
+    const guest = await launch(
+      {
+        arch: 'aarch64',
+        kernel: rootfs.kernel,
+        rootfs: rootfs.rootfs,
+        command: [
+          'sh',
+          '-c',
+          'uname -m; uname -r; dpkg --print-architecture; cat /etc/debian_version; echo "$HOME"; touch /root/x && echo home; exit 5',
+        ],
+        memory: '512M',
+        accel: 'tcg',
+      },
+      { onProgress: (line) => progress.push(line) },
+    );
+    const exit = await guest.exited;
+    t.equal(exit.commandExitCode, 5);
+    t.same(guest.console.text().split('\n'), [
+      'aarch64',
+      rootfs.release,
+      'arm64',
+      readFileSync(join(rootfs.rootfs, 'etc/debian_version'), 'utf8').trim(),
+      '/root',
+      'home',
+      '',
+    ]);
+    t.match(progress.join('\n'), `with modules from ${join(rootfs.rootfs, 'lib/modules', rootfs.release)}`);
+  },
+);
 
 t.test('what cannot boot is refused before anything starts', async (t) => {
   const rootfs = await rootfsGuest('x86_64');
