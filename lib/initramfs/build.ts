@@ -67,6 +67,8 @@ async function readModule(path: string): Promise<Buffer> {
   const { execa } = await import('execa');
   const result = await execa(tool, ['-dc', path], {
     encoding: 'buffer',
+    // Bytes, not text: a module that ends in 0x0a keeps it.
+    stripFinalNewline: false,
     reject: false,
     stdin: 'ignore',
   });
