@@ -42,6 +42,10 @@ export interface LaunchOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** The launch's own signal ended it: nothing of it is left running. */
+export const aborted = () =>
+  new QlaunchError(ErrorCode.VM_ABORTED, 'the launch was aborted', { hint: 'nothing was left running' });
+
 const invalid = (message: string, hint: string) =>
   new QlaunchError(ErrorCode.SPEC_INVALID, message, { hint });
 

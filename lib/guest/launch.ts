@@ -1,63 +1,24 @@
-// `launch()`: from a kernel spec or a cloud image to a running, QMP-connected `Guest`, with nothing left behind
-// when anything fails. One input type, one result type, every option honoured on both paths (or refused).
+// `launch()`: from a kernel spec, a rootfs or a cloud image to a running, QMP-connected `Guest`, with nothing left
+// behind when anything fails. One input type, one result type, every option honoured on each path (or refused).
 
-import { randomBytes } from 'node:crypto';
-import { access, rm } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkHostname } from '../cidata/hostname.js';
-import { ErrorCode, isQlaunchError, QlaunchError } from '../errors.js';
-import { GUEST_FILES } from '../files.js';
+import { ErrorCode, QlaunchError } from '../errors.js';
 import { checkGuestMemory } from '../host/memory.js';
 import { IMAGE_NAME } from '../image/image-name.js';
 import { imageStoreDir } from '../image/store-location.js';
-import { silentLogger } from '../logger.js';
-import { normalizeMounts } from '../machine/mounts.js';
-import {
-  type Firmware,
-  normalizeSpec,
-  type PortForward,
-  parsePortForward,
-  type VmSpec,
-  type VmSpecInput,
-} from '../machine/spec.js';
-import { parseNetworks } from '../network/options.js';
-import type { CloudGuest, CloudParts, Guest } from './guest.js';
-import { checkLaunchOptions, type LaunchOptions } from './launch-options.js';
-import { type GuestLinks, joinAsGuest } from './private-links.js';
-import type { RootfsInput } from './rootfs.js';
-import { chooseMounts } from './shares.js';
-import { startThrowaway, type WarmBootParts } from './throwaway.js';
+import { normalizeSpec, parsePortForward, type VmSpec } from '../machine/spec.js';
+import type { CloudGuest, Guest } from './guest.js';
+import { launchImageWith } from './launch-image.js';
+import type { LaunchInput } from './launch-input.js';
+import { aborted, checkLaunchOptions, type LaunchOptions } from './launch-options.js';
+import { startThrowaway } from './throwaway.js';
 import { WARM_FILES } from './warm/files.js';
 
+export type { LaunchInput } from './launch-input.js';
 export type { LaunchOptions } from './launch-options.js';
 export { firmwareFor } from './throwaway.js';
-
-/** What to boot: a kernel (with disks) as a spec, or a cloud image (`image`) or machine file (`machine`). */
-export interface LaunchInput extends VmSpecInput {
-  /** A template (machines/*.yaml), a stored image name, or a path to a disk image. */
-  image?: string | undefined;
-  /** A machine file instead of `image`. */
-  machine?: string | undefined;
-  /** Grow a cloud image's root disk to this size. */
-  diskSize?: string | number | undefined;
-  /** A cloud guest's HOST:GUEST forwards, bound to 127.0.0.1 (a kernel guest's are `forwards`). */
-  ports?: readonly (string | PortForward)[] | undefined;
-  /** A user-data file ("-": standard input), passed to cloud-init byte for byte after a check. */
-  userData?: string | undefined;
-  hostname?: string | undefined;
-  /** bios, uefi or a firmware file, instead of the machine's (default: what the arch boots disks with). */
-  firmware?: string | Firmware | undefined;
-  /** false: QEMU runs without its seccomp filter (default: with it, where the QEMU build has seccomp). */
-  sandbox?: boolean | undefined;
-  /** true: under root, QEMU stays root (default: it drops to an unprivileged user once its files are open). */
-  runAsRoot?: boolean | undefined;
-  /** A kernel guest: boot on this host directory as root (read-only, writes in tmpfs) and run `command`. */
-  rootfs?: RootfsInput['rootfs'] | undefined;
-  /** A rootfs guest's command (argv); its exit status is `(await guest.exited).commandExitCode`. */
-  command?: readonly string[] | undefined;
-  /** A rootfs guest: the kernel's modules tree (default: the root's `lib/modules/RELEASE`). */
-  modulesDir?: string | undefined;
-}
 
 // What only a kernel spec or only a cloud image means; giving one to the other is refused, not ignored.
 const KERNEL_ONLY = [
@@ -114,7 +75,7 @@ export async function launch(input: LaunchInput, options: LaunchOptions = {}): P
     const warm = await warmDirOf(image);
     if (warm) return launchWarm({ ...input, image: warm }, options);
   }
-  if (cloud) return launchImage(input, options);
+  if (cloud) return launchImageWith(input, options, {});
   if (input.rootfs !== undefined) {
     const { launchRootfs } = await import('./rootfs.js');
     return launchRootfs({ ...input, rootfs: input.rootfs, command: input.command ?? [] }, options);
@@ -191,9 +152,6 @@ async function launchWarm(input: LaunchInput & { image: string }, options: Launc
   });
 }
 
-const aborted = () =>
-  new QlaunchError(ErrorCode.VM_ABORTED, 'the launch was aborted', { hint: 'nothing was left running' });
-
 async function launchKernel(spec: VmSpec, input: LaunchInput, options: LaunchOptions): Promise<Guest> {
   checkGuestMemory(spec.memoryMiB);
   const guest = await startThrowaway(spec, options, {
@@ -204,119 +162,4 @@ async function launchKernel(spec: VmSpec, input: LaunchInput, options: LaunchOpt
     throw aborted();
   }
   return guest;
-}
-
-/** Boot a throwaway guest from a cloud image; the base image is only ever read (the guest writes to an overlay). */
-async function launchImage(input: LaunchInput, options: LaunchOptions): Promise<Guest> {
-  return launchImageWith(input, options, {});
-}
-
-/** `launch({ image })` with a warm image's boot parts: how a guest to be warmed is booted. */
-export async function launchImageWith(
-  input: LaunchInput,
-  options: LaunchOptions,
-  warm: WarmBootParts,
-): Promise<CloudGuest> {
-  const say = options.onProgress ?? (() => {});
-  const networks = parseNetworks(input.networks ?? []);
-  // Loaded only for images: a kernel boot pays for none of the recipe's modules (YAML, seed writer, qemu-img).
-  const [{ openImageStore }, { baseDisk, chooseMachine }, recipe, { sshClient }, { createRunDir }] =
-    await Promise.all([
-      import('../image/store.js'),
-      import('../cloud/machine-choice.js'),
-      import('../cloud/recipe.js'),
-      import('./access/ssh.js'),
-      import('./run-dir.js'),
-    ]);
-  const { cloudBoot, cloudDisks, hostnameFor, sshUserFor, userDataFor, writeCloudFiles } = recipe;
-  const store = openImageStore();
-  const cpus = input.cpus === undefined ? undefined : Number(input.cpus);
-  const machine = await chooseMachine({ ...input, cpus }, store);
-  checkGuestMemory(machine.memoryMiB);
-  const userData = await userDataFor(machine);
-  const base = await baseDisk(machine, store, { onProgress: say, signal: options.signal });
-  const mountSpecs = normalizeMounts([...(machine.mounts ?? []), ...(input.mounts ?? [])], process.cwd());
-  const mounts = await chooseMounts(mountSpecs, options.vhostUserDirs);
-  // On a network the host name is the guest's name there: one of its own unless given.
-  const hostname =
-    input.hostname ??
-    (networks.length > 0
-      ? `${hostnameFor(machine.name).slice(0, 58)}-${randomBytes(2).toString('hex')}`
-      : hostnameFor(machine.name));
-  const dir = await createRunDir();
-  const keep = options.keep ?? false;
-  let links: GuestLinks | undefined;
-  try {
-    if (networks.length > 0) {
-      const agent = join(dir, GUEST_FILES.guestAgent);
-      links = await joinAsGuest(hostname, networks, agent, options.networksDir);
-    }
-    // Read at once by this run's QEMU and deleted after it: no fsync.
-    const key = await writeCloudFiles({
-      machine,
-      base,
-      userData,
-      dir,
-      hostname,
-      keyComment: `qlaunch-${machine.name}`,
-      durable: false,
-      mounts,
-      network: links && { mac: links.mac, privateLinks: links.links },
-    });
-    const spec = normalizeSpec({
-      name: machine.name,
-      arch: machine.arch,
-      cpus: machine.cpus,
-      memory: machine.memoryMiB,
-      accel: input.accel,
-      ...cloudBoot(machine, base),
-      firmware: input.firmware ?? machine.firmware,
-      machineType: input.machineType ?? machine.machineType,
-      disks: cloudDisks(dir),
-      forwards: machine.ports,
-      mounts: mountSpecs,
-      network: links && { mac: links.mac, private: links.nics },
-      display: machine.display,
-    });
-    say(`booting ${machine.name} (${machine.arch}, ${machine.cpus} vCPU, ${machine.memoryMiB} MiB)`);
-    const guest = await startThrowaway(spec, options, {
-      ...warm,
-      guestAgentSocket: join(dir, GUEST_FILES.guestAgent),
-      removeOnDeath: keep ? [] : [dir],
-      forwards: [22],
-      mounts,
-      onExit: links?.leave,
-      confine: { sandbox: machine.sandbox, runAsRoot: machine.runAsRoot },
-      cloud: ([ssh]): CloudParts => ({
-        ssh: sshClient({
-          host: ssh?.hostAddress ?? '127.0.0.1',
-          port: ssh?.hostPort ?? 0,
-          user: sshUserFor(machine, base),
-          privateKey: key.privateKey,
-          knownHostsFile: join(dir, GUEST_FILES.knownHosts),
-        }),
-        machine,
-        dir,
-        keep,
-        readyTimeout: options.readyTimeout,
-        firstOutputTimeout: options.firstOutputTimeout,
-      }),
-    });
-    if (options.waitReady ?? true) {
-      try {
-        await guest.waitReady({ signal: options.signal });
-      } catch (error) {
-        await guest.kill();
-        // The launch's own signal ended the wait: the launch is what was aborted, and nothing is left of it.
-        throw isQlaunchError(error, ErrorCode.VM_ABORTED) && options.signal?.aborted ? aborted() : error;
-      }
-      // Names go in through the agents: a guest not waited for gets none (its address is set all the same).
-      await links?.publish(options.logger ?? silentLogger);
-    }
-    return guest as CloudGuest;
-  } catch (error) {
-    await links?.leave();
-    if (!keep) await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
 }

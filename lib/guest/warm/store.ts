@@ -8,7 +8,7 @@ import { formatChecksum, hashFile } from '../../image/checksum.js';
 import { checkImageName, IMAGE_NAME } from '../../image/image-name.js';
 import { addImage, type ImageStore, openImageStore, type StoredImage } from '../../image/store.js';
 import { findTemplate } from '../../machine/templates.js';
-import type { LaunchInput } from '../launch.js';
+import type { LaunchInput } from '../launch-input.js';
 import type { LaunchOptions } from '../launch-options.js';
 import { WARM_FILES } from './files.js';
 import type { WarmRecord } from './record.js';
