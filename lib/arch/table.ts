@@ -36,6 +36,8 @@ export interface ArchInfo {
   uefi: UefiInfo;
   /** Whether `system_powerdown` reaches the guest (ACPI power button, or gpio-keys on arm virt). */
   powerButton: boolean;
+  /** QEMU tells of the guest's power-off with a SHUTDOWN event; false where the machine's power-off device just exits. */
+  powerOffEvent: boolean;
   /** The graphics device of a guest with a screen (`display: vnc`): one firmware and Linux both drive. */
   displayDevice: string;
 }
@@ -71,6 +73,7 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     bios: { kind: 'builtin', file: 'bios-256k.bin', debianPackage: 'seabios' },
     uefi: { kind: 'edk2', debianPackage: 'ovmf' },
     powerButton: true,
+    powerOffEvent: true,
     // Also a VGA card: SeaBIOS and the kernel's text console show on it with no driver.
     displayDevice: 'virtio-vga',
   },
@@ -92,6 +95,7 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     bios: { kind: 'none', why: "QEMU's arm virt machine has no BIOS" },
     uefi: { kind: 'edk2', debianPackage: 'qemu-efi-aarch64' },
     powerButton: true,
+    powerOffEvent: true,
     displayDevice: 'virtio-gpu-pci',
   },
   riscv64: {
@@ -123,6 +127,8 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     },
     // QEMU's riscv virt machine has no power button device: only the guest agent or the guest itself can power off.
     powerButton: false,
+    // QEMU 7.2's virt test device (sifive_test) calls exit(0) at the power-off: status 0, no SHUTDOWN event.
+    powerOffEvent: false,
     displayDevice: 'virtio-gpu-pci',
   },
 };

@@ -306,6 +306,9 @@ export class Guest implements AsyncDisposable {
     if (clean && (this.#shutdownReason === 'host-signal' || signalQemuQuitOn(exit.stderr)))
       return 'signalled';
     if (clean && this.#shutdownReason) return 'quit';
+    // A machine whose power-off just exits QEMU: a clean exit nobody asked for is the guest's own.
+    if (clean && this.#how === undefined && !ARCH_TABLE[this.spec.arch].powerOffEvent)
+      return 'guest-shutdown';
     return 'crashed';
   }
 }

@@ -58,6 +58,22 @@ t.test('aarch64: a virtio disk and user networking reach the guest', async (t) =
   t.equal(exit.how, 'guest-shutdown', 'the guest powered itself off after its tasks');
 });
 
+t.test('riscv64: a guest that powers itself off is a guest shutdown, not a crash', async (t) => {
+  const guest = await tinyGuest('riscv64');
+  const vm = await launch({
+    arch: 'riscv64',
+    kernel: guest.kernel,
+    initrd: guest.initrd,
+    append: guest.append,
+    memory: '256M',
+    accel: 'tcg',
+  });
+  t.teardown(() => vm.kill());
+  await vm.waitForSerial('QLAUNCH-POWEROFF', { timeout: 60_000 });
+  // QEMU 7.2's riscv virt exits at the guest's power-off with status 0 and no SHUTDOWN event.
+  t.match(await vm.exited, { how: 'guest-shutdown', exitCode: 0 });
+});
+
 t.test('a QEMU killed by SIGKILL is reported as such, and waits fail at once', async (t) => {
   const guest = await tinyGuest('x86_64');
   const vm = await launch(await holdingTiny('x86_64'));
