@@ -98,6 +98,9 @@ export const ErrorCode = {
   NETWORK_IN_USE: 'NETWORK_IN_USE',
   NETWORK_BUSY: 'NETWORK_BUSY',
   NETWORK_MEMBER_TAKEN: 'NETWORK_MEMBER_TAKEN',
+  NETWORK_NEEDS_ROOT: 'NETWORK_NEEDS_ROOT',
+  NETWORK_HOST_FAILED: 'NETWORK_HOST_FAILED',
+  NETWORK_BRIDGE_DENIED: 'NETWORK_BRIDGE_DENIED',
   // qlaunch's home: something that is not a directory where one of its directories belongs
   PATH_NOT_DIRECTORY: 'PATH_NOT_DIRECTORY',
   // Warm images

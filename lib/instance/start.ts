@@ -26,6 +26,7 @@ import { processStartTicks } from '../process-alive.js';
 import type { ArgvPlan, ResolvedFirmware } from '../qemu/argv.js';
 import type { Confinement } from '../qemu/confinement.js';
 import { type InstanceConfig, writeInstanceConfig } from './config.js';
+import { attachTaps, detachTaps } from './host-taps.js';
 import { checkSocketPaths, type InstancePaths } from './layout.js';
 import { choosePin, type MachinePin, pinChanged } from './machine-pin.js';
 import { type RuntimeRecord, removeRuntimeFiles, writeRuntime } from './runtime.js';
@@ -187,9 +188,16 @@ export async function bootInstance(
     undefined,
     config.mounts?.map((m) => m.transport),
   );
-  const argv = { ...instanceArgvPlan(spec, paths, host, firmware, confinement), ...restore?.argv };
   await checkShareAccess(mounts, confinement.runAs);
-  restore?.check(argv);
+  // Taps last before the boot: the catch below removes them with the rest if it fails.
+  const tapped = await attachTaps(spec, current, paths, confinement);
+  const argv = { ...instanceArgvPlan(tapped, paths, host, firmware, confinement), ...restore?.argv };
+  try {
+    restore?.check(argv);
+  } catch (error) {
+    await detachTaps(current, paths);
+    throw error;
+  }
   await appendFile(paths.console, bootLine(new Date()), { mode: 0o600 });
   const consoleOffset = await fileSize(paths.console);
   const qemuLogOffset = await fileSize(paths.qemuLog);
@@ -240,6 +248,7 @@ export async function bootInstance(
     restore?.close();
     await shares?.stop();
     await removeRuntimeFiles(paths);
+    await detachTaps(current, paths);
     throw error;
   }
   if (restore) await warm?.confirm(paths, runtime.sshPort);

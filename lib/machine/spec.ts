@@ -40,6 +40,8 @@ export interface PrivateNetwork {
   name: string;
   /** This guest's locally administered unicast MAC on it: unique per guest, stable across boots. */
   mac: string;
+  /** On a host network: the tap (made by qlaunch, on the network's bridge) the NIC uses instead of multicast. */
+  tap?: string | undefined;
 }
 
 export type AccelRequest = 'auto' | 'kvm' | 'tcg';
@@ -202,7 +204,14 @@ function checkPrivateNetwork(net: PrivateNetwork): PrivateNetwork {
       'leave the MAC out to derive one from the VM name, or clear the lowest bit of the first octet',
     );
   }
-  return { name: net.name, mac: net.mac.toLowerCase() };
+  // A tap name goes into a QEMU option string: a Linux interface name without commas or '='.
+  if (net.tap !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(net.tap)) {
+    throw invalid(
+      `tap '${net.tap}' for network ${net.name} is not an interface name`,
+      'use 1 to 15 letters, digits, dots, dashes and underscores',
+    );
+  }
+  return { name: net.name, mac: net.mac.toLowerCase(), ...(net.tap !== undefined && { tap: net.tap }) };
 }
 
 /** User NIC on or off, and the private networks, from `network` and `networks` together. */

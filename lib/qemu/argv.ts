@@ -226,7 +226,9 @@ function userNetworkArgs(spec: VmSpec): string[] {
 function privateNetworkArgs(spec: VmSpec): string[] {
   return spec.network.private.flatMap((net, i) => [
     '-netdev',
-    privateNetdev(`priv${i}`, net.name),
+    net.tap === undefined
+      ? privateNetdev(`priv${i}`, net.name)
+      : `tap,id=priv${i},ifname=${net.tap},script=no,downscript=no`,
     '-device',
     `virtio-net-pci,netdev=priv${i},id=priv${i}-dev,mac=${net.mac}`,
   ]);

@@ -155,6 +155,26 @@ t.test('private networks: one loopback multicast NIC each, after the user NIC', 
   t.match(aloneArgs[aloneArgs.indexOf('-netdev') + 1], /^socket,id=priv0,/);
 });
 
+t.test("a host network's NIC: the tap qlaunch made, no scripts; a bad tap name refused", async (t) => {
+  const spec = normalizeSpec({
+    name: 'web',
+    kernel: '/k/vmlinux',
+    network: { private: [{ name: 'lan', mac: '02:00:00:00:00:01', tap: 'qlt-0123456789a' }] },
+  });
+  const { args } = buildQemuArgv({ spec, binary: 'q', accel: { accel: 'tcg' }, ...sockets });
+  t.ok(args.includes('tap,id=priv0,ifname=qlt-0123456789a,script=no,downscript=no'));
+  t.ok(args.includes('virtio-net-pci,netdev=priv0,id=priv0-dev,mac=02:00:00:00:00:01'));
+  t.throws(
+    () =>
+      normalizeSpec({
+        name: 'web',
+        kernel: '/k/vmlinux',
+        network: { private: [{ name: 'lan', mac: '02:00:00:00:00:01', tap: 'x,script=/tmp/evil' }] },
+      }),
+    { code: 'SPEC_INVALID', message: /is not an interface name/ },
+  );
+});
+
 t.test(
   'UEFI on pflash: code read-only, the VM’s variable store writable, both named on -machine',
   async (t) => {
