@@ -101,6 +101,7 @@ export const ErrorCode = {
   NETWORK_NEEDS_ROOT: 'NETWORK_NEEDS_ROOT',
   NETWORK_HOST_FAILED: 'NETWORK_HOST_FAILED',
   NETWORK_BRIDGE_DENIED: 'NETWORK_BRIDGE_DENIED',
+  NETWORK_BRIDGE_NOT_FOUND: 'NETWORK_BRIDGE_NOT_FOUND',
   // qlaunch's home: something that is not a directory where one of its directories belongs
   PATH_NOT_DIRECTORY: 'PATH_NOT_DIRECTORY',
   // Warm images

@@ -26,7 +26,7 @@ export interface GuestLinks {
 }
 
 /** A locally administered unicast MAC, new for each guest (a throwaway guest has no name to derive one from). */
-function randomMac(): string {
+export function randomMac(): string {
   const bytes = [...randomBytes(6)];
   bytes[0] = ((bytes[0] ?? 0) & 0xfc) | 0x02;
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');

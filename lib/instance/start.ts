@@ -22,6 +22,7 @@ import { machineCatalog } from '../host/machine-cache.js';
 import { checkDiskHeader } from '../image/disk-check.js';
 import type { Logger } from '../logger.js';
 import { normalizeSpec, type VmSpec } from '../machine/spec.js';
+import { checkBridges } from '../network/bridge-check.js';
 import { processStartTicks } from '../process-alive.js';
 import type { ArgvPlan, ResolvedFirmware } from '../qemu/argv.js';
 import type { Confinement } from '../qemu/confinement.js';
@@ -66,10 +67,18 @@ export function instanceSpec(config: InstanceConfig, paths: InstancePaths): VmSp
       mac: config.mac,
       // The address is the guest's business (its seed sets it); QEMU needs only the segment and the MAC.
       private: config.networks.map(({ name, mac }) => ({ name, mac })),
+      bridges: config.bridges,
     },
     mounts: config.mounts?.map(({ host, guest, writable, type }) => ({ host, guest, writable, type })),
     display: config.display,
   });
+}
+
+/** `spec` with its bridged NICs checked usable (the bridge may be gone since create) and the helper's path. */
+async function withBridgeHelper(spec: VmSpec): Promise<VmSpec> {
+  const bridges = spec.network.bridges;
+  if (!bridges?.length) return spec;
+  return { ...spec, network: { ...spec.network, bridges: await checkBridges(bridges) } };
 }
 
 /** What an instance's QEMU is started with (pure): its spec, and every socket, log and pidfile in its directory. */
@@ -190,7 +199,8 @@ export async function bootInstance(
   );
   await checkShareAccess(mounts, confinement.runAs);
   // Taps last before the boot: the catch below removes them with the rest if it fails.
-  const tapped = await attachTaps(spec, current, paths, confinement);
+  const bridged = await withBridgeHelper(spec);
+  const tapped = await attachTaps(bridged, current, paths, confinement);
   const argv = { ...instanceArgvPlan(tapped, paths, host, firmware, confinement), ...restore?.argv };
   try {
     restore?.check(argv);
