@@ -8,7 +8,7 @@ import t from 'tap';
 import { hostRoutes } from '../../lib/network/host-routes.js';
 import { joinNetwork, leaveNetwork } from '../../lib/network/store.js';
 import { formatSubnet } from '../../lib/network/subnet.js';
-import { cliPath } from '../fixtures/guests.js';
+import { cliPath, shortTempDir } from '../fixtures/guests.js';
 
 // About 40 CLI runs: on a busy 2-core host the file takes over a minute and a half.
 t.setTimeout(240_000);
@@ -153,6 +153,22 @@ t.test('--host without root: refused, naming the fix, nothing made', async (t) =
   t.match(result.stderr, /host network lan needs root .*\n {2}fix: run qlaunch as root \(sudo\)/);
   t.match(result.stderr, /--network bridge:BR/);
   t.notOk(existsSync(join(home, 'networks', 'lan.json')), 'no record');
+});
+
+t.test('bridge:BR that is not a bridge here: refused at create, naming the fix, nothing made', async (t) => {
+  // Short: an instance's sockets must fit in 108 bytes.
+  const home = join(shortTempDir(t), 'home');
+  const result = await cli(home, ['create', 'lanvm', '--image', 'debian-12', '--network', 'bridge:qlnobr0']);
+  t.equal(result.exitCode, 1, result.stderr);
+  // Without the helper installed the first refusal is that one; with it, the missing bridge.
+  t.match(
+    result.stderr,
+    /there is no bridge qlnobr0 on this host\n {2}fix: name an existing bridge .*ip -br link show type bridge|qemu-bridge-helper is not installed/,
+  );
+  t.notOk(existsSync(join(home, 'instances', 'lanvm')), 'no instance made');
+  const bad = await cli(home, ['create', 'lanvm', '--image', 'debian-12', '--network', 'bridge:br0,x=y']);
+  t.equal(bad.exitCode, 1, bad.stderr);
+  t.match(bad.stderr, /bridge 'br0,x=y' is not an interface name/);
 });
 
 t.test('a damaged record: listed with its problem, named on inspect', async (t) => {

@@ -184,6 +184,17 @@ t.test(
     );
     t.not(blocked.exitCode, 0, 'without the NAT table the far side is not reached');
 
+    // A stop removes the member's tap; the next start makes it again.
+    const stopped = await qlaunch('stop', 'hv', '--force');
+    t.equal(stopped.exitCode, 0, `stop: ${stopped.stderr}`);
+    t.notOk((await links(near)).includes(taps[0] ?? ''), 'stop removed the tap');
+    const record = () => JSON.parse(readFileSync(join(home, 'networks', 'lan.json'), 'utf8'));
+    t.same(record().host.taps, {}, 'and its record');
+    const again = await qlaunch('start', 'hv', '--wait', 'none');
+    t.equal(again.exitCode, 0, `start again: ${again.stderr}`);
+    t.ok((await links(near)).includes(taps[0] ?? ''), 'start made it again');
+    t.ok((await tables(near)).includes('ip qlaunch-lan'), 'and the NAT table the host had lost');
+
     // A crash: QEMU killed, nobody to remove its tap; the next `network ls` sweeps it, the bridge stays.
     const runtime = JSON.parse(readFileSync(join(home, 'instances', 'hv', 'runtime.json'), 'utf8'));
     const pid = Number(runtime.pid);
