@@ -102,7 +102,11 @@ export interface PrivateLink {
  * MAC (names differ per image, MACs do not). Private links get no gateway and no DNS: the first NIC keeps the
  * default route and the resolver.
  */
-export function buildNetworkConfig(mac: string, privateLinks: readonly PrivateLink[] = []): string {
+export function buildNetworkConfig(
+  mac: string,
+  privateLinks: readonly PrivateLink[] = [],
+  bridgeMacs: readonly string[] = [],
+): string {
   const ethernets: Record<string, unknown> = {
     primary: { match: { macaddress: mac.toLowerCase() }, dhcp4: true },
   };
@@ -114,6 +118,15 @@ export function buildNetworkConfig(mac: string, privateLinks: readonly PrivateLi
       dhcp6: false,
       addresses: [`${link.address}/${link.prefix}`],
       // Up on every boot, but never waited for: the boot's network-online means the first NIC's route.
+      optional: true,
+    };
+  }
+  // A NIC on a host bridge (a LAN) takes its address from the LAN's DHCP; its routes rank below the first NIC's.
+  for (const [index, bridgeMac] of bridgeMacs.entries()) {
+    ethernets[`bridge${index}`] = {
+      match: { macaddress: bridgeMac.toLowerCase() },
+      dhcp4: true,
+      'dhcp4-overrides': { 'route-metric': 200 },
       optional: true,
     };
   }

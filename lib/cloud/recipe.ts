@@ -99,6 +99,8 @@ export interface CloudFilesInput {
 export interface GuestNetwork {
   mac: string;
   privateLinks: readonly PrivateLink[];
+  /** The MACs of its NICs on host bridges: DHCP on each. */
+  bridgeMacs?: readonly string[] | undefined;
 }
 
 /**
@@ -117,8 +119,8 @@ export function cloudSeedFiles(
     // qlaunch's own boot-time repairs ride in vendor-data, so the user's user-data stays byte for byte.
     'vendor-data': buildVendorData(mounts.map(fstabEntry)),
     ...(network &&
-      network.privateLinks.length > 0 && {
-        'network-config': buildNetworkConfig(network.mac, network.privateLinks),
+      (network.privateLinks.length > 0 || (network.bridgeMacs ?? []).length > 0) && {
+        'network-config': buildNetworkConfig(network.mac, network.privateLinks, network.bridgeMacs),
       }),
   };
 }

@@ -9,12 +9,13 @@ import { GUEST_FILES } from '../files.js';
 import { checkGuestMemory } from '../host/memory.js';
 import { silentLogger } from '../logger.js';
 import { normalizeMounts } from '../machine/mounts.js';
+import { privateNetMac } from '../machine/private-net.js';
 import { normalizeSpec } from '../machine/spec.js';
-import { parseNetworks } from '../network/options.js';
+import { parseBridgeOptions, parseNetworks } from '../network/options.js';
 import type { CloudGuest, CloudParts } from './guest.js';
 import type { LaunchInput } from './launch-input.js';
 import { aborted, type LaunchOptions } from './launch-options.js';
-import { type GuestLinks, joinAsGuest } from './private-links.js';
+import { type GuestLinks, joinAsGuest, randomMac } from './private-links.js';
 import { chooseMounts } from './shares.js';
 import { startThrowaway, type WarmBootParts } from './throwaway.js';
 
@@ -29,6 +30,7 @@ export async function launchImageWith(
 ): Promise<CloudGuest> {
   const say = options.onProgress ?? (() => {});
   const networks = parseNetworks(input.networks ?? []);
+  const bridgeNames = parseBridgeOptions(input.networks ?? []);
   // Loaded only for images: a kernel boot pays for none of the recipe's modules (YAML, seed writer, qemu-img).
   const [{ openImageStore }, { baseDisk, chooseMachine }, recipe, { sshClient }, { createRunDir }] =
     await Promise.all([
@@ -50,7 +52,7 @@ export async function launchImageWith(
   // On a network the host name is the guest's name there: one of its own unless given.
   const hostname =
     input.hostname ??
-    (networks.length > 0
+    (networks.length > 0 || bridgeNames.length > 0
       ? `${hostnameFor(machine.name).slice(0, 58)}-${randomBytes(2).toString('hex')}`
       : hostnameFor(machine.name));
   const dir = await createRunDir();
@@ -61,6 +63,11 @@ export async function launchImageWith(
       const agent = join(dir, GUEST_FILES.guestAgent);
       links = await joinAsGuest(hostname, networks, agent, options.networksDir);
     }
+    const bridges = bridgeNames.map((bridge) => ({
+      bridge,
+      mac: privateNetMac(hostname, `bridge:${bridge}`),
+    }));
+    const userMac = links?.mac ?? (bridges.length > 0 ? randomMac() : undefined);
     // Read at once by this run's QEMU and deleted after it: no fsync.
     const key = await writeCloudFiles({
       machine,
@@ -71,7 +78,10 @@ export async function launchImageWith(
       keyComment: `qlaunch-${machine.name}`,
       durable: false,
       mounts,
-      network: links && { mac: links.mac, privateLinks: links.links },
+      network:
+        userMac === undefined
+          ? undefined
+          : { mac: userMac, privateLinks: links?.links ?? [], bridgeMacs: bridges.map((b) => b.mac) },
     });
     const spec = normalizeSpec({
       name: machine.name,
@@ -85,7 +95,7 @@ export async function launchImageWith(
       disks: cloudDisks(dir),
       forwards: machine.ports,
       mounts: mountSpecs,
-      network: links && { mac: links.mac, private: links.nics },
+      network: userMac === undefined ? undefined : { mac: userMac, private: links?.nics ?? [], bridges },
       display: machine.display,
     });
     say(`booting ${machine.name} (${machine.arch}, ${machine.cpus} vCPU, ${machine.memoryMiB} MiB)`);

@@ -3,10 +3,13 @@
 
 import { randomBytes } from 'node:crypto';
 import type { PrivateLink } from '../cidata/cloud-config.js';
+import { runAsUser, runningAsRoot, userIds } from '../host/run-as.js';
 import type { Logger } from '../logger.js';
 import { privateNetMac } from '../machine/private-net.js';
 import type { PrivateNetwork } from '../machine/spec.js';
+import { attachHostMember, detachHostMember } from '../network/host-members.js';
 import { publishNames } from '../network/names.js';
+import { networksDir } from '../network/record.js';
 import { joinNetwork, leaveNetwork, type NetworkLease } from '../network/store.js';
 import { processStartTicks } from '../process-alive.js';
 
@@ -23,10 +26,17 @@ export interface GuestLinks {
 }
 
 /** A locally administered unicast MAC, new for each guest (a throwaway guest has no name to derive one from). */
-function randomMac(): string {
+export function randomMac(): string {
   const bytes = [...randomBytes(6)];
   bytes[0] = ((bytes[0] ?? 0) & 0xfc) | 0x02;
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** Who owns a throwaway guest's taps: the user a root-started QEMU drops to (root may use any tap), else the caller. */
+async function tapOwner(): Promise<number> {
+  if (!runningAsRoot()) return process.getuid?.() ?? 0;
+  const user = await runAsUser();
+  return (user === undefined ? undefined : (await userIds(user))?.uid) ?? 0;
 }
 
 /** Join each of `networks` as `member`, whose agent will listen on `agent`; all or none. */
@@ -37,17 +47,24 @@ export async function joinAsGuest(
   dir: string | undefined,
 ): Promise<GuestLinks> {
   const owner = { pid: process.pid, startTicks: await processStartTicks(process.pid) };
+  const dirOrDefault = dir ?? networksDir();
   const leases: NetworkLease[] = [];
   let left = false;
   const leave = async () => {
     if (left) return;
     left = true;
-    for (const lease of leases) await leaveNetwork(lease.network, member, { dir }).catch(() => undefined);
+    for (const lease of leases) {
+      await detachHostMember(lease.network, member, { dir: dirOrDefault }).catch(() => undefined);
+      await leaveNetwork(lease.network, member, { dir }).catch(() => undefined);
+    }
   };
+  const taps = new Map<string, string>();
   try {
     for (const network of networks) {
       const mac = privateNetMac(member, network);
       leases.push(await joinNetwork(network, member, mac, { dir }, { agent, owner }));
+      const tap = await attachHostMember(network, member, await tapOwner(), { dir: dirOrDefault });
+      if (tap !== undefined) taps.set(network, tap);
     }
   } catch (error) {
     await leave();
@@ -56,7 +73,7 @@ export async function joinAsGuest(
   return {
     mac: randomMac(),
     links: leases.map(({ mac, address, prefix }) => ({ mac, address, prefix })),
-    nics: leases.map(({ network, mac }) => ({ name: network, mac })),
+    nics: leases.map(({ network, mac }) => ({ name: network, mac, tap: taps.get(network) })),
     leave,
     publish: (logger) => publishNames(member, { dir, logger }),
   };

@@ -9,6 +9,7 @@ import { ErrorCode, QlaunchError } from '../errors.js';
 import { GUEST_FILES } from '../files.js';
 import { silentLogger } from '../logger.js';
 import { bootFirmware, type VmSpec } from '../machine/spec.js';
+import { checkBridges } from '../network/bridge-check.js';
 import type { ArgvPlan, ResolvedFirmware } from '../qemu/argv.js';
 import type { ConfinementChoice } from '../qemu/confinement.js';
 import { MAX_UNIX_PATH_BYTES } from '../qmp/socket.js';
@@ -106,12 +107,17 @@ export interface ThrowawayExtras extends WarmBootParts {
 
 /** Boot `spec` as a throwaway guest: sockets in a fresh private dir that is gone once QEMU is attached. */
 export async function startThrowaway(
-  spec: VmSpec,
+  asked: VmSpec,
   options: LaunchOptions,
   extras: ThrowawayExtras = {},
 ): Promise<Guest> {
   const logger = options.logger ?? silentLogger;
-  await checkFiles(spec);
+  await checkFiles(asked);
+  // A bridge QEMU may not join is refused before anything starts; the helper's path goes into the argv.
+  const bridges = asked.network.bridges;
+  const spec: VmSpec = bridges?.length
+    ? { ...asked, network: { ...asked.network, bridges: await checkBridges(bridges) } }
+    : asked;
   const mounts = extras.mounts ?? (await chooseMounts(spec.mounts, options.vhostUserDirs));
   const host = await resolveHost(spec, options);
   const runtimeDir = await mkdtemp(join(tmpdir(), 'qlaunch-'));

@@ -50,6 +50,8 @@ const schema = z.object({
    * "10.20.30.2/24"; absent in configs from before addresses).
    */
   networks: z.array(z.object({ name: z.string(), mac: z.string(), address: z.string().optional() })),
+  /** Host bridges (`--network bridge:BR`) with this instance's MAC on each; DHCP gives the address. */
+  bridges: z.array(z.object({ bridge: z.string(), mac: z.string() })).optional(),
   /** The MAC of the user-mode NIC, stable across boots. */
   mac: z.string(),
   sshUser: z.string().optional(),

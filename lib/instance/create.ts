@@ -22,7 +22,8 @@ import { normalizeMounts } from '../machine/mounts.js';
 import { privateNetMac } from '../machine/private-net.js';
 import { mergePorts } from '../machine/resolve.js';
 import { parseAccel, parseMachineType } from '../machine/spec.js';
-import { parseNetworks } from '../network/options.js';
+import { checkBridges } from '../network/bridge-check.js';
+import { parseBridgeOptions, parseNetworks } from '../network/options.js';
 import { joinNetwork, leaveAllNetworks, type NetworkLease } from '../network/store.js';
 import { type InstanceConfig, type InstanceReadiness, writeInstanceConfig } from './config.js';
 import { checkSocketPaths, type InstancePaths, instancePaths, networksDirFor } from './layout.js';
@@ -96,6 +97,12 @@ export async function createInstance(
   const warmDir = input.machine === undefined && input.image ? await warmDirOf(input.image) : undefined;
   if (warmDir !== undefined) return createWarmInstance(input, warmDir, paths, options);
   const networks = parseNetworks(input.networks ?? []);
+  // Refused now, not at the first start, when the bridge is not one QEMU may join.
+  const bridges = parseBridgeOptions(input.networks ?? []).map((bridge) => ({
+    bridge,
+    mac: privateNetMac(input.name, `bridge:${bridge}`),
+  }));
+  await checkBridges(bridges);
   const mountSpecs = normalizeMounts([...(input.mounts ?? [])], process.cwd());
   const accel = parseAccel(input.accel);
   const store = openImageStore();
@@ -132,6 +139,7 @@ export async function createInstance(
         network: {
           mac,
           privateLinks: leases.map(({ mac, address, prefix }) => ({ mac, address, prefix })),
+          bridgeMacs: bridges.map((nic) => nic.mac),
         },
       });
     } else {
@@ -159,6 +167,7 @@ export async function createInstance(
         mac: lease.mac,
         address: `${lease.address}/${lease.prefix}`,
       })),
+      ...(bridges.length > 0 && { bridges }),
       mac,
       sshUser: base ? sshUserFor(machine, base) : undefined,
       readiness,

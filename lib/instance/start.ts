@@ -22,10 +22,12 @@ import { machineCatalog } from '../host/machine-cache.js';
 import { checkDiskHeader } from '../image/disk-check.js';
 import type { Logger } from '../logger.js';
 import { normalizeSpec, type VmSpec } from '../machine/spec.js';
+import { checkBridges } from '../network/bridge-check.js';
 import { processStartTicks } from '../process-alive.js';
 import type { ArgvPlan, ResolvedFirmware } from '../qemu/argv.js';
 import type { Confinement } from '../qemu/confinement.js';
 import { type InstanceConfig, writeInstanceConfig } from './config.js';
+import { attachTaps, detachTaps } from './host-taps.js';
 import { checkSocketPaths, type InstancePaths } from './layout.js';
 import { choosePin, type MachinePin, pinChanged } from './machine-pin.js';
 import { type RuntimeRecord, removeRuntimeFiles, writeRuntime } from './runtime.js';
@@ -65,10 +67,18 @@ export function instanceSpec(config: InstanceConfig, paths: InstancePaths): VmSp
       mac: config.mac,
       // The address is the guest's business (its seed sets it); QEMU needs only the segment and the MAC.
       private: config.networks.map(({ name, mac }) => ({ name, mac })),
+      bridges: config.bridges,
     },
     mounts: config.mounts?.map(({ host, guest, writable, type }) => ({ host, guest, writable, type })),
     display: config.display,
   });
+}
+
+/** `spec` with its bridged NICs checked usable (the bridge may be gone since create) and the helper's path. */
+async function withBridgeHelper(spec: VmSpec): Promise<VmSpec> {
+  const bridges = spec.network.bridges;
+  if (!bridges?.length) return spec;
+  return { ...spec, network: { ...spec.network, bridges: await checkBridges(bridges) } };
 }
 
 /** What an instance's QEMU is started with (pure): its spec, and every socket, log and pidfile in its directory. */
@@ -187,9 +197,17 @@ export async function bootInstance(
     undefined,
     config.mounts?.map((m) => m.transport),
   );
-  const argv = { ...instanceArgvPlan(spec, paths, host, firmware, confinement), ...restore?.argv };
   await checkShareAccess(mounts, confinement.runAs);
-  restore?.check(argv);
+  // Taps last before the boot: the catch below removes them with the rest if it fails.
+  const bridged = await withBridgeHelper(spec);
+  const tapped = await attachTaps(bridged, current, paths, confinement);
+  const argv = { ...instanceArgvPlan(tapped, paths, host, firmware, confinement), ...restore?.argv };
+  try {
+    restore?.check(argv);
+  } catch (error) {
+    await detachTaps(current, paths);
+    throw error;
+  }
   await appendFile(paths.console, bootLine(new Date()), { mode: 0o600 });
   const consoleOffset = await fileSize(paths.console);
   const qemuLogOffset = await fileSize(paths.qemuLog);
@@ -240,6 +258,7 @@ export async function bootInstance(
     restore?.close();
     await shares?.stop();
     await removeRuntimeFiles(paths);
+    await detachTaps(current, paths);
     throw error;
   }
   if (restore) await warm?.confirm(paths, runtime.sshPort);

@@ -8,6 +8,7 @@ import type { StopHow, StopOptions } from '../guest/stop.js';
 import type { Logger } from '../logger.js';
 import type { VmSpec } from '../machine/spec.js';
 import { processAlive } from '../process-alive.js';
+import { detachTaps } from './host-taps.js';
 import type { InstancePaths } from './layout.js';
 import { qemuHolding } from './qemu-holders.js';
 import { removeRuntimeFiles } from './runtime.js';
@@ -100,11 +101,14 @@ export async function stopOrCleanUp(
   const what = { name: instance.name, doing };
   const { status, guest } = await openSession(instance, log);
   if (guest && (status.state === 'running' || status.state === 'paused')) {
-    return { how: await stopGuest(guest, instance.paths, options, log, what), was: status.state };
+    const how = await stopGuest(guest, instance.paths, options, log, what);
+    await detachTaps(instance.config, instance.paths);
+    return { how, was: status.state };
   }
   guest?.detach();
   await requireNoQemu(instance.paths, what);
   if (status.state === 'crashed') log.warn({ detail: status.detail }, 'cleaning up after a crash');
   await removeRuntimeFiles(instance.paths);
+  await detachTaps(instance.config, instance.paths);
   return { was: status.state };
 }

@@ -33,6 +33,17 @@ export interface NetworkSpec {
   mac?: string | undefined;
   /** Private L2 networks between guests on this host, one NIC each after the user NIC (eth1, eth2, …). */
   private: PrivateNetwork[];
+  /** Existing host bridges (a LAN), joined through qemu-bridge-helper, one NIC each after the private ones. */
+  bridges?: BridgeNic[] | undefined;
+}
+
+export interface BridgeNic {
+  /** The host bridge's interface name. */
+  bridge: string;
+  /** This guest's MAC on it, derived from the VM name and the bridge. */
+  mac: string;
+  /** qemu-bridge-helper's path, once found on the host; else QEMU's built-in default. */
+  helper?: string | undefined;
 }
 
 export interface PrivateNetwork {
@@ -40,6 +51,8 @@ export interface PrivateNetwork {
   name: string;
   /** This guest's locally administered unicast MAC on it: unique per guest, stable across boots. */
   mac: string;
+  /** On a host network: the tap (made by qlaunch, on the network's bridge) the NIC uses instead of multicast. */
+  tap?: string | undefined;
 }
 
 export type AccelRequest = 'auto' | 'kvm' | 'tcg';
@@ -168,17 +181,34 @@ export const exposedWarning = (f: PortForward): string =>
   `guest port ${f.guestPort}${f.protocol === 'udp' ? '/udp' : ''} is reachable from other machines on ` +
   `${f.hostAddress}:${f.hostPort}; leave the address out to keep it on 127.0.0.1`;
 
-export type NetworkOption = { kind: 'user' } | { kind: 'none' } | { kind: 'private'; name: string };
+export type NetworkOption =
+  | { kind: 'user' }
+  | { kind: 'none' }
+  | { kind: 'private'; name: string }
+  | { kind: 'bridge'; name: string };
 
-/** Parse one `--network` value: "user" (the default NIC), "none" (no user NIC) or "private:NET". */
+/** A Linux interface name (IFNAMSIZ): it goes into QEMU option strings, so no commas, '=' or spaces. */
+export const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** Parse one `--network` value: "user" (the default NIC), "none" (no user NIC), "private:NET" or "bridge:BR". */
 export function parseNetworkOption(text: string): NetworkOption {
   const value = text.trim();
   if (value === 'user' || value === 'none') return { kind: value };
+  const bridge = /^bridge:(.*)$/.exec(value)?.[1];
+  if (bridge !== undefined) {
+    if (!IFNAME.test(bridge)) {
+      throw invalid(
+        `bridge '${bridge}' is not an interface name`,
+        'name a host bridge of 1 to 15 letters, digits, dots, dashes and underscores (e.g. bridge:br0)',
+      );
+    }
+    return { kind: 'bridge', name: bridge };
+  }
   const name = /^private:(.*)$/.exec(value)?.[1];
   if (name === undefined) {
     throw invalid(
       `network '${text}' is not known`,
-      'use user, none or private:NAME (e.g. --network private:lab)',
+      'use user, none, private:NAME or bridge:BR (e.g. --network private:lab)',
     );
   }
   checkPrivateNetName(name);
@@ -202,14 +232,21 @@ function checkPrivateNetwork(net: PrivateNetwork): PrivateNetwork {
       'leave the MAC out to derive one from the VM name, or clear the lowest bit of the first octet',
     );
   }
-  return { name: net.name, mac: net.mac.toLowerCase() };
+  // A tap name goes into a QEMU option string: a Linux interface name without commas or '='.
+  if (net.tap !== undefined && !IFNAME.test(net.tap)) {
+    throw invalid(
+      `tap '${net.tap}' for network ${net.name} is not an interface name`,
+      'use 1 to 15 letters, digits, dots, dashes and underscores',
+    );
+  }
+  return { name: net.name, mac: net.mac.toLowerCase(), ...(net.tap !== undefined && { tap: net.tap }) };
 }
 
 /** User NIC on or off, and the private networks, from `network` and `networks` together. */
 function resolveNetworks(
   input: VmSpecInput,
   network: Partial<NetworkSpec> | undefined,
-): { user: boolean; private: PrivateNetwork[] } {
+): { user: boolean; private: PrivateNetwork[]; bridges: BridgeNic[] } {
   const options = (input.networks ?? []).map(parseNetworkOption);
   const kinds = new Set(options.map((o) => o.kind));
   if (kinds.has('user') && (kinds.has('none') || network?.user === false)) {
@@ -234,7 +271,35 @@ function resolveNetworks(
     }
     seen.add(net.name);
   }
-  return { user, private: nets };
+  return { user, private: nets, bridges: resolveBridges(input, network) };
+}
+
+/** The bridged NICs: those given whole, then one per `bridge:BR` option with a MAC derived from the VM name. */
+function resolveBridges(input: VmSpecInput, network: Partial<NetworkSpec> | undefined): BridgeNic[] {
+  const derived = (input.networks ?? []).map(parseNetworkOption).flatMap((o) => {
+    if (o.kind !== 'bridge') return [];
+    if (input.name === undefined) {
+      throw invalid(
+        `bridge ${o.name} needs a VM name: the NIC's MAC address is derived from it`,
+        'give the VM a name, or pass network.bridges entries with their own mac',
+      );
+    }
+    return [{ bridge: o.name, mac: privateNetMac(input.name, `bridge:${o.name}`) }];
+  });
+  const nics: BridgeNic[] = [...(network?.bridges ?? []), ...derived];
+  for (const [i, nic] of nics.entries()) {
+    if (
+      !IFNAME.test(nic.bridge) ||
+      !isUnicastMac(nic.mac) ||
+      (nic.helper !== undefined && /[,\s]/.test(nic.helper))
+    ) {
+      throw invalid(`bridged NIC on ${nic.bridge} is not valid`, 'give a bridge name and a unicast MAC');
+    }
+    if (nics.findIndex((n) => n.bridge === nic.bridge) !== i) {
+      throw invalid(`bridge ${nic.bridge} is given twice`, 'a VM has one NIC per bridge');
+    }
+  }
+  return nics.map((n) => ({ ...n, mac: n.mac.toLowerCase() }));
 }
 
 function parseFirmware(value: string | Firmware | undefined): Firmware | undefined {
@@ -311,7 +376,7 @@ export function normalizeSpec(input: VmSpecInput): VmSpec {
   );
   const firmware = parseFirmware(input.firmware);
   checkFirmware(arch, firmware, input);
-  const { user, private: privateNets } = resolveNetworks(input, network);
+  const { user, private: privateNets, bridges } = resolveNetworks(input, network);
   const mounts = normalizeMounts(input.mounts, process.cwd());
   const display = parseDisplay(input.display);
   if (!user && forwards.length > 0) {
@@ -331,7 +396,13 @@ export function normalizeSpec(input: VmSpecInput): VmSpec {
     bios: input.bios,
     firmware,
     disks,
-    network: { user, forwards, mac: network?.mac, private: privateNets },
+    network: {
+      user,
+      forwards,
+      mac: network?.mac,
+      private: privateNets,
+      ...(bridges.length > 0 && { bridges }),
+    },
     noReboot: input.noReboot ?? false,
     ...(mounts.length > 0 ? { mounts } : {}),
     ...(display === 'vnc' ? { display } : {}),

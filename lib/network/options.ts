@@ -4,6 +4,11 @@
 import { ErrorCode, QlaunchError } from '../errors.js';
 import { parseNetworkOption } from '../machine/spec.js';
 
+/** The host bridges `values` name (`bridge:BR`), each once (pure). */
+export const parseBridgeOptions = (values: readonly string[]): string[] => [
+  ...new Set(values.map(parseNetworkOption).flatMap((o) => (o.kind === 'bridge' ? [o.name] : []))),
+];
+
 /** The private network names in `values` (pure); `user` is accepted and implied. */
 export function parseNetworks(values: readonly string[]): string[] {
   const names: string[] = [];

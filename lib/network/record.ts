@@ -10,13 +10,23 @@ import { PRIVATE_NET_NAME } from '../machine/private-net.js';
 import { networksNotDirectory } from './lock.js';
 import { parseSubnet } from './subnet.js';
 
+const owner = z.object({ pid: z.number().int().positive(), startTicks: z.string().optional() });
+
 const member = z.object({
   address: z.string(),
   mac: z.string(),
   /** The member's guest agent socket, when it has one: how the network's names reach its /etc/hosts. */
   agent: z.string().optional(),
   /** A throwaway guest's: the process that launched it. Once that is gone, so is the member. */
-  owner: z.object({ pid: z.number().int().positive(), startTicks: z.string().optional() }).optional(),
+  owner: owner.optional(),
+});
+
+/** A host network's pieces on the host, recorded as they are made, so a later run can remove what a crash left. */
+const host = z.object({
+  bridge: z.string(),
+  nat: z.boolean(),
+  /** Each running member's tap, and the process that made it (its tap is in use while that process lives). */
+  taps: z.record(z.string(), z.object({ tap: z.string(), starter: owner.optional() })),
 });
 
 const schema = z.object({
@@ -34,10 +44,13 @@ const schema = z.object({
   created: z.string(),
   /** Each member instance's address on the network and the MAC of its NIC there, by instance name. */
   members: z.record(z.string(), member),
+  /** A host network (root): a Linux bridge with the subnet's first address on the host, instead of multicast. */
+  host: host.optional(),
 });
 
 export type NetworkRecord = z.infer<typeof schema>;
 export type NetworkMember = z.infer<typeof member>;
+export type HostNetworkRecord = z.infer<typeof host>;
 
 /** `<qlaunch home>/networks`. */
 export const networksDir = (env: NodeJS.ProcessEnv = process.env): string =>

@@ -6,7 +6,9 @@ import { ErrorCode, QlaunchError } from '../errors.js';
 import { PRIVATE_NET_NAME } from '../machine/private-net.js';
 import { didYouMean } from '../machine/suggest.js';
 import { processAlive, processStartTicks } from '../process-alive.js';
+import { bringUp, newHostPart, takeDown } from './host-members.js';
 import { hostRoutes } from './host-routes.js';
+import { requireRoot } from './host-run.js';
 import { withNetworksLock } from './lock.js';
 import {
   checkNetworkName,
@@ -32,6 +34,15 @@ export interface NetworkStoreOptions {
   dir?: string | undefined;
   /** The host's routes (default: read from /proc/net/route); tests pass their own. */
   routes?: TakenSubnets['routes'] | undefined;
+  /** The caller's uid (default: this process's): host networks are root's. */
+  uid?: number | undefined;
+}
+
+/** How a network is made: its subnet, and for a host network (root) a bridge, with NAT to the outside or not. */
+export interface NetworkSettings {
+  subnet?: string | undefined;
+  host?: boolean | undefined;
+  nat?: boolean | undefined;
 }
 
 const dirOf = (options: NetworkStoreOptions): string => options.dir ?? networksDir();
@@ -111,14 +122,23 @@ async function newRecord(
   return { schema: 1, name, subnet: formatSubnet(chosen), created: new Date().toISOString(), members: {} };
 }
 
-/** Make network `name`, with `subnet` (CIDR) or a chosen one; an existing network is refused. */
+/**
+ * Make network `name`, with `subnet` (CIDR) or a chosen one; an existing network is refused. A host network's bridge
+ * (and NAT) is made on the host at once; if that fails, nothing of it is left, record or bridge.
+ */
 export async function createNetwork(
   name: string,
-  settings: { subnet?: string | undefined } = {},
+  settings: NetworkSettings = {},
   options: NetworkStoreOptions = {},
 ): Promise<NetworkRecord> {
   const dir = dirOf(options);
   const path = networkPath(dir, checkNetworkName(name));
+  if (settings.nat && !settings.host) {
+    throw new QlaunchError(ErrorCode.USAGE, `--nat is for host networks: network ${name} is not one`, {
+      hint: `add --host (as root): \`qlaunch network create ${name} --host --nat\``,
+    });
+  }
+  if (settings.host) requireRoot(`host network ${name}`, options.uid);
   return withNetworksLock(dir, async () => {
     const existing = await readNetworkRecord(path);
     if (existing) {
@@ -130,8 +150,20 @@ export async function createNetwork(
         },
       );
     }
-    const record = await newRecord(name, settings.subnet, options);
+    const plain = await newRecord(name, settings.subnet, options);
+    const record = settings.host ? { ...plain, host: newHostPart(name, settings.nat ?? false) } : plain;
+    // Recorded before anything is made on the host: a crash part way leaves a record that says what to remove.
     await writeNetworkRecord(path, record);
+    if (record.host) {
+      const made = { ...record, host: record.host };
+      try {
+        await bringUp(made);
+      } catch (error) {
+        await takeDown(made).catch(() => undefined);
+        await rm(path, { force: true });
+        throw error;
+      }
+    }
     return record;
   });
 }
@@ -148,6 +180,10 @@ export async function removeNetwork(name: string, options: NetworkStoreOptions =
         `network ${name} has members: ${members.join(', ')}; not removing it`,
         { hint: `remove them first (\`qlaunch rm ${members.join(' ')}\`), then the network` },
       );
+    }
+    if (record.host) {
+      requireRoot(`removing host network ${name}`, options.uid);
+      await takeDown({ ...record, host: record.host });
     }
     await rm(networkPath(dir, name));
     return record;
@@ -185,6 +221,7 @@ export async function joinNetwork(
     const stored = await readNetworkRecord(path);
     // The addresses of throwaway guests whose launcher was killed are free again.
     const record = stored ? await withoutGone(stored) : await newRecord(name, undefined, options);
+    if (record.host) requireRoot(`a member of host network ${name}`, options.uid);
     const held = record.members[member];
     if (held && (held.owner || how.owner)) {
       throw new QlaunchError(

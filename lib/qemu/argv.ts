@@ -221,7 +221,7 @@ function diskArgs(spec: VmSpec): string[] {
 
 function networkArgs(spec: VmSpec): string[] {
   // The user NIC first, so the guest sees it as eth0 and the private networks as eth1, eth2, … in spec order.
-  return [...userNetworkArgs(spec), ...privateNetworkArgs(spec)];
+  return [...userNetworkArgs(spec), ...privateNetworkArgs(spec), ...bridgeNetworkArgs(spec)];
 }
 
 function userNetworkArgs(spec: VmSpec): string[] {
@@ -241,9 +241,21 @@ function userNetworkArgs(spec: VmSpec): string[] {
 function privateNetworkArgs(spec: VmSpec): string[] {
   return spec.network.private.flatMap((net, i) => [
     '-netdev',
-    privateNetdev(`priv${i}`, net.name),
+    net.tap === undefined
+      ? privateNetdev(`priv${i}`, net.name)
+      : `tap,id=priv${i},ifname=${net.tap},script=no,downscript=no`,
     '-device',
     `virtio-net-pci,netdev=priv${i},id=priv${i}-dev,mac=${net.mac}`,
+  ]);
+}
+
+/** NICs on host bridges, through qemu-bridge-helper (which checks the bridge against its ACL). */
+function bridgeNetworkArgs(spec: VmSpec): string[] {
+  return (spec.network.bridges ?? []).flatMap((nic, i) => [
+    '-netdev',
+    `bridge,id=br${i},br=${nic.bridge}${nic.helper === undefined ? '' : `,helper=${nic.helper}`}`,
+    '-device',
+    `virtio-net-pci,netdev=br${i},id=br${i}-dev,mac=${nic.mac}`,
   ]);
 }
 
@@ -356,7 +368,7 @@ export function buildQemuArgv(plan: ArgvPlan): QemuCommand {
     ...(spec.noReboot ? ['-no-reboot'] : []),
     ...warmArgs(plan),
     ...(plan.pidFile ? ['-pidfile', plan.pidFile] : []),
-    ...confinementArgs(plan.confinement, plan.pidFile),
+    ...confinementArgs(plan.confinement, plan.pidFile, (plan.spec.network.bridges ?? []).length > 0),
     ...(plan.incoming ? ['-incoming', 'defer'] : []),
   ];
   return { file: plan.binary, args };

@@ -21,12 +21,13 @@ export interface ConfinementChoice {
  * setuid()/setgid() after the filter is in place, so denying them kills QEMU; once dropped it has no capability
  * left, and the filter sets no_new_privs, so those calls cannot gain anything.
  */
-export const sandboxOption = (runAs: string | undefined): string =>
+export const sandboxOption = (runAs: string | undefined, spawn = false): string =>
   [
     'on',
     'obsolete=deny',
     runAs === undefined ? 'elevateprivileges=deny' : 'elevateprivileges=allow',
-    'spawn=deny',
+    // QEMU starts qemu-bridge-helper for a bridged NIC itself: with one, the filter lets it.
+    spawn ? 'spawn=allow' : 'spawn=deny',
     'resourcecontrol=deny',
   ].join(',');
 
@@ -38,11 +39,15 @@ const SHUTDOWN_TRACE = ['-trace', 'enable=qemu_system_shutdown_request'];
  * The argv part for a confinement. QEMU run as another user cannot remove its pidfile from a root-only directory
  * on a clean exit, so with a pidfile its log says instead when it was asked to shut down.
  */
-export function confinementArgs(confinement: Confinement | undefined, pidFile?: string): string[] {
+export function confinementArgs(
+  confinement: Confinement | undefined,
+  pidFile?: string,
+  spawn = false,
+): string[] {
   if (!confinement) return [];
   const runAs = confinement.runAs;
   return [
-    ...(confinement.sandbox ? ['-sandbox', sandboxOption(runAs)] : []),
+    ...(confinement.sandbox ? ['-sandbox', sandboxOption(runAs, spawn)] : []),
     ...(runAs === undefined ? [] : ['-runas', runAs]),
     ...(runAs !== undefined && pidFile !== undefined ? SHUTDOWN_TRACE : []),
   ];

@@ -115,6 +115,20 @@ t.test(
   },
 );
 
+t.test(
+  'a NIC on a host bridge: DHCP by its MAC, routes ranked below the first NIC, never waited for',
+  async (t) => {
+    const text = buildNetworkConfig('52:54:00:ab:cd:ef', [], ['02:AA:00:00:00:09']);
+    t.same(parse(text).ethernets.bridge0, {
+      match: { macaddress: '02:aa:00:00:00:09' },
+      dhcp4: true,
+      'dhcp4-overrides': { 'route-metric': 200 },
+      optional: true,
+    });
+    t.same(parse(text).ethernets.primary, { match: { macaddress: '52:54:00:ab:cd:ef' }, dhcp4: true });
+  },
+);
+
 t.test('checkYamlMapping returns the parsed mapping', async (t) => {
   t.same(checkYamlMapping('a: 1\n', 's', 'thing'), { a: 1 });
   t.same(checkYamlMapping('', 's', 'thing'), {});

@@ -1,14 +1,14 @@
 // `qlaunch network create | ls | inspect | rm` against a temporary qlaunch home: no guest is booted.
 
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { hostRoutes } from '../../lib/network/host-routes.js';
 import { joinNetwork, leaveNetwork } from '../../lib/network/store.js';
 import { formatSubnet } from '../../lib/network/subnet.js';
-import { cliPath } from '../fixtures/guests.js';
+import { cliPath, shortTempDir } from '../fixtures/guests.js';
 
 // About 40 CLI runs: on a busy 2-core host the file takes over a minute and a half.
 t.setTimeout(240_000);
@@ -117,10 +117,16 @@ t.test('bad input: refused with what is wrong and the fix, nothing written', asy
     ],
     [['other', '--subnet', 'big'], /is not an IPv4 CIDR/],
     [['Other'], /network name "Other" is not allowed\n {2}fix: use 1 to 63 lower-case letters/],
+    [['other', '--nat'], /--nat is for host networks: network other is not one\n {2}fix: add --host/],
+    // As root the subnet is checked before anything is made on the host; a user is refused --host first.
+    process.getuid?.() === 0
+      ? [['other', '--host', '--subnet', '10.60.0.128/25'], /overlaps network lab \(10\.60\.0\.0\/24\)/]
+      : [['other', '--host'], /host network other needs root/],
   ];
   for (const [args, message] of cases) {
     const result = await cli(home, ['network', 'create', ...args]);
-    t.equal(result.exitCode, 1, args.join(' '));
+    // --nat without --host is a usage error (exit 2); the rest are refusals of the network asked for.
+    t.equal(result.exitCode, args.includes('--nat') ? 2 : 1, args.join(' '));
     t.match(result.stderr, message, args.join(' '));
   }
   t.same(
@@ -131,6 +137,38 @@ t.test('bad input: refused with what is wrong and the fix, nothing written', asy
   const missing = await cli(home, ['network', 'rm', 'lba']);
   t.equal(missing.exitCode, 1);
   t.match(missing.stderr, /no network named lba\n {2}fix: did you mean 'lab'\?/);
+});
+
+t.test('--host without root: refused, naming the fix, nothing made', async (t) => {
+  const home = join(t.testdir(), 'home');
+  // As root, the same command run as nobody (setpriv drops the ids); as a user, as that user.
+  const asUser =
+    process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+  const [file = process.execPath, ...rest] = [...asUser, process.execPath];
+  const result = await execa(file, [...rest, cliPath, 'network', 'create', 'lan', '--host', '--nat'], {
+    reject: false,
+    env: { ...process.env, QLAUNCH_HOME: home },
+  });
+  t.equal(result.exitCode, 1, result.stderr);
+  t.match(result.stderr, /host network lan needs root .*\n {2}fix: run qlaunch as root \(sudo\)/);
+  t.match(result.stderr, /--network bridge:BR/);
+  t.notOk(existsSync(join(home, 'networks', 'lan.json')), 'no record');
+});
+
+t.test('bridge:BR that is not a bridge here: refused at create, naming the fix, nothing made', async (t) => {
+  // Short: an instance's sockets must fit in 108 bytes.
+  const home = join(shortTempDir(t), 'home');
+  const result = await cli(home, ['create', 'lanvm', '--image', 'debian-12', '--network', 'bridge:qlnobr0']);
+  t.equal(result.exitCode, 1, result.stderr);
+  // Without the helper installed the first refusal is that one; with it, the missing bridge.
+  t.match(
+    result.stderr,
+    /there is no bridge qlnobr0 on this host\n {2}fix: name an existing bridge .*ip -br link show type bridge|qemu-bridge-helper is not installed/,
+  );
+  t.notOk(existsSync(join(home, 'instances', 'lanvm')), 'no instance made');
+  const bad = await cli(home, ['create', 'lanvm', '--image', 'debian-12', '--network', 'bridge:br0,x=y']);
+  t.equal(bad.exitCode, 1, bad.stderr);
+  t.match(bad.stderr, /bridge 'br0,x=y' is not an interface name/);
 });
 
 t.test('a damaged record: listed with its problem, named on inspect', async (t) => {

@@ -155,6 +155,79 @@ t.test('private networks: one loopback multicast NIC each, after the user NIC', 
   t.match(aloneArgs[aloneArgs.indexOf('-netdev') + 1], /^socket,id=priv0,/);
 });
 
+t.test("a host network's NIC: the tap qlaunch made, no scripts; a bad tap name refused", async (t) => {
+  const spec = normalizeSpec({
+    name: 'web',
+    kernel: '/k/vmlinux',
+    network: { private: [{ name: 'lan', mac: '02:00:00:00:00:01', tap: 'qlt-0123456789a' }] },
+  });
+  const { args } = buildQemuArgv({ spec, binary: 'q', accel: { accel: 'tcg' }, ...sockets });
+  t.ok(args.includes('tap,id=priv0,ifname=qlt-0123456789a,script=no,downscript=no'));
+  t.ok(args.includes('virtio-net-pci,netdev=priv0,id=priv0-dev,mac=02:00:00:00:00:01'));
+  t.throws(
+    () =>
+      normalizeSpec({
+        name: 'web',
+        kernel: '/k/vmlinux',
+        network: { private: [{ name: 'lan', mac: '02:00:00:00:00:01', tap: 'x,script=/tmp/evil' }] },
+      }),
+    { code: 'SPEC_INVALID', message: /is not an interface name/ },
+  );
+});
+
+t.test(
+  'bridge:BR: a NIC through qemu-bridge-helper, after the private ones; a bad bridge name refused',
+  async (t) => {
+    const spec = normalizeSpec({
+      name: 'web',
+      kernel: '/k/vmlinux',
+      networks: ['private:alpha', 'bridge:br0'],
+    });
+    const nic = spec.network.bridges?.[0];
+    t.match(nic, { bridge: 'br0', mac: /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/ });
+    t.not(nic?.mac, spec.network.private[0]?.mac, 'its own MAC');
+    const helped = {
+      ...spec,
+      network: {
+        ...spec.network,
+        bridges: [{ ...nic, bridge: 'br0', mac: nic?.mac ?? '', helper: '/usr/lib/qemu/qemu-bridge-helper' }],
+      },
+    };
+    const { args } = buildQemuArgv({ spec: helped, binary: 'q', accel: { accel: 'tcg' }, ...sockets });
+    const netdevs = args.flatMap((a, i) => (a === '-netdev' ? [args[i + 1] ?? ''] : []));
+    t.match(netdevs, [
+      /^user,/,
+      /^socket,id=priv0,/,
+      'bridge,id=br0,br=br0,helper=/usr/lib/qemu/qemu-bridge-helper',
+    ]);
+    t.ok(args.includes(`virtio-net-pci,netdev=br0,id=br0-dev,mac=${nic?.mac}`));
+    // QEMU runs the helper itself: its seccomp filter must let it, and only then.
+    const confined = (s: typeof spec) =>
+      buildQemuArgv({
+        spec: s,
+        binary: 'q',
+        accel: { accel: 'tcg' },
+        ...sockets,
+        confinement: { sandbox: true },
+      }).args;
+    t.match(confined(helped)[confined(helped).indexOf('-sandbox') + 1], /,spawn=allow,/);
+    t.match(confined(spec)[confined(spec).indexOf('-sandbox') + 1], /,spawn=allow,/);
+    const plain = normalizeSpec({ name: 'web', kernel: '/k/vmlinux', networks: ['private:alpha'] });
+    t.match(confined(plain)[confined(plain).indexOf('-sandbox') + 1], /,spawn=deny,/);
+    t.throws(
+      () => normalizeSpec({ name: 'web', kernel: '/k/vmlinux', networks: ['bridge:br0,helper=/tmp/x'] }),
+      {
+        code: 'SPEC_INVALID',
+        message: /is not an interface name/,
+      },
+    );
+    t.throws(() => normalizeSpec({ kernel: '/k/vmlinux', networks: ['bridge:br0'] }), {
+      message: /needs a VM name/,
+    });
+    t.notOk('bridges' in normalizeSpec({ name: 'web', kernel: '/k/vmlinux' }).network, 'no bridges, no key');
+  },
+);
+
 t.test(
   'UEFI on pflash: code read-only, the VM’s variable store writable, both named on -machine',
   async (t) => {

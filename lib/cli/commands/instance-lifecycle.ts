@@ -88,7 +88,8 @@ export const createCommand = (setExit: (code: number) => void): CommandModule<ob
           .option('network', {
             type: 'string',
             array: true,
-            describe: 'also join private:NET, an L2 network shared with other instances on it',
+            describe:
+              'also join private:NET, an L2 network shared with other instances on it, or bridge:BR, a host bridge (DHCP)',
           })
           .option('start', { type: 'boolean', describe: 'start it right away' })
           .example(

@@ -1,5 +1,6 @@
 // How `qlaunch network` shows private networks to people: the `ls` table and the `inspect` fields. Pure.
 
+import { hostAddress } from '../../network/host-plan.js';
 import type { NetworkRecord } from '../../network/record.js';
 import { printable } from '../printable.js';
 
@@ -37,6 +38,11 @@ export function formatNetworkDetails(record: NetworkRecord, file: string): strin
     `name:     ${record.name}`,
     `subnet:   ${record.subnet}`,
     `created:  ${record.created}`,
+    ...(record.host
+      ? [
+          `bridge:   ${record.host.bridge} (host ${hostAddress(record.subnet)}${record.host.nat ? ', NAT' : ''})`,
+        ]
+      : []),
     `file:     ${file}`,
     `members:  ${names.length === 0 ? 'none' : names.length}`,
   ];

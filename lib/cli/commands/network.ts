@@ -8,16 +8,31 @@ import { formatNetworkDetails, formatNetworkTable } from './network-format.js';
 type SetExit = (code: number) => void;
 
 /** Warn about each network whose subnet a host route now overlaps: chosen clear of them, the host changed since. */
-async function warnRouteConflicts(networks: readonly { name: string; subnet: string }[]): Promise<void> {
+async function warnRouteConflicts(
+  networks: readonly { name: string; subnet: string; host?: object | undefined }[],
+): Promise<void> {
   const { hostRoutes } = await import('../../network/host-routes.js');
   const { formatSubnet, routeConflict } = await import('../../network/subnet.js');
   const routes = await hostRoutes();
-  for (const { name, subnet } of networks) {
-    const route = routeConflict(subnet, routes);
+  for (const { name, subnet, host } of networks) {
+    // A host network's bridge routes its own subnet: that route is the network, not a conflict.
+    const route = routeConflict(subnet, host ? routes.filter((r) => formatSubnet(r) !== subnet) : routes);
     if (route === undefined) continue;
     process.stderr.write(
       `qlaunch: warning: network ${name} (${subnet}) overlaps the host's route to ${formatSubnet(route)} added since; its members cannot reach that range through the user network (make another network with \`qlaunch network create NET --subnet CIDR\`)\n`,
     );
+  }
+}
+
+/** As root: remove the taps of host networks' members that died without removing them (a crash's leftovers). */
+async function sweepHostNetworks(
+  networks: readonly { name: string; host?: object | undefined }[],
+): Promise<void> {
+  if (process.getuid?.() !== 0 || !networks.some((n) => n.host)) return;
+  const { sweepHostNetwork } = await import('../../network/host-members.js');
+  const { networksDir } = await import('../../network/record.js');
+  for (const { name, host } of networks) {
+    if (host) await sweepHostNetwork(name, { dir: networksDir() });
   }
 }
 
@@ -36,6 +51,8 @@ const guarded =
 interface CreateArgs {
   name: string;
   subnet?: string | undefined;
+  host?: boolean | undefined;
+  nat?: boolean | undefined;
   json?: boolean | undefined;
 }
 
@@ -49,14 +66,31 @@ export const networkCreateCommand = (setExit: SetExit): CommandModule<object, Cr
         type: 'string',
         describe: 'its IPv4 subnet, private, a /29 or larger, overlapping no host route or other network',
       })
+      .option('host', {
+        type: 'boolean',
+        describe: 'a Linux bridge with the first address on the host, members on taps (root)',
+      })
+      .option('nat', {
+        type: 'boolean',
+        describe: 'with --host: masquerade the members to the outside (nftables)',
+      })
       .option('json', { type: 'boolean', describe: 'print the network as JSON' })
       .example('$0 network create lab', 'a /24 in 10.0.0.0/8, chosen from the name, clear of the host routes')
+      .example(
+        'sudo $0 network create lan --host --nat',
+        'the host reaches its members, they reach the outside',
+      )
       .example('$0 network create lab --subnet 192.168.50.0/24', 'a subnet of your choice'),
   handler: guarded(setExit, async (args) => {
     const { createNetwork } = await import('../../network/store.js');
-    const record = await createNetwork(args.name, { subnet: args.subnet });
+    const record = await createNetwork(args.name, { subnet: args.subnet, host: args.host, nat: args.nat });
     if (args.json) printJson(record);
-    else process.stdout.write(`created network ${record.name}: ${record.subnet}\n`);
+    else {
+      const bridge = record.host
+        ? ` on bridge ${record.host.bridge}${record.host.nat ? ', with NAT' : ''}`
+        : '';
+      process.stdout.write(`created network ${record.name}: ${record.subnet}${bridge}\n`);
+    }
   }),
 });
 
@@ -70,6 +104,7 @@ const lsCommand = (setExit: SetExit): CommandModule<object, { json?: boolean | u
       .example('$0 network ls', 'name, subnet and members of each'),
   handler: guarded(setExit, async (args) => {
     const { listNetworks } = await import('../../network/store.js');
+    await sweepHostNetworks((await listNetworks()).networks);
     const { networks, broken } = await listNetworks();
     await warnRouteConflicts(networks);
     for (const { name, problem } of broken) {
@@ -99,6 +134,7 @@ const inspectCommand = (setExit: SetExit): CommandModule<object, NameArgs> => ({
   handler: guarded(setExit, async (args) => {
     const { getNetwork } = await import('../../network/store.js');
     const { networkPath, networksDir } = await import('../../network/record.js');
+    await sweepHostNetworks([await getNetwork(args.name)]);
     const record = await getNetwork(args.name);
     await warnRouteConflicts([record]);
     // A member with no instance behind it (its directory removed by hand) holds its address until `rm` frees it.

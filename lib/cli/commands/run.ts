@@ -69,7 +69,8 @@ export const runCommand = (setExit: (code: number) => void): CommandModule<objec
       .option('network', {
         type: 'string',
         array: true,
-        describe: 'with IMAGE: also join private:NET, with an address and names there while the guest runs',
+        describe:
+          'with IMAGE: also join private:NET (an address and names there while the guest runs) or bridge:BR (a host bridge, DHCP)',
       })
       .option('hostname', {
         type: 'string',
