@@ -117,11 +117,12 @@ export async function launchRootfs(
     const initrd = join(dir, 'initrd');
     const status = join(dir, 'status');
     await writeFile(initrd, initramfs.cpio, { mode: 0o600 });
-    // loglevel=0: the console is the command's output; a panic or oops still prints (the kernel raises it then).
-    const append = [`console=${ARCH_TABLE[asked.arch].console}`, 'loglevel=0', 'panic=-1', input.append]
+    // loglevel=1: the console is the command's output; only a panic or oops prints (the kernel raises it then).
+    const append = [`console=${ARCH_TABLE[asked.arch].console}`, 'loglevel=1', 'panic=-1', input.append]
       .filter(Boolean)
       .join(' ');
-    const spec = normalizeSpec({ ...input, initrd, append });
+    // A panic (panic=-1 reboots) ends the run instead of running the command again.
+    const spec = normalizeSpec({ ...input, initrd, append, noReboot: input.noReboot ?? true });
     return await startThrowaway(spec, options, {
       mounts: [rootShare, ...shares],
       removeOnDeath: [dir],

@@ -103,6 +103,8 @@ export function initScript(plan: InitPlan): string {
     '  echo "qlaunch: $1: command not found in the root" >&2',
     '  status 127',
     'fi',
+    // The power-off's own line ("reboot: Power down") is not the command's output.
+    'echo 0 > /proc/sys/kernel/printk',
     'poweroff -f',
   ];
   return `${lines.join('\n')}\n`;

@@ -144,6 +144,25 @@ t.test(
   },
 );
 
+t.test('a guest that panics ends, with no status to report, and does not run again', async (t) => {
+  const rootfs = await rootfsGuest('x86_64');
+  useEnv(t, { XDG_RUNTIME_DIR: shortTempDir(t) });
+  // No /init where the kernel is told to look: it panics ("No working init found").
+  const guest = await launch({
+    kernel: rootfs.kernel,
+    rootfs: '/',
+    modulesDir: rootfs.modulesDir,
+    append: 'rdinit=/nonexistent',
+    command: ['true'],
+    memory: '512M',
+    accel: 'tcg',
+  });
+  const exit = await guest.exited;
+  t.equal(exit.commandExitCode, undefined);
+  t.match(guest.console.text(), /Kernel panic/);
+  t.equal(guest.console.text().match(/Kernel panic/g)?.length, 1, 'one boot, not a reboot loop');
+});
+
 t.test('what cannot boot is refused before anything starts', async (t) => {
   const rootfs = await rootfsGuest('x86_64');
   const runtime = shortTempDir(t);
