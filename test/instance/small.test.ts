@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import t from 'tap';
 import { parseUsernetForwards } from '../../lib/guest/ports/usernet.js';
 import { stableMac } from '../../lib/instance/mac.js';
-import { parseNetworks } from '../../lib/network/options.js';
+import { parseBridgeOptions, parseNetworks } from '../../lib/network/options.js';
 
 t.test('stable MACs: locally administered unicast, one per seed', async (t) => {
   const mac = stableMac('dev/user');
@@ -16,7 +16,10 @@ t.test('stable MACs: locally administered unicast, one per seed', async (t) => {
 t.test('--network values', async (t) => {
   t.same(parseNetworks([]), []);
   t.same(parseNetworks(['user', 'private:lab', 'private:db', 'private:lab']), ['lab', 'db']);
-  for (const bad of ['private:', 'private:Lab', 'bridge:br0', 'lab', 'private:a b']) {
+  // A host bridge is not a private network: accepted here, joined through bridge:BR's own path.
+  t.same(parseNetworks(['bridge:br0', 'private:lab']), ['lab']);
+  t.same(parseBridgeOptions(['bridge:br0', 'private:lab', 'bridge:br0']), ['br0']);
+  for (const bad of ['private:', 'private:Lab', 'bridge:', 'bridge:a b', 'lab', 'private:a b']) {
     t.throws(() => parseNetworks([bad]), { code: 'SPEC_INVALID' }, bad);
   }
   t.throws(() => parseNetworks(['none']), { code: 'SPEC_INVALID', message: /always have user networking/ });
