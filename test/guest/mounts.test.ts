@@ -5,10 +5,8 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -17,19 +15,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { launch } from '../../lib/guest/launch.js';
-import { alive, processesMentioning, shortTempDir, testHome, useEnv } from '../fixtures/guests.js';
+import {
+  alive,
+  processesMentioning,
+  sharedTempDir,
+  shortTempDir,
+  testHome,
+  useEnv,
+} from '../fixtures/guests.js';
 
 t.setTimeout(900_000);
 
 const sha = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
-
-/** A world-traversable temp dir (QEMU serves 9p as an unprivileged user), removed after the test. */
-function sharedTempDir(t: { teardown: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'qlm-'));
-  chmodSync(dir, 0o755);
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 t.test('mounts that cannot work are refused before anything boots', async (t) => {
   const home = await testHome();

@@ -6,28 +6,17 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   realpathSync,
-  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { launch } from '../../lib/guest/launch.js';
-import { processesMentioning, rootfsGuest, shortTempDir, useEnv } from '../fixtures/guests.js';
+import { processesMentioning, rootfsGuest, sharedTempDir, shortTempDir, useEnv } from '../fixtures/guests.js';
 
 t.setTimeout(900_000);
-
-/** A world-readable temp dir (QEMU serves 9p as an unprivileged user), removed after the test. */
-function sharedTempDir(t: { teardown: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'qlr-'));
-  chmodSync(dir, 0o755);
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 t.test("the tests' kernel on the host's own / runs a command and passes back its exit status", async (t) => {
   const rootfs = await rootfsGuest('x86_64');
