@@ -149,19 +149,10 @@ t.test(
       '10.123.45.1',
     );
     t.equal(route.exitCode, 0, route.stderr);
-    const out = await qlaunch(
-      'exec',
-      'hv',
-      '--timeout',
-      '60',
-      '--',
-      'python3',
-      '-c',
-      REACH,
-      FAR,
-      '8022',
-      '10',
-    );
+    // A TCP connect from the guest to the far side's port 8022, given `seconds` to answer.
+    const reachFar = (seconds: string) =>
+      qlaunch('exec', 'hv', '--timeout', '60', '--', 'python3', '-c', REACH, FAR, '8022', seconds);
+    const out = await reachFar('10');
     t.equal(
       out.stdout.trim(),
       'from 198.51.100.1',
@@ -169,19 +160,7 @@ t.test(
     );
     // Without the masquerade the far side cannot answer: the way out above was the NAT table's.
     await inNs(near, ['nft', 'delete', 'table', 'ip', 'qlaunch-lan']);
-    const blocked = await qlaunch(
-      'exec',
-      'hv',
-      '--timeout',
-      '60',
-      '--',
-      'python3',
-      '-c',
-      REACH,
-      FAR,
-      '8022',
-      '5',
-    );
+    const blocked = await reachFar('5');
     t.not(blocked.exitCode, 0, 'without the NAT table the far side is not reached');
 
     // A stop removes the member's tap; the next start makes it again.
