@@ -2,7 +2,7 @@
 
 import { ARCH_TABLE } from '../arch/table.js';
 import type { DebianBuildPlan } from './debian-recipe.js';
-import { ROOT_LABEL, UPDATE_INITRAMFS_CONF } from './debian-recipe.js';
+import { MASKED_UNITS, ROOT_LABEL, UPDATE_INITRAMFS_CONF } from './debian-recipe.js';
 
 /** `root`: mmdebstrap as real root into a directory; `unshare`: in a user namespace, to a tarball. */
 export type BuildMode = 'root' | 'unshare';
@@ -40,6 +40,8 @@ const LOCK_ROOT = 'chroot "$1" passwd --quiet --lock root';
 // --force-confold kept the build-only file and put Debian's beside it as .dpkg-dist: Debian's goes back (as is).
 const RESTORE_UPDATE_INITRAMFS_CONF = `mv "$1"${UPDATE_INITRAMFS_CONF}.dpkg-dist "$1"${UPDATE_INITRAMFS_CONF}`;
 // mmdebstrap leaves --dpkgopt/--aptopt in the root: unsafe io and keeping old conffiles are for the build only.
+// systemctl works offline in a chroot: it writes the /dev/null links and runs nothing.
+const MASK_UNITS = `chroot "$1" systemctl mask --quiet ${MASKED_UNITS.join(' ')}`;
 const REMOVE_BUILD_OPTIONS =
   'rm -f "$1"/etc/dpkg/dpkg.cfg.d/99mmdebstrap "$1"/etc/apt/apt.conf.d/99mmdebstrap';
 
@@ -70,6 +72,7 @@ export function mmdebstrapCommand({ plan, mode }: MmdebstrapInput): Command {
     `--customize-hook=${REMOVE_HOST_KEYS}`,
     `--customize-hook=${LOCK_ROOT}`,
     `--customize-hook=${RESTORE_UPDATE_INITRAMFS_CONF}`,
+    `--customize-hook=${MASK_UNITS}`,
     `--customize-hook=${REMOVE_BUILD_OPTIONS}`,
     plan.release,
     mode === 'root' ? STAGING_FILES.root : STAGING_FILES.rootTar,

@@ -103,10 +103,54 @@ export interface RootFile {
   mode: number;
 }
 
+// Debian's module lists (cloud-init 22.4), less what does nothing in a qlaunch guest: tools the image does not carry
+// (snap, byobu, ssh-import-id, rsyslog, console-setup), other clouds' agents (landscape, lxd, fan, puppet, chef,
+// mcollective, salt, RMC, RightScale, EC2 metadata), GRUB (direct kernel boot), printing keys to the console (about
+// a second under TCG, read by nothing) and the legacy semaphore migrator. User-data can list modules back.
+const CLOUD_INIT_MODULES = [
+  'seed_random',
+  'bootcmd',
+  'write-files',
+  'growpart',
+  'resizefs',
+  'disk_setup',
+  'mounts',
+  'set_hostname',
+  'update_hostname',
+  'update_etc_hosts',
+  'ca-certs',
+  'users-groups',
+  'ssh',
+];
+const CLOUD_CONFIG_MODULES = [
+  'locale',
+  'set-passwords',
+  'apt-pipelining',
+  'apt-configure',
+  'ntp',
+  'timezone',
+  'runcmd',
+];
+const CLOUD_FINAL_MODULES = [
+  'package-update-upgrade-install',
+  'write-files-deferred',
+  'scripts-vendor',
+  'scripts-per-once',
+  'scripts-per-boot',
+  'scripts-per-instance',
+  'scripts-user',
+  'phone-home',
+  'final-message',
+  'power-state-change',
+];
+
+const yamlList = (items: readonly string[]) => `[${items.join(', ')}]`;
+
 const CLOUD_CFG = `# Written by qlaunch's image builder.
 # Only a NoCloud seed (or nothing): never wait on network metadata services that are not there.
 datasource_list: [NoCloud, None]
 # minbase has no locales package: generating the default en_US.UTF-8 would fail the locale module.
+# /etc/default/locale already says C.UTF-8, so the module has nothing to run.
 locale: C.UTF-8
 # There is no /etc/hosts template in minbase; this keeps the guest's own name resolvable (sudo asks).
 manage_etc_hosts: localhost
@@ -115,7 +159,28 @@ ssh_genkeytypes: [ed25519, ecdsa]
 # Booted by direct kernel boot: there is no GRUB to configure.
 grub_dpkg:
   enabled: false
+cloud_init_modules: ${yamlList(CLOUD_INIT_MODULES)}
+cloud_config_modules: ${yamlList(CLOUD_CONFIG_MODULES)}
+cloud_final_modules: ${yamlList(CLOUD_FINAL_MODULES)}
 `;
+
+/**
+ * Units masked in the image: each costs a second or more of a TCG boot and serves nothing a QEMU guest uses
+ * (e2scrub_reap cleans LVM snapshots; the others load modules or mount file systems for hardware and debugging
+ * facilities a throwaway guest does not have or need: `mount -t debugfs none /sys/kernel/debug` still works).
+ */
+export const MASKED_UNITS: readonly string[] = [
+  'e2scrub_reap.service',
+  'systemd-binfmt.service',
+  'modprobe@drm.service',
+  'modprobe@efi_pstore.service',
+  // loop and dm_mod load on their own when /dev/loop-control or /dev/mapper/control is first opened.
+  'modprobe@loop.service',
+  'modprobe@dm_mod.service',
+  'dev-hugepages.mount',
+  'sys-kernel-debug.mount',
+  'sys-kernel-tracing.mount',
+];
 
 /** initramfs-tools' settings for update-initramfs (a conffile): `no` skips updates but not the kernel's create. */
 export const UPDATE_INITRAMFS_CONF = '/etc/initramfs-tools/update-initramfs.conf';
@@ -158,6 +223,8 @@ export function customizeFiles(): RootFile[] {
     },
     // mmdebstrap copies the build host's name in; cloud-init sets the guest's own from the seed.
     { path: '/etc/hostname', content: 'localhost\n', mode: 0o644 },
+    // The locale cloud.cfg asks for, already set: cloud-init's locale module then runs no update-locale.
+    { path: '/etc/default/locale', content: 'LANG=C.UTF-8\n', mode: 0o644 },
     {
       path: '/etc/hosts',
       content:

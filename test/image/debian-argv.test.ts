@@ -8,7 +8,7 @@ import {
   qcow2Command,
   STAGING_FILES,
 } from '../../lib/image/debian-argv.js';
-import { planDebianBuild } from '../../lib/image/debian-recipe.js';
+import { MASKED_UNITS, planDebianBuild } from '../../lib/image/debian-recipe.js';
 
 const plan = planDebianBuild({ arch: 'x86_64', extraPackages: ['htop'] });
 
@@ -49,6 +49,11 @@ t.test(
         'mv "$1"/etc/initramfs-tools/update-initramfs.conf.dpkg-dist "$1"/etc/initramfs-tools/update-initramfs.conf',
       ),
       "puts Debian's update-initramfs.conf back over the build-only one",
+    );
+    t.equal(
+      customize.find((h) => h.includes('systemctl mask')),
+      `chroot "$1" systemctl mask --quiet ${MASKED_UNITS.join(' ')}`,
+      'masks the units a TCG boot does not need, offline in the root',
     );
     t.equal(
       customize.at(-1),

@@ -9,6 +9,7 @@ import {
   imagePackages,
   kernelAppend,
   kernelMetaPackage,
+  MASKED_UNITS,
   planDebianBuild,
   releaseArches,
   releaseOfImage,
@@ -139,6 +140,30 @@ t.test('setup files: a MODULES=list virtio initramfs, cloud-init on NoCloud only
   t.equal(cloud.locale, 'C.UTF-8');
   t.same(cloud.ssh_genkeytypes, ['ed25519', 'ecdsa']);
   t.same(cloud.grub_dpkg, { enabled: false });
+  // What a qlaunch guest uses stays in cloud-init's stages; what does nothing here is gone.
+  const stages = [...cloud.cloud_init_modules, ...cloud.cloud_config_modules, ...cloud.cloud_final_modules];
+  for (const module of ['users-groups', 'ssh', 'bootcmd', 'write-files', 'mounts', 'growpart', 'runcmd']) {
+    t.ok(stages.includes(module), `keeps ${module}`);
+  }
+  for (const module of [
+    'scripts-user',
+    'package-update-upgrade-install',
+    'power-state-change',
+    'final-message',
+  ]) {
+    t.ok(cloud.cloud_final_modules.includes(module), `keeps ${module} in the final stage`);
+  }
+  for (const module of [
+    'keys-to-console',
+    'ssh-authkey-fingerprints',
+    'snap',
+    'landscape',
+    'rsyslog',
+    'migrator',
+  ]) {
+    t.notOk(stages.includes(module), `drops ${module}`);
+  }
+  t.equal(new Set(stages).size, stages.length, 'each module once');
   for (const file of files.values()) t.equal(file.mode, 0o644, file.path);
 });
 
@@ -146,7 +171,25 @@ t.test('customize files: root by label, a neutral hostname', async (t) => {
   const files = new Map(customizeFiles().map((f) => [f.path, f.content]));
   t.match(files.get('/etc/fstab'), /^LABEL=rootfs \/ ext4 \S+ 0 1\n$/);
   t.equal(files.get('/etc/hostname'), 'localhost\n');
+  t.equal(files.get('/etc/default/locale'), 'LANG=C.UTF-8\n', 'the locale cloud.cfg asks for, already set');
   t.match(files.get('/etc/hosts'), /^127\.0\.0\.1\tlocalhost$/m);
+});
+
+t.test('masked units: unit names only, none that boot, login or the network need', async (t) => {
+  for (const unit of MASKED_UNITS) t.match(unit, /^[a-z0-9_@.-]+\.(service|mount)$/, unit);
+  for (const needed of [
+    'systemd-networkd',
+    'systemd-resolved',
+    'ssh',
+    'cloud',
+    'qemu-guest-agent',
+    'logind',
+  ]) {
+    t.notOk(
+      MASKED_UNITS.some((unit) => unit.includes(needed)),
+      `${needed} is not masked`,
+    );
+  }
 });
 
 t.test('disk size: the default unless the files need more; a too-small request is refused', async (t) => {
