@@ -4,11 +4,11 @@
 // guest → host over a host network (a Linux bridge and taps). Medians in Mbit/s and the ratios to user networking.
 // Run as root: npm run build && node scripts/bench/net.mjs [rounds=3] [seconds=10]
 // (QLAUNCH_HOME, or the test setup's QLAUNCH_TEST_HOME, must hold debian-12-local; iperf3 on the host: apt-get
-// install iperf3). The bench runs in a network namespace of its own, so the host's network is never touched; the
-// guests get iperf3 from the host's apt (the .debs unpacked in the guest, no package scripts run).
+// install iperf3; the guests' iperf3 is the test image's, scripts/guests/debian-cloud installs it). The bench runs in
+// a network namespace of its own, so the host's network is never touched.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,18 +21,12 @@ const cli = fileURLToPath(new URL('../../dist/bin/qlaunch.js', import.meta.url))
 
 if (process.getuid?.() !== 0) throw new Error('run as root: a host network needs a bridge and taps');
 
-// Outside the namespace (where apt reaches its mirror): fetch the guest's iperf3, then run again inside one.
-if (!process.env.QLAUNCH_BENCH_DEBS) {
-  const debs = mkdtempSync(join(tmpdir(), 'qlaunch-bench-net-debs-'));
-  execFileSync('apt-get', ['download', 'iperf3', 'libiperf0', 'libsctp1'], { cwd: debs, stdio: 'inherit' });
-  try {
-    execFileSync('unshare', ['--net', '--', process.execPath, ...process.argv.slice(1)], {
-      stdio: 'inherit',
-      env: { ...process.env, QLAUNCH_BENCH_DEBS: debs },
-    });
-  } finally {
-    rmSync(debs, { recursive: true, force: true });
-  }
+// Run again inside a network namespace of the bench's own.
+if (!process.env.QLAUNCH_BENCH_NETNS) {
+  execFileSync('unshare', ['--net', '--', process.execPath, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, QLAUNCH_BENCH_NETNS: '1' },
+  });
   process.exit(0);
 }
 
@@ -61,18 +55,10 @@ try {
     boot('benchb', ['private:benchpriv']),
   ]);
   guests.push(a, b);
-  const debs = readdirSync(process.env.QLAUNCH_BENCH_DEBS);
-  for (const guest of guests) {
-    for (const deb of debs) await guest.copyIn(join(process.env.QLAUNCH_BENCH_DEBS, deb), `/tmp/${deb}`);
-    const unpacked = await guest.exec([
-      'sh',
-      '-c',
-      'for d in /tmp/*.deb; do dpkg-deb -x "$d" /opt/iperf; done',
-    ]);
-    if (unpacked.exitCode !== 0) throw new Error(`unpacking iperf3: ${unpacked.stderr.toString()}`);
+  const iperf = ['iperf3'];
+  if ((await a.exec(['sh', '-c', 'command -v iperf3'])).exitCode !== 0) {
+    throw new Error('debian-12-local has no iperf3: use the test image (scripts/guests/debian-cloud x86_64)');
   }
-  // The .debs unpacked, not installed: the x86_64 guest runs the binary with its libraries beside it.
-  const iperf = ['env', 'LD_LIBRARY_PATH=/opt/iperf/usr/lib/x86_64-linux-gnu', '/opt/iperf/usr/bin/iperf3'];
   const started = await b.exec([...iperf, '-s', '-D', '-p', '5201']);
   if (started.exitCode !== 0) throw new Error(`iperf3 -s in benchb: ${started.stderr.toString()}`);
 

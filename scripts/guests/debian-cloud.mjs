@@ -16,6 +16,8 @@ try {
     release,
     arch,
     outDir,
+    // The tests' own additions: ping between guests (issue 19's proof) and iperf3 for scripts/bench/net.mjs.
+    extraPackages: ['iputils-ping', 'iperf3'],
     signal: controller.signal,
     onProgress: (line) => process.stderr.write(`${line}\n`),
   });
