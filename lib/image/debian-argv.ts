@@ -39,9 +39,9 @@ const REMOVE_HOST_KEYS = 'rm -f "$1"/etc/ssh/ssh_host_*';
 const LOCK_ROOT = 'chroot "$1" passwd --quiet --lock root';
 // --force-confold kept the build-only file and put Debian's beside it as .dpkg-dist: Debian's goes back (as is).
 const RESTORE_UPDATE_INITRAMFS_CONF = `mv "$1"${UPDATE_INITRAMFS_CONF}.dpkg-dist "$1"${UPDATE_INITRAMFS_CONF}`;
-// mmdebstrap leaves --dpkgopt/--aptopt in the root: unsafe io and keeping old conffiles are for the build only.
 // systemctl works offline in a chroot: it writes the /dev/null links and runs nothing.
 const MASK_UNITS = `chroot "$1" systemctl mask --quiet ${MASKED_UNITS.join(' ')}`;
+// mmdebstrap leaves --dpkgopt/--aptopt in the root: unsafe io and keeping old conffiles are for the build only.
 const REMOVE_BUILD_OPTIONS =
   'rm -f "$1"/etc/dpkg/dpkg.cfg.d/99mmdebstrap "$1"/etc/apt/apt.conf.d/99mmdebstrap';
 
