@@ -21,8 +21,13 @@ const cli = fileURLToPath(new URL('../../dist/bin/qlaunch.js', import.meta.url))
 
 if (process.getuid?.() !== 0) throw new Error('run as root: a host network needs a bridge and taps');
 
-// Run again inside a network namespace of the bench's own.
+// Run again inside a network namespace of the bench's own, once the host's end of the measurement is there.
 if (!process.env.QLAUNCH_BENCH_NETNS) {
+  try {
+    execFileSync('iperf3', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('the host has no iperf3 (the far end of every measurement): apt-get install iperf3');
+  }
   execFileSync('unshare', ['--net', '--', process.execPath, ...process.argv.slice(1)], {
     stdio: 'inherit',
     env: { ...process.env, QLAUNCH_BENCH_NETNS: '1' },
