@@ -60,11 +60,10 @@ try {
     boot('benchb', ['private:benchpriv']),
   ]);
   guests.push(a, b);
-  const iperf = ['iperf3'];
   if ((await a.exec(['sh', '-c', 'command -v iperf3'])).exitCode !== 0) {
     throw new Error('debian-12-local has no iperf3: use the test image (scripts/guests/debian-cloud x86_64)');
   }
-  const started = await b.exec([...iperf, '-s', '-D', '-p', '5201']);
+  const started = await b.exec(['iperf3', '-s', '-D', '-p', '5201']);
   if (started.exitCode !== 0) throw new Error(`iperf3 -s in benchb: ${started.stderr.toString()}`);
 
   const addressOf = (net, name) =>
@@ -77,7 +76,7 @@ try {
   const results = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
   for (let round = 1; round <= rounds; round++) {
     for (const [name, address] of Object.entries(targets)) {
-      const run = await a.exec([...iperf, '-c', address, '-p', '5201', '-t', String(seconds), '-J'], {
+      const run = await a.exec(['iperf3', '-c', address, '-p', '5201', '-t', String(seconds), '-J'], {
         timeout: (seconds + 60) * 1000,
       });
       if (run.exitCode !== 0) throw new Error(`${name}: ${run.stdout.toString()} ${run.stderr.toString()}`);
