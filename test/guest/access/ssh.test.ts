@@ -106,6 +106,8 @@ t.test('sshArgs: no user config, our key only, no prompts, keepalives, the desti
     'ServerAliveInterval=5',
     '-o',
     'ServerAliveCountMax=3',
+    '-o',
+    'KexAlgorithms=curve25519-sha256,curve25519-sha256@libssh.org,sntrup761x25519-sha512@openssh.com',
     '-T',
     '--',
     '127.0.0.1',
@@ -120,6 +122,39 @@ t.test('sshArgs: no user config, our key only, no prompts, keepalives, the desti
   t.ok(pinned.includes('ConnectTimeout=3'));
   t.ok(pinned.includes('ServerAliveInterval=7'));
   t.equal(pinned.at(-3), '-t');
+});
+
+t.test('sshArgs: X25519 first only through this host; a master and the commands that ride it', async (t) => {
+  const kex = (host: string) => sshArgs({ ...target, host }).find((a) => a.startsWith('KexAlgorithms='));
+  t.match(kex('127.0.0.1'), /^KexAlgorithms=curve25519-sha256,/, 'a forward on this host');
+  t.match(kex('::1'), /^KexAlgorithms=curve25519-sha256,/);
+  t.equal(kex('192.168.1.5'), undefined, "another host: OpenSSH's own (post-quantum) order");
+  t.equal(kex('127.example.org'), undefined, 'a name that only starts like loopback is not');
+
+  const control = '/run dir/100%/ssh.sock';
+  const rider = sshArgs({ ...target, controlPath: control });
+  t.ok(rider.includes('ControlMaster=no'), 'a command never becomes a master itself');
+  t.ok(rider.includes('ControlPath="/run dir/100%%/ssh.sock"'), 'quoted, % escaped');
+  t.notOk(rider.includes('-N'));
+  const master = sshArgs({ ...target, controlPath: control }, { master: true });
+  t.ok(master.includes('ControlMaster=yes'));
+  t.ok(
+    master.includes('ControlPersist=no'),
+    'no background process: it lives as long as the one qlaunch holds',
+  );
+  t.ok(master.includes('-N'), 'runs no command');
+  t.equal(master.at(-1), '127.0.0.1', 'the destination still last');
+  t.throws(
+    () => sshArgs(target, { master: true }),
+    { code: ErrorCode.SPEC_INVALID },
+    'a master needs a path',
+  );
+  t.throws(() => sshArgs({ ...target, controlPath: '/x/"y' }), { code: ErrorCode.SPEC_INVALID });
+  t.equal(
+    sshArgs(target).some((a) => a.startsWith('Control')),
+    false,
+    'no path: no multiplexing at all',
+  );
 });
 
 t.test('sshArgs: refuses what ssh would misread', async (t) => {
@@ -167,6 +202,19 @@ t.test('sshArgs: the real ssh client reads them as meant (ssh -G, no network)', 
   t.equal(config.get('loglevel'), 'ERROR');
   t.equal(config.get('requesttty'), 'false');
   t.equal(config.get('proxycommand'), undefined, 'nothing from a user config');
+  t.equal(config.get('controlmaster'), 'false', 'no multiplexing a user config could turn on');
+
+  const master = new Map(
+    (
+      await execa('ssh', ['-G', ...sshArgs({ ...target, controlPath: '/r d/s%.sock' }, { master: true })])
+    ).stdout
+      .split('\n')
+      .map((line) => [line.split(' ')[0], line.slice(line.indexOf(' ') + 1)]),
+  );
+  t.equal(master.get('controlmaster'), 'true');
+  t.equal(master.get('controlpath'), '/r d/s%.sock', 'one path, % restored');
+  t.equal(master.get('controlpersist'), 'no');
+  t.match(master.get('kexalgorithms'), /^curve25519-sha256,/);
 });
 
 t.test(
