@@ -19,6 +19,8 @@ export const GUEST_FILES = {
   qmp: 'qmp.sock',
   guestAgent: 'qga.sock',
   serial: 'serial.sock',
+  // A clone's logged-in SSH connection, which its SSH commands ride.
+  sshControl: 'ssh.sock',
   // A guest with a screen: its VNC server (a unix socket, never a TCP port).
   vnc: 'vnc.sock',
   // Logs, kept across boots:

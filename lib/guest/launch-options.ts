@@ -36,6 +36,12 @@ export interface LaunchOptions {
    * taken to have nothing to boot (VM_NOTHING_TO_BOOT); default 60 s, false for no bound.
    */
   firstOutputTimeout?: number | false | undefined;
+  /**
+   * Warm clones: log in over SSH as part of readiness and keep that connection for `guest.ssh`'s commands, which then
+   * skip SSH's handshake (`qlaunch run WARM -- CMD` does this). Default false: readiness is sshd's greeting, which
+   * costs a clone driven over its agent less. Cold boots have no use for it and ignore it.
+   */
+  sshMaster?: boolean | undefined;
   /** Cloud guests: keep the overlay, seed and key after the guest stops (default: delete them). */
   keep?: boolean | undefined;
   /** Aborting gives up the launch (and stops a guest that was already started). */

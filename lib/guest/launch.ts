@@ -147,6 +147,7 @@ async function launchWarm(input: LaunchInput & { image: string }, options: Launc
     keep: options.keep,
     onProgress: options.onProgress,
     ports: ports.map((p) => p.guestPort),
+    ssh: options.sshMaster,
     sandbox: input.sandbox,
     runAsRoot: input.runAsRoot,
   });

@@ -132,6 +132,8 @@ async function runImage(args: RunArgs): Promise<number> {
       logger,
       onProgress: say,
       keep: args.keep,
+      // A clone's command (or login) then rides the connection readiness made.
+      sshMaster: true,
       signal: aborting.signal,
       readyTimeout: args.timeout === undefined ? undefined : args.timeout * 1000,
     });

@@ -17,6 +17,7 @@ import type { ConfinementChoice } from '../../qemu/confinement.js';
 import { GuestAgent } from '../../qga/index.js';
 import { sshClient } from '../access/ssh.js';
 import { sshBanner } from '../access/ssh-banner.js';
+import { controlPathFits, openSshMaster } from '../access/ssh-master.js';
 import type { CloudGuest, CloudParts } from '../guest.js';
 import { resolveHost } from '../host-choice.js';
 import type { LaunchOptions } from '../launch-options.js';
@@ -35,7 +36,10 @@ export interface RestoreOptions
     ConfinementChoice {
   /** Guest ports to forward, each from a free 127.0.0.1 port (22 always is). */
   ports?: readonly number[] | undefined;
-  /** Also wait until an SSH command runs (by default: the agent answers and sshd greets through the forward). */
+  /**
+   * Log in over SSH while the agent steps the clock, and keep that connection: the clone's SSH commands ride it
+   * (no handshake of their own). By default readiness is sshd's greeting, which costs the guest less.
+   */
   ssh?: boolean | undefined;
 }
 
@@ -146,6 +150,9 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
     step('checked');
     const overlay = join(runDir, GUEST_FILES.overlay);
     const knownHosts = join(runDir, GUEST_FILES.knownHosts);
+    // A run dir under a TMPDIR too long for a socket path: commands connect on their own.
+    const controlPath = join(runDir, GUEST_FILES.sshControl);
+    const shared = options.ssh === true && controlPathFits(controlPath);
     await createOverlay(warmLayerPath(record, dir), 'qcow2', overlay, { ownLayer: true });
     stateFd = openSync(join(dir, WARM_FILES.state), 'r');
     const fd = stateFd;
@@ -179,6 +186,7 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
             user: record.ssh.user,
             privateKey: join(dir, record.ssh.key),
             knownHostsFile: knownHosts,
+            controlPath: shared ? controlPath : undefined,
           }),
           machine: record.machine,
           dir: runDir,
@@ -195,17 +203,14 @@ export async function restoreWarm(dir: string, options: RestoreOptions = {}): Pr
     const pinned = record.ssh.hostKeys.map((key) => `[${sshHost}]:${port} ${key}\n`).join('');
     await writeFile(knownHosts, pinned, { mode: 0o600 });
     try {
-      // Both at once: sshd came back with the guest, and its greeting through this clone's own forward proves
-      // the path works while the agent steps the clock.
+      // Both at once: sshd came back with the guest, and its greeting (or a login) through this clone's own
+      // forward proves the path works while the agent steps the clock.
       await confirmClone(
         { agentSocket: join(runDir, GUEST_FILES.guestAgent), sshHost, sshPort: port },
         options.readyTimeout,
         step,
+        shared ? (bound) => shareSsh(guest, bound) : undefined,
       );
-      if (options.ssh) {
-        const result = await guest.ssh.exec(['true']);
-        if (result.exitCode !== 0) throw new Error(`ssh exited with status ${result.exitCode}`);
-      }
     } catch (error) {
       await guest.kill();
       throw new QlaunchError(
@@ -234,11 +239,21 @@ export async function confirmClone(
   at: { agentSocket: string; sshHost: string; sshPort: number },
   timeout: number | undefined,
   step: (name: string) => void = () => {},
+  login?: (timeout: number) => Promise<void>,
 ): Promise<void> {
+  const bound = timeout ?? DEFAULT_AGENT_TIMEOUT_MS;
   await Promise.all([
     stepClockAndPing(at.agentSocket, timeout, step).then(() => step('clock')),
-    sshBanner(at.sshHost, at.sshPort, timeout ?? DEFAULT_AGENT_TIMEOUT_MS).then(() => step('sshd')),
+    login
+      ? login(bound).then(() => step('ssh login'))
+      : sshBanner(at.sshHost, at.sshPort, bound).then(() => step('sshd')),
   ]);
+}
+
+/** The clone's master connection, up until the guest is gone (QEMU's end closes it anyway). */
+async function shareSsh(guest: CloudGuest, timeout: number): Promise<void> {
+  const master = await openSshMaster(guest.ssh.target, timeout);
+  void guest.exited.finally(() => master.close());
 }
 
 /** The guest's clock stood still while it was saved: step it to the host's, which also proves the agent answers. */

@@ -8,6 +8,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,27 @@ async function privateHome(t: { teardown: (fn: () => void) => void }): Promise<s
   mkdirSync(image, { recursive: true, mode: 0o700 });
   for (const file of readdirSync(shared)) linkSync(join(shared, file), join(image, file));
   return home;
+}
+
+/** The pids of ssh masters whose control socket is under `dir` (their argv names it). */
+function sshMastersUnder(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      const argv = (() => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        } catch {
+          return [];
+        }
+      })();
+      return (
+        argv[0] === 'ssh' &&
+        argv.includes('ControlMaster=yes') &&
+        argv.some((a) => a.startsWith(`ControlPath="${dir}/`))
+      );
+    })
+    .map(Number);
 }
 
 t.test('image warm, ls, inspect, run, and the refusals', async (t) => {
@@ -127,6 +149,13 @@ t.test('image warm, ls, inspect, run, and the refusals', async (t) => {
   t.match(ran.stderr, /restoring w1 \(x86_64, [\s\S]*ready after [\d.]+ s/);
   const leftovers = () => readdirSync(runtime).flatMap((d) => readdirSync(join(runtime, d)));
   t.same(leftovers(), [], 'the clone left nothing in the runtime directory');
+  t.same(sshMastersUnder(runtime), [], 'no SSH master outlives the clone whose command rode it');
+  // Without a terminal run's command rides the master its readiness opened: the login happened once, before ready.
+  t.match(
+    (await qlaunch(['run', 'w1', '--log-level', 'info', '--', 'true'])).stderr,
+    /"ssh login":\d+/,
+    "readiness logged in (not only read sshd's greeting)",
+  );
 
   const rmBase = await qlaunch(['image', 'rm', 'debian-12-local']);
   t.equal(rmBase.exitCode, 1);
@@ -238,9 +267,12 @@ t.test('image warm, ls, inspect, run, and the refusals', async (t) => {
     writeFileSync(
       script,
       `import { launch } from ${JSON.stringify(lib)};
-const guests = await Promise.all([1, 2, 3].map(() => launch({ image: 'w1' })));
-const outs = await Promise.all(guests.map((g) => g.exec(['cat', '/var/tmp/x'])));
-console.log(JSON.stringify({ pids: guests.map((g) => g.pid), outs: outs.map((o) => o.stdout) }));
+// The third keeps a logged-in SSH connection, which its command rides.
+const guests = await Promise.all([1, 2, 3].map((i) => launch({ image: 'w1' }, { sshMaster: i === 3 })));
+const outs = await Promise.all(
+  guests.map((g, i) => (i === 2 ? g.ssh.exec(['cat', '/var/tmp/x']) : g.exec(['cat', '/var/tmp/x']))),
+);
+console.log(JSON.stringify({ pids: guests.map((g) => g.pid), outs: outs.map((o) => o.stdout), control: guests[2].ssh.target.controlPath }));
 setInterval(() => {}, 1e9);
 `,
     );
@@ -253,8 +285,14 @@ setInterval(() => {}, 1e9);
       });
       child.on('exit', () => reject(new Error(`the clones process ended first: ${out}`)));
     });
-    const { pids, outs } = JSON.parse(line) as { pids: number[]; outs: string[] };
+    const { pids, outs, control } = JSON.parse(line) as { pids: number[]; outs: string[]; control: string };
     t.same(outs, ['warmed\n', 'warmed\n', 'warmed\n'], 'three clones ran at once');
+    t.ok(
+      control.startsWith(`${runtime}/`),
+      `the master's socket is in the clone's run directory (${control})`,
+    );
+    t.equal(statSync(control).mode & 0o777, 0o600, 'the socket is 0600');
+    t.equal(sshMastersUnder(runtime).length, 1, 'one SSH master runs, for the third clone');
     t.ok(
       pids.every((pid) => alive(pid)),
       'their QEMUs run',
@@ -266,6 +304,10 @@ setInterval(() => {}, 1e9);
       'every clone QEMU died with the process',
     );
     t.same(leftovers(), [], 'no overlay, socket or run directory is left');
+    t.ok(
+      await pollUntil(() => sshMastersUnder(runtime).length === 0, 15_000, 100),
+      'the SSH master ended with its clone',
+    );
   });
 
   const rmWarm = await qlaunch(['image', 'rm', 'w1']);
