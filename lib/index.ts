@@ -19,7 +19,8 @@ export {
 export { ErrorCode, isQlaunchError, QlaunchError } from './errors.js';
 export type { ExportTarget, NotCarried } from './export/input.js';
 export { type ExportRequest, type ExportResult, exportMachine } from './export/source.js';
-export type { SshClient, SshEncoding, SshExecOptions, SshResult, SshTarget } from './guest/access/ssh.js';
+export type { SshClient, SshEncoding, SshExecOptions, SshResult } from './guest/access/ssh.js';
+export type { SshTarget } from './guest/access/ssh-args.js';
 export type { SerialConsole, SerialMatch, WaitForSerialOptions } from './guest/console/serial.js';
 export {
   type CloudGuest,

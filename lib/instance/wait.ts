@@ -5,7 +5,7 @@ import { ErrorCode, QlaunchError } from '../errors.js';
 import { defaultReadyTimeout, waitReady, waitSshReady } from '../guest/access/ready.js';
 import { consoleGuest, firstOutputBound } from '../guest/access/ready-guest.js';
 import { lookOver, type RunStateLook, watchRunState } from '../guest/access/run-state.js';
-import type { SshTarget } from '../guest/access/ssh.js';
+import type { SshTarget } from '../guest/access/ssh-args.js';
 import { tailConsole } from '../guest/console/console-log.js';
 import { processAlive } from '../process-alive.js';
 import { QmpClient } from '../qmp/index.js';

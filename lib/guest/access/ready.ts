@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, isQlaunchError, QlaunchError } from '../../errors.js';
 import type { AccelName } from '../../host/types.js';
 import type { ReadyGuest } from './ready-guest.js';
-import { type SshResult, type SshTarget, sshExec } from './ssh.js';
+import { type SshResult, sshExec } from './ssh.js';
+import type { SshTarget } from './ssh-args.js';
 
 export interface WaitOptions {
   /** Epoch milliseconds after which the wait fails with VM_TIMEOUT. */

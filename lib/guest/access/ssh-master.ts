@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { missingOpenSsh } from '../../cloud/ssh-key.js';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import { MAX_UNIX_PATH_BYTES } from '../../qmp/socket.js';
-import { type SshTarget, sshArgs } from './ssh.js';
+import { type SshTarget, sshArgs } from './ssh-args.js';
 
 export interface SshMaster {
   readonly controlPath: string;

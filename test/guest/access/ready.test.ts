@@ -20,7 +20,8 @@ import {
   firstOutputBound,
   type ReadyGuest,
 } from '../../../lib/guest/access/ready-guest.js';
-import type { SshResult, SshTarget } from '../../../lib/guest/access/ssh.js';
+import type { SshResult } from '../../../lib/guest/access/ssh.js';
+import type { SshTarget } from '../../../lib/guest/access/ssh-args.js';
 import { SerialConsole } from '../../../lib/guest/console/serial.js';
 import { launch } from '../../../lib/guest/launch.js';
 import { tinyGuest } from '../../fixtures/guests.js';

@@ -5,7 +5,7 @@ import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { ErrorCode } from '../../../lib/errors.js';
-import type { SshTarget } from '../../../lib/guest/access/ssh.js';
+import type { SshTarget } from '../../../lib/guest/access/ssh-args.js';
 import { controlPathFits, openSshMaster } from '../../../lib/guest/access/ssh-master.js';
 import { shortTempDir } from '../../fixtures/guests.js';
 
