@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -8,6 +7,7 @@ import t from 'tap';
 import { buildDebianImage } from '../../lib/image/debian-build.js';
 import { readDebianManifest } from '../../lib/image/debian-manifest.js';
 import { chooseBuildMode, probeBuildHost } from '../../lib/image/debian-preflight.js';
+import { deadPort } from '../fixtures/ports.js';
 
 // First build: ~2 min of mmdebstrap; then a TCG boot of a real Debian, which is slow on a busy host.
 t.setTimeout(900_000);
@@ -106,17 +106,6 @@ t.test('a build that fails or is aborted leaves nothing behind', { skip: skipBui
   });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
 async function debugfs(raw: string, command: string): Promise<string> {
   const { stdout } = await execa('debugfs', ['-R', command, raw], {
     env: { PATH: `${process.env['PATH']}:/usr/sbin:/sbin` },
@@ -185,7 +174,7 @@ t.test(
     const overlay = join(dir, 'overlay.qcow2');
     await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image.image, '-F', 'qcow2', overlay]);
 
-    const port = await freePort();
+    const port = await deadPort();
     const log = join(dir, 'serial.log');
     const blockdev = (node: string, format: string, filename: string, readOnly: boolean) =>
       JSON.stringify({

@@ -1,5 +1,3 @@
-// Readiness without a cloud guest: cloud-init verdicts, backoff, timeouts and fail-fast on real ssh and a real panic.
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { createKeyPair } from '../../../lib/cloud/ssh-key.js';
@@ -25,17 +23,9 @@ import type { SshTarget } from '../../../lib/guest/access/ssh-args.js';
 import { SerialConsole } from '../../../lib/guest/console/serial.js';
 import { launch } from '../../../lib/guest/launch.js';
 import { tinyGuest } from '../../fixtures/guests.js';
+import { deadPort } from '../../fixtures/ports.js';
 
 t.setTimeout(240_000);
-
-/** A loopback port nothing listens on: bound, then released. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function deadTarget(dir: string): Promise<SshTarget> {
   const { privateKey } = await createKeyPair(join(dir, 'ssh'));

@@ -119,12 +119,17 @@ t.test('sshArgs: refuses what ssh would misread', async (t) => {
   t.doesNotThrow(() => sshArgs({ ...target, user: 'svc_01.x-y' }));
 });
 
+/** What ssh makes of `args`: `ssh -G` prints every option as it resolved it, and connects nowhere. */
+async function resolved(args: string[]): Promise<Map<string, string>> {
+  const { stdout } = await execa('ssh', ['-G', ...args]);
+  return new Map(
+    stdout.split('\n').map((line) => [line.split(' ')[0] ?? '', line.slice(line.indexOf(' ') + 1)]),
+  );
+}
+
 t.test('sshArgs: the real ssh client reads them as meant (ssh -G, no network)', async (t) => {
   const known = '/x y/known%hosts';
-  const { stdout } = await execa('ssh', ['-G', ...sshArgs({ ...target, knownHostsFile: known })]);
-  const config = new Map(
-    stdout.split('\n').map((line) => [line.split(' ')[0], line.slice(line.indexOf(' ') + 1)]),
-  );
+  const config = await resolved(sshArgs({ ...target, knownHostsFile: known }));
   t.equal(config.get('user'), 'debian');
   t.equal(config.get('hostname'), '127.0.0.1');
   t.equal(config.get('port'), '2222');
@@ -141,13 +146,7 @@ t.test('sshArgs: the real ssh client reads them as meant (ssh -G, no network)', 
   t.equal(config.get('proxycommand'), undefined, 'nothing from a user config');
   t.equal(config.get('controlmaster'), 'false', 'no multiplexing a user config could turn on');
 
-  const master = new Map(
-    (
-      await execa('ssh', ['-G', ...sshArgs({ ...target, controlPath: '/r d/s%.sock' }, { master: true })])
-    ).stdout
-      .split('\n')
-      .map((line) => [line.split(' ')[0], line.slice(line.indexOf(' ') + 1)]),
-  );
+  const master = await resolved(sshArgs({ ...target, controlPath: '/r d/s%.sock' }, { master: true }));
   t.equal(master.get('controlmaster'), 'true');
   t.equal(master.get('controlpath'), '/r d/s%.sock', 'one path, % restored');
   t.equal(master.get('controlpersist'), 'no');

@@ -8,14 +8,7 @@ import { ErrorCode } from '../../../lib/errors.js';
 import type { SshTarget } from '../../../lib/guest/access/ssh-args.js';
 import { controlPathFits, openSshMaster } from '../../../lib/guest/access/ssh-master.js';
 import { shortTempDir } from '../../fixtures/guests.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { deadPort } from '../../fixtures/ports.js';
 
 const targetAt = (dir: string, port: number): SshTarget => ({
   host: '127.0.0.1',
@@ -42,7 +35,7 @@ t.test('a path too long for a socket (with the suffix ssh binds first) is refuse
 t.test('nothing listening: tried again until the timeout, then the reason ssh gave', async (t) => {
   const dir = shortTempDir(t);
   const started = performance.now();
-  await t.rejects(openSshMaster(targetAt(dir, await freePort()), 700), {
+  await t.rejects(openSshMaster(targetAt(dir, await deadPort()), 700), {
     code: ErrorCode.VM_SSH,
     message: /could not log in over SSH to debian@127\.0\.0\.1:\d+: [\s\S]*Connection refused/,
     hint: /sshd/,

@@ -16,6 +16,7 @@ import type { SshTarget } from '../../../lib/guest/access/ssh-args.js';
 import { launch } from '../../../lib/guest/launch.js';
 import { AWKWARD } from '../../fixtures/awkward-words.js';
 import { debianImage, shortTempDir } from '../../fixtures/guests.js';
+import { deadPort } from '../../fixtures/ports.js';
 
 t.setTimeout(600_000);
 
@@ -27,15 +28,6 @@ function withPath(t: { teardown: (fn: () => void) => void }, path: string) {
   t.teardown(() => {
     process.env['PATH'] = saved;
   });
-}
-
-/** A loopback port nothing listens on: bound, then released. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 t.test('sshExec without a guest: bad commands, a refused connection, timeouts, aborts, no ssh', async (t) => {
