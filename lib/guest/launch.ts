@@ -34,7 +34,7 @@ const KERNEL_ONLY = [
   'modulesDir',
 ] as const;
 const CLOUD_ONLY = ['diskSize', 'ports', 'userData', 'hostname'] as const;
-const CLOUD_OPTIONS = ['waitReady', 'readyTimeout', 'firstOutputTimeout', 'keep'] as const;
+const CLOUD_OPTIONS = ['waitReady', 'readyTimeout', 'firstOutputTimeout', 'keep', 'sshMaster'] as const;
 
 const usage = (message: string, hint: string) => new QlaunchError(ErrorCode.SPEC_INVALID, message, { hint });
 

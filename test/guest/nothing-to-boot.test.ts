@@ -102,4 +102,8 @@ t.test('firstOutputTimeout must be a positive number of ms or false', async (t) 
     code: 'SPEC_INVALID',
     message: /firstOutputTimeout means nothing for a kernel guest/,
   });
+  await t.rejects(launch({ kernel: '/boot/none' }, { sshMaster: true }), {
+    code: 'SPEC_INVALID',
+    message: /sshMaster means nothing for a kernel guest/,
+  });
 });
