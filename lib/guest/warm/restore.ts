@@ -129,7 +129,10 @@ export function checkWarmDevices(plan: ArgvPlan, record: WarmRecord, dir: string
   }
 }
 
-/** Start a clone of the warm image in `dir`; resolves once its agent answers, its clock is stepped and sshd greets. */
+/**
+ * Start a clone of the warm image in `dir`; resolves once its agent answers, its clock is stepped and sshd greets
+ * (with `ssh`, once a login has succeeded and its connection is kept for the clone's SSH commands).
+ */
 export async function restoreWarm(dir: string, options: RestoreOptions = {}): Promise<CloudGuest> {
   const logger: Logger = options.logger ?? silentLogger;
   const started = performance.now();
