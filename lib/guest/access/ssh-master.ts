@@ -48,6 +48,8 @@ const exitOf = (child: ChildProcess) =>
  */
 export async function openSshMaster(target: SshTarget, timeout: number): Promise<SshMaster> {
   const path = target.controlPath;
+  // sshArgs refuses a master without a path by name.
+  const args = sshArgs(target, { master: true });
   if (path === undefined || !controlPathFits(path)) {
     throw new QlaunchError(
       ErrorCode.SPEC_INVALID,
@@ -57,7 +59,6 @@ export async function openSshMaster(target: SshTarget, timeout: number): Promise
       },
     );
   }
-  const args = sshArgs(target, { master: true });
   const deadline = performance.now() + timeout;
   // What the last attempt that ended by itself said: an attempt cut off at the deadline has had no time to.
   let lastSaid = '';

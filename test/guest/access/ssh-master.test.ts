@@ -29,6 +29,7 @@ t.test('a path too long for a socket (with the suffix ssh binds first) is refuse
   });
   await t.rejects(openSshMaster({ ...targetAt(dir, 22), controlPath: undefined }, 1000), {
     code: ErrorCode.SPEC_INVALID,
+    message: /needs a control socket path/,
   });
 });
 
