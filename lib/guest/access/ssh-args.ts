@@ -31,6 +31,8 @@ export interface SshArgsOptions {
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_S = 10;
+/** ssh's exit status for a failure of its own: no connection, no login (or a remote command that exited 255). */
+export const SSH_FAILED = 255;
 const DEFAULT_ALIVE_INTERVAL_S = 5;
 
 const invalid = (message: string, hint: string) =>

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { missingOpenSsh } from '../../cloud/ssh-key.js';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import { MAX_UNIX_PATH_BYTES } from '../../qmp/socket.js';
-import { type SshTarget, sshArgs } from './ssh-args.js';
+import { SSH_FAILED, type SshTarget, sshArgs } from './ssh-args.js';
 
 export interface SshMaster {
   readonly controlPath: string;
@@ -18,8 +18,6 @@ export interface SshMaster {
 
 // ssh binds the socket at the path plus a 17-character random suffix, then renames it into place.
 const BIND_SUFFIX_BYTES = 17;
-// ssh's exit status when it could not connect or log in (the guest may not have sshd up yet).
-const SSH_FAILED = 255;
 const POLL_MS = 10;
 const RETRY_MS = 100;
 const CLOSE_GRACE_MS = 2000;

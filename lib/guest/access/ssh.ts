@@ -8,7 +8,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { missingOpenSsh } from '../../cloud/ssh-key.js';
 import { ErrorCode, QlaunchError } from '../../errors.js';
 import { killRecordedRun, recordedRun, runToken, StartedLine } from './remote-group.js';
-import { DEFAULT_CONNECT_TIMEOUT_S, remoteCommand, type SshTarget, sshArgs } from './ssh-args.js';
+import { DEFAULT_CONNECT_TIMEOUT_S, remoteCommand, SSH_FAILED, type SshTarget, sshArgs } from './ssh-args.js';
 
 const invalid = (message: string, hint: string) =>
   new QlaunchError(ErrorCode.SPEC_INVALID, message, { hint });
@@ -52,7 +52,6 @@ export interface SshResult<E extends SshEncoding = 'utf8'> {
   connectionFailed: boolean;
 }
 
-const SSH_FAILED = 255;
 /** How long ending a timed-out or aborted command in the guest may take: connect, SIGTERM, 2 s, SIGKILL. */
 const KILL_GRACE_MS = 5_000;
 
